@@ -1,0 +1,47 @@
+# The template's own tasks. Needs only Python >= 3.11 and git; everything
+# else is installed into .venv from requirements-dev.lock.
+
+.DEFAULT_GOAL := help
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO := build/customer-churn
+PYTEST_ARGS ?=
+
+export DVC_NO_ANALYTICS := 1
+export ITERATIVE_DO_NOT_TRACK := 1
+export MLFLOW_DISABLE_TELEMETRY := true
+export GX_ANALYTICS_ENABLED := false
+
+.PHONY: help demo test test-fast lint lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(STAMP): requirements-dev.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
+	@touch $@
+
+demo: $(STAMP) ## bake the defaults into build/demo, set it up and train a model
+	rm -rf $(DEMO) $(DEMO)-dvc-storage
+	$(BIN)/cookiecutter --no-input --output-dir build .
+	$(MAKE) -C $(DEMO) setup repro
+	@$(BIN)/python scripts/demo_summary.py $(DEMO)
+
+test: $(STAMP) ## run every test, slow lifecycle tests included
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP) ## the quick tests (about a minute)
+	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
+
+lint: $(STAMP) ## lint the template's own code (bakes are linted by the tests)
+	$(BIN)/ruff check tests scripts
+	$(BIN)/ruff format --check tests scripts
+
+lock: $(STAMP) ## re-lock the generated project's and the template's dependencies
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/lock.py
+
+clean: ## remove build/ and .venv/
+	rm -rf build $(VENV)

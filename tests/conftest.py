@@ -1,0 +1,81 @@
+"""Shared helpers: bake the template, and run a bake's code in this test environment.
+
+The template's .venv holds every dependency of the generated project (its
+lock is built from the project's lock), so bakes run here without their own
+environment: the bake's `src/` goes on PYTHONPATH and this interpreter's bin/
+first on PATH. Exactly one slow test builds a fresh environment from a bake's
+own lock file.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cookiecutter.main import cookiecutter
+
+TEMPLATE = Path(__file__).resolve().parents[1]
+DEFAULT_SLUG = "customer-churn"
+DEFAULT_PACKAGE = "customer_churn"
+
+QUIET = {
+    "DVC_NO_ANALYTICS": "1",
+    "ITERATIVE_DO_NOT_TRACK": "1",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+}
+
+
+def git_identity_env() -> dict[str, str]:
+    """A throwaway git identity, so bakes can commit on any machine."""
+    return {
+        "GIT_AUTHOR_NAME": "Test",
+        "GIT_AUTHOR_EMAIL": "test@example.com",
+        "GIT_COMMITTER_NAME": "Test",
+        "GIT_COMMITTER_EMAIL": "test@example.com",
+    }
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _environment() -> None:
+    os.environ.update(QUIET)
+    os.environ.update(git_identity_env())
+
+
+def bake(output_dir: Path, **answers: Any) -> Path:
+    """Bake the template with --no-input and `answers`; return the project folder."""
+    output_dir.mkdir(parents=True, exist_ok=True)
+    return Path(
+        cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir))
+    )
+
+
+def shared_env(project: Path) -> dict[str, str]:
+    """Environment that runs `project`'s package and tools from this interpreter."""
+    bin_dir = str(Path(sys.executable).parent)
+    return {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "PYTHONPATH": str(project / "src"),
+        "MLFLOW_TRACKING_URI": f"sqlite:///{project / 'mlflow.db'}",
+    }
+
+
+def run(
+    args: list[str], cwd: Path, env: dict[str, str] | None = None, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and done.returncode != 0:
+        raise AssertionError(
+            f"{' '.join(args)} exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+        )
+    return done
+
+
+@pytest.fixture(scope="session")
+def default_bake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return bake(tmp_path_factory.mktemp("default"))

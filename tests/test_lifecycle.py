@@ -1,0 +1,160 @@
+"""Level 3: the generated project, for real.
+
+One test builds a fresh environment from the bake's own lock file, exactly
+as a user would (`make setup`), and runs the whole lifecycle through make.
+The others reuse this test environment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import bake, run, shared_env
+
+pytestmark = pytest.mark.slow
+
+OUTPUTS = [
+    "data/train.parquet",
+    "models/model.skops",
+    "reports/validation.json",
+    "reports/metrics.json",
+    "reports/segments.json",
+    "reports/model_card.md",
+    "reports/plots/roc.json",
+    "reports/plots/precision_recall.json",
+    "reports/plots/confusion.json",
+    "dvc.lock",
+]
+
+
+def md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def assert_pipeline_outputs(project: Path, primary_metric: str = "roc_auc") -> dict:
+    for name in OUTPUTS:
+        assert (project / name).stat().st_size > 0, name
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert 0.7 < metrics[primary_metric] <= 1.0 if primary_metric == "roc_auc" else metrics[primary_metric] > 0
+    assert 0 <= metrics["segment_gap"] < 0.2
+    assert json.loads((project / "reports/validation.json").read_text())["success"] is True
+    return metrics
+
+
+def test_fresh_environment_from_the_lock_file_runs_the_whole_lifecycle(tmp_path: Path) -> None:
+    project = bake(tmp_path)
+    env = {key: value for key, value in os.environ.items() if key not in {"VIRTUAL_ENV", "PYTHONPATH"}}
+    env["PYTHON"] = shutil.which("python3") or "python3"
+    timings = {}
+
+    started = time.perf_counter()
+    run(["make", "setup"], project, env=env)
+    timings["setup"] = time.perf_counter() - started
+    assert (project / ".venv/bin/dvc").is_file()
+    help_text = run([".venv/bin/python", "-m", "customer_churn", "--help"], project, env=env).stdout
+    assert "evaluate" in help_text
+
+    started = time.perf_counter()
+    repro = run(["make", "repro"], project, env=env).stdout
+    timings["repro"] = time.perf_counter() - started
+    for stage in ("ingest", "validate", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in repro
+    assert_pipeline_outputs(project)
+    assert (project / "mlflow.db").stat().st_size > 0
+
+    started = time.perf_counter()
+    again = run(["make", "repro"], project, env=env).stdout
+    timings["noop_repro"] = time.perf_counter() - started
+    assert "Running stage" not in again
+    assert "Data and pipelines are up to date" in again
+
+    run(["make", "test"], project, env=env)
+    run(["make", "lint"], project, env=env)
+
+    # Everything the pipeline wrote is either committed or ignored.
+    status = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout
+    committable = {line[3:] for line in status.splitlines()}
+    assert committable == {
+        "dvc.lock",
+        "reports/validation.json",
+        "reports/metrics.json",
+        "reports/segments.json",
+        "reports/model_card.md",
+        "reports/plots/roc.json",
+        "reports/plots/precision_recall.json",
+        "reports/plots/confusion.json",
+    }
+    print(f"\nlifecycle timings (s): {json.dumps({k: round(v, 1) for k, v in timings.items()})}")
+
+
+@pytest.fixture(scope="module")
+def other_bake(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = bake(
+        tmp_path_factory.mktemp("acme"), project_name="Acme Fraud", primary_metric="average_precision"
+    )
+    run(["dvc", "repro"], project, env=shared_env(project))
+    return project
+
+
+def test_pipeline_runs_under_other_names(other_bake: Path) -> None:
+    metrics = assert_pipeline_outputs(other_bake, "average_precision")
+    assert next(iter(metrics)) == "average_precision"
+    card = (other_bake / "reports/model_card.md").read_text()
+    assert card.startswith("# Model card: acme-fraud")
+    env = shared_env(other_bake)
+    again = run(["dvc", "repro"], other_bake, env=env).stdout
+    assert "Running stage" not in again
+
+
+def test_the_generated_tests_pass(other_bake: Path) -> None:
+    run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], other_bake, env=shared_env(other_bake))
+
+
+def test_bad_data_stops_dvc_repro_and_keeps_the_previous_model(other_bake: Path) -> None:
+    env = shared_env(other_bake)
+    params_file = other_bake / "params.yaml"
+    original = params_file.read_text()
+    model, metrics = other_bake / "models/model.skops", other_bake / "reports/metrics.json"
+    before = md5(model), metrics.read_text()
+
+    params = yaml.safe_load(original)
+    params["data"]["schema"]["numeric"]["monthly_charges"]["max"] = 60  # data now breaks it
+    params["train"]["hyperparameters"]["learning_rate"] = 0.05  # and train would re-run
+    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        done = run(["dvc", "repro"], other_bake, env=env, check=False)
+        assert done.returncode != 0
+        output = done.stdout + done.stderr
+        assert "error: validation failed:" in output
+        assert "expect_column_values_to_be_between on monthly_charges" in output
+        assert "Running stage 'train'" not in output
+        assert (md5(model), metrics.read_text()) == before
+        validation = json.loads((other_bake / "reports/validation.json").read_text())
+        assert validation["success"] is False
+        assert validation["failures"][0]["column"] == "monthly_charges"
+    finally:
+        params_file.write_text(original)
+    restored = run(["dvc", "repro"], other_bake, env=env).stdout
+    assert "Running stage 'train'" not in restored  # the previous model is still the right one
+    assert md5(model) == before[0]
+
+
+def test_bad_params_stop_dvc_repro_with_the_key_named(other_bake: Path) -> None:
+    params_file = other_bake / "params.yaml"
+    original = params_file.read_text()
+    params_file.write_text(original.replace("  rows: 20000", "  rows: lots\n  colour: blue"))
+    try:
+        done = run(["dvc", "repro"], other_bake, env=shared_env(other_bake), check=False)
+    finally:
+        params_file.write_text(original)
+    assert done.returncode != 0
+    assert "error: params.yaml: data.rows: Input should be a valid integer" in done.stderr
+    assert "data.colour: unknown key" in done.stderr

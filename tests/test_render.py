@@ -1,0 +1,201 @@
+"""Level 1: what a bake contains, for the defaults and one option at a time."""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, bake, run
+
+PACKAGE_FILES = [
+    "__init__.py", "__main__.py", "errors.py", "evaluate.py", "files.py", "gate.py",
+    "ingest.py", "metrics.py", "params.py", "synthetic.py", "tracking.py", "train.py",
+    "validate.py",
+]  # fmt: skip
+TEST_FILES = [
+    "__init__.py", "conftest.py", "test_evaluate.py", "test_gate.py", "test_ingest.py",
+    "test_params.py", "test_pipeline.py", "test_train.py", "test_validate.py",
+]  # fmt: skip
+TOP_FILES = [
+    ".dvc/.gitignore", ".dvc/config", ".dvc/plots/confusion_counts.json", ".dvcignore",
+    ".github/workflows/ci.yml", ".gitignore", ".pre-commit-config.yaml", ".python-version",
+    "LICENSE", "Makefile", "README.md", "data/.gitignore", "dvc.yaml", "models/.gitignore",
+    "params.yaml", "pyproject.toml", "reports/.gitkeep", "requirements.lock",
+]  # fmt: skip
+
+
+def expected_files(package: str = DEFAULT_PACKAGE) -> list[str]:
+    return sorted(
+        TOP_FILES
+        + [f"src/{package}/{name}" for name in PACKAGE_FILES]
+        + [f"tests/{name}" for name in TEST_FILES]
+    )
+
+
+def files_of(project: Path) -> list[str]:
+    return sorted(
+        str(path.relative_to(project))
+        for path in project.rglob("*")
+        if path.is_file() and ".git" not in path.relative_to(project).parts[:1]
+    )
+
+
+VARIANTS = [
+    {"python_version": "3.12"},
+    {"python_version": "3.13"},
+    {"primary_metric": "f1"},
+    {"primary_metric": "average_precision"},
+    {"dvc_remote": "s3"},
+    {"dvc_remote": "gs"},
+    {"dvc_remote": "azure"},
+    {"mlflow_tracking": "server"},
+    {"open_source_license": "Apache-2.0"},
+    {"open_source_license": "BSD-3-Clause"},
+    {"open_source_license": "Not open source"},
+    {"project_name": "Acme Fraud", "author_name": "Acme Data Team"},
+    {"drift_schedule": "*/30 2-4 * * MON-FRI"},
+    {"description": 'Scores "risky" accounts \\ with quotes', "author_name": "O'Brien"},
+]
+
+
+@pytest.fixture(scope="module", params=VARIANTS, ids=lambda answers: ",".join(f"{k}={v}" for k, v in answers.items()))
+def variant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+    return request.param, bake(tmp_path_factory.mktemp("variant"), **request.param)
+
+
+def test_default_bake_has_exactly_the_contract_files(default_bake: Path) -> None:
+    assert default_bake.name == DEFAULT_SLUG
+    assert files_of(default_bake) == expected_files()
+
+
+def test_bake_is_a_committed_git_repository_on_main(default_bake: Path) -> None:
+    assert run(["git", "branch", "--show-current"], default_bake).stdout.strip() == "main"
+    assert run(["git", "log", "--oneline"], default_bake).stdout.count("\n") == 1
+    assert run(["git", "status", "--porcelain"], default_bake).stdout == ""
+
+
+def test_workflow_expressions_survive_rendering(default_bake: Path) -> None:
+    workflow = (default_bake / ".github/workflows/ci.yml").read_text()
+    assert "${{ github.ref }}" in workflow
+    parsed = yaml.safe_load(workflow)
+    assert set(parsed[True]) == {"push", "pull_request"}  # PyYAML reads `on:` as True
+    assert parsed["permissions"] == {"contents": "read"}
+    for step in parsed["jobs"]["test"]["steps"]:
+        if "uses" in step:
+            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+
+
+def test_lock_file_pins_everything_with_hashes_and_no_location(default_bake: Path) -> None:
+    lock = (default_bake / "requirements.lock").read_text()
+    requirements = [line for line in lock.splitlines() if line and not line.startswith((" ", "#"))]
+    assert len(requirements) > 100
+    for line in requirements:
+        assert re.match(r"^[A-Za-z0-9._-]+==\S+", line), line
+    assert lock.count("--hash=sha256:") >= len(requirements)
+    assert not re.search(r"https?://|file:|--index-url|--extra-index-url|--find-links|/tmp/|/home/|/root/|/opt/", lock)
+    for name in ("dvc", "mlflow", "great-expectations", "scikit-learn", "pandas", "pytest", "ruff"):
+        assert re.search(rf"^{name}==", lock, re.MULTILINE), name
+
+
+def test_dvc_remote_is_a_local_folder_outside_the_repo(default_bake: Path) -> None:
+    config = (default_bake / ".dvc/config").read_text()
+    assert "remote = storage" in config and "analytics = false" in config
+    url = re.search(r"url = (.+)", config).group(1)
+    # relative to .dvc/: two levels up is the folder that holds the repository
+    assert url == f"../../{DEFAULT_SLUG}-dvc-storage"
+
+
+def check_bake(project: Path, answers: dict) -> None:
+    """Every check that holds for any bake."""
+    text_files = [path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts]
+    for path in text_files:
+        if path.suffix in {".lock"}:
+            continue
+        content = path.read_text()
+        for marker in ("{{", "{%", "{#", "cookiecutter."):
+            if marker == "{{" and path.name == "ci.yml":
+                content = content.replace("${{", "")
+            assert marker not in content, f"{marker!r} left in {path.relative_to(project)}"
+    for path in project.rglob("*.y*ml"):
+        assert yaml.safe_load(path.read_text()) is not None, path
+    for path in project.rglob("*.json"):
+        json.loads(path.read_text())
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())
+    assert pyproject["project"]["name"] == project.name
+    ruff = [sys.executable, "-m", "ruff"]
+    run([*ruff, "check", "--no-cache", "."], project)
+    run([*ruff, "format", "--check", "--no-cache", "."], project)
+
+
+def test_default_bake_is_clean(default_bake: Path) -> None:
+    check_bake(default_bake, {})
+
+
+def test_variant(variant: tuple[dict, Path]) -> None:
+    answers, project = variant
+    check_bake(project, answers)
+    package = project.name.replace("-", "_")
+    expected = expected_files(package)
+    if answers.get("open_source_license") == "Not open source":
+        expected.remove("LICENSE")
+    assert files_of(project) == expected
+
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    makefile = (project / "Makefile").read_text()
+    config = (project / ".dvc/config").read_text()
+    lock = (project / "requirements.lock").read_text()
+    readme = (project / "README.md").read_text()
+    tracking = (project / f"src/{package}/tracking.py").read_text()
+    if "python_version" in answers:
+        version = answers["python_version"]
+        assert (project / ".python-version").read_text().strip() == version
+        assert f"WANTED_PYTHON := {version}" in makefile
+        assert f'target-version = "py{version.replace(".", "")}"' in (project / "pyproject.toml").read_text()
+    if "primary_metric" in answers:
+        assert params["model"]["primary_metric"] == answers["primary_metric"]
+        assert f"primary metric: `{answers['primary_metric']}`" in readme
+    if "dvc_remote" in answers:
+        remote = answers["dvc_remote"]
+        scheme = {"s3": "s3://", "gs": "gs://", "azure": "azure://"}[remote]
+        assert f"url = {scheme}{project.name}-dvc/store" in config
+        assert re.search(rf"^dvc-{remote}==", lock, re.MULTILINE)
+        assert f"dvc[{remote}]" in (project / "pyproject.toml").read_text()
+    else:
+        assert not re.search(r"^dvc-(s3|gs|azure)==", lock, re.MULTILINE)
+    if answers.get("mlflow_tracking") == "server":
+        assert "EXPECTS_SERVER = True" in tracking
+        assert "MLFLOW_TRACKING_URI ?=" not in makefile
+    else:
+        assert "EXPECTS_SERVER = False" in tracking
+        assert "export MLFLOW_TRACKING_URI ?= sqlite:///mlflow.db" in makefile
+    license_text = {
+        "Apache-2.0": "Apache License, Version 2.0",
+        "BSD-3-Clause": "BSD 3-Clause License",
+    }.get(answers.get("open_source_license", "MIT"), "MIT License")
+    if answers.get("open_source_license") != "Not open source":
+        assert (project / "LICENSE").read_text().startswith(("MIT", "BSD", "Copyright"))
+        assert license_text in (project / "LICENSE").read_text()
+    if "drift_schedule" in answers:
+        assert f"`{answers['drift_schedule']}`" in readme
+    if "description" in answers:
+        assert tomllib.loads((project / "pyproject.toml").read_text())["project"]["description"] == answers["description"]
+        assert params["model"]["description"] == answers["description"]
+
+
+def test_other_names_leave_no_trace_of_the_defaults(tmp_path: Path) -> None:
+    project = bake(tmp_path, project_name="Acme Fraud", author_name="Acme Data Team")
+    assert project.name == "acme-fraud"
+    assert (project / "src/acme_fraud/__main__.py").is_file()
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            text = path.read_text()
+            for name in ("Customer Churn", DEFAULT_SLUG, DEFAULT_PACKAGE, "Your Name"):
+                assert name not in text, f"{name!r} in {path.relative_to(project)}"
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    assert params["model"]["name"] == "acme-fraud"

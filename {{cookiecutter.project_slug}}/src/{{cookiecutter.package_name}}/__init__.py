@@ -1,0 +1,1 @@
+"""The pipeline package of this repository; see README.md."""

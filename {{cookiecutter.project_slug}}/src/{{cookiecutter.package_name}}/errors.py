@@ -1,0 +1,17 @@
+"""Errors that end a command with a one-line message instead of a traceback."""
+
+
+class PipelineError(Exception):
+    """Something the user can fix: bad params, bad data, a missing file."""
+
+
+class ParamsError(PipelineError):
+    """params.yaml is missing, unreadable or invalid."""
+
+
+class DataError(PipelineError):
+    """A data or model file is missing, unreadable or lacks declared columns."""
+
+
+class ValidationFailed(PipelineError):
+    """The data broke expectations; the message lists them."""

@@ -1,0 +1,156 @@
+"""Stage 4: score the held-out split, write metrics, plots and the model card, log the run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import metrics as task
+from .files import (
+    METRICS,
+    MODEL,
+    MODEL_CARD,
+    PLOTS,
+    SEGMENTS,
+    TRAINING_DATA,
+    VALIDATION,
+    load_model,
+    md5,
+    read_table,
+    trusted_types,
+    write_json,
+)
+from .params import Params
+from .train import split
+
+
+def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
+    """Metrics overall and per segment, and plot data, on the test split of `frame`."""
+    schema = params.data.schema_
+    primary, threshold = params.model.primary_metric, params.model.threshold
+    _, test = split(frame, params.split, schema.target)
+    scores = model.predict_proba(test[schema.features])[:, 1]
+    labels = test[schema.target].to_numpy()
+
+    segments: dict[str, dict[str, float]] = {}
+    segment_values = test[schema.segment].astype(str).to_numpy()
+    for name in sorted(np.unique(segment_values)):
+        rows = segment_values == name
+        segments[name] = {
+            **task.classification_metrics(labels[rows], scores[rows], threshold),
+            "rows": int(rows.sum()),
+        }
+    overall = task.classification_metrics(labels, scores, threshold)
+    ordered = {primary: overall.pop(primary), **overall}
+    ordered["segment_gap"] = task.largest_gap(segments, primary)
+    ordered["test_rows"] = len(test)
+    return {
+        "metrics": ordered,
+        "segments": segments,
+        "plots": task.plot_data(labels, scores, threshold),
+        "example": test[schema.features].head(5),
+    }
+
+
+def _fmt(value: float) -> str:
+    if isinstance(value, int):
+        return f"{value:,}"
+    return "n/a" if value != value else f"{value:.4f}"
+
+
+def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int) -> str:
+    """A short, factual model card in Markdown."""
+    schema = params.data.schema_
+    metrics = result["metrics"]
+    primary = params.model.primary_metric
+    lines = [
+        f"# Model card: {params.model.name}",
+        "",
+        "## Intended use",
+        "",
+        params.model.description,
+        "Scores are probabilities of the positive class "
+        f"(`{schema.target}` = 1); decisions use a threshold of {params.model.threshold}.",
+        "Not for use on populations unlike the training data; check the drift report first.",
+        "",
+        "## Data",
+        "",
+        f"- Source: `{params.data.source}`"
+        + (
+            f" (window {params.data.window})"
+            if params.data.source == "synthetic"
+            else f" (`{params.data.path}`)"
+        ),
+        f"- Training snapshot: `{TRAINING_DATA}`, {rows:,} rows, MD5 `{data_md5}`",
+        f"- Numeric features: {', '.join(schema.numeric)}",
+        f"- Categorical features: {', '.join(schema.categorical)}",
+        f"- Split: {params.split.test_size:.0%} held out for testing "
+        f"({metrics['test_rows']:,} rows), seed {params.split.seed}",
+        "",
+        "## Model",
+        "",
+        f"- Estimator: `{params.train.estimator}`",
+        f"- Hyperparameters: `{params.train.hyperparameters}`",
+        "",
+        "## Metrics (test split)",
+        "",
+        "| metric | value |",
+        "|---|---|",
+    ]
+    lines += [
+        f"| {name}{' (primary)' if name == primary else ''} | {_fmt(value)} |"
+        for name, value in metrics.items()
+    ]
+    lines += [
+        "",
+        f"## By {schema.segment}",
+        "",
+        f"| {schema.segment} | rows | {primary} |",
+        "|---|---|---|",
+    ]
+    lines += [
+        f"| {name} | {values['rows']:,} | {_fmt(values[primary])} |"
+        for name, values in result["segments"].items()
+    ]
+    lines += [
+        "",
+        f"Largest gap in {primary} between segments: {_fmt(metrics['segment_gap'])} "
+        f"(the merge gate allows {params.gate.max_segment_gap}).",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    from . import tracking
+    from .params import load_params
+
+    params = load_params()
+    frame = read_table(TRAINING_DATA)
+    model = load_model(MODEL)
+    result = evaluate(model, frame, params)
+    write_json(result["metrics"], METRICS)
+    write_json(result["segments"], SEGMENTS)
+    for name, points in result["plots"].items():
+        write_json(points, PLOTS / f"{name}.json")
+    data_md5 = md5(TRAINING_DATA)
+    MODEL_CARD.write_text(model_card(params, result, data_md5, len(frame)), encoding="utf-8")
+    primary, metrics = params.model.primary_metric, result["metrics"]
+    print(
+        f"evaluate: {primary}={_fmt(metrics[primary])} "
+        f"segment_gap={_fmt(metrics['segment_gap'])} -> {METRICS}"
+    )
+
+    run_id = tracking.log_run(
+        experiment=params.model.name,
+        params=params.model_dump(by_alias=True, mode="json"),
+        metrics=result["metrics"],
+        tags={**tracking.git_state(), "data_md5": data_md5, "model_md5": md5(MODEL)},
+        model=model,
+        trusted_types=trusted_types(MODEL),
+        example=result["example"],
+        artifacts=[METRICS, SEGMENTS, VALIDATION, MODEL_CARD, PLOTS],
+    )
+    print(f"evaluate: logged MLflow run {run_id} to {tracking.configure()}")

@@ -1,0 +1,69 @@
+"""The merge gate: one pure function, used by the PR report and by promote."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from .metrics import higher_is_better, improvement
+from .params import GateParams
+
+
+@dataclass(frozen=True)
+class GateDecision:
+    passed: bool
+    reasons: list[str] = field(default_factory=list)
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(self.reasons)
+
+
+def gate(
+    candidate: Mapping[str, float],
+    champion: Mapping[str, float] | None,
+    params: GateParams,
+    metric: str,
+) -> GateDecision:
+    """Would `candidate` replace `champion`? Every check that fails gives a reason.
+
+    - the primary metric must reach `min_value` (at most, for lower-is-better metrics);
+    - it may not be worse than the champion's by more than `max_regression`;
+    - the largest gap of the primary metric between segments may not exceed `max_segment_gap`.
+    With no champion, the absolute checks alone decide.
+    """
+    failed: list[str] = []
+    passed: list[str] = []
+    value = float(candidate.get(metric, math.nan))
+    higher = higher_is_better(metric)
+    if math.isnan(value):
+        failed.append(f"{metric} is missing or NaN")
+    else:
+        meets = value >= params.min_value if higher else value <= params.min_value
+        verdict = "meets" if meets else "misses"
+        bound = "minimum" if higher else "maximum"
+        (passed if meets else failed).append(
+            f"{metric} {value:.4f} {verdict} the {bound} {params.min_value:.4f}"
+        )
+        old = float(champion.get(metric, math.nan)) if champion else math.nan
+        if champion is None:
+            passed.append("no champion yet")
+        elif math.isnan(old):
+            passed.append(f"champion has no {metric}; compared on absolute checks only")
+        else:
+            change = improvement(metric, value, old)
+            ok = change >= -params.max_regression
+            (passed if ok else failed).append(
+                f"{metric} {value:.4f} vs champion {old:.4f} ({change:+.4f}; "
+                f"allowed regression {params.max_regression:.4f})"
+            )
+    gap = float(candidate.get("segment_gap", math.nan))
+    if math.isnan(gap):
+        failed.append("segment_gap is missing or NaN")
+    else:
+        ok = gap <= params.max_segment_gap
+        (passed if ok else failed).append(
+            f"segment gap {gap:.4f} {'within' if ok else 'exceeds'} {params.max_segment_gap:.4f}"
+        )
+    return GateDecision(passed=not failed, reasons=failed or passed)

@@ -1,0 +1,44 @@
+"""Stage 1: read the data source named in params.yaml and write the training snapshot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from . import synthetic
+from .files import TRAINING_DATA, read_table, write_table
+from .params import DataParams, Schema
+
+
+def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
+    """Keep the declared columns in declared order; categorical columns become `category`.
+
+    Numeric columns are left as read, so that validation can catch a column
+    that arrived as text.
+    """
+    frame = frame[schema.columns].copy()
+    for column in schema.categorical:
+        if not isinstance(frame[column].dtype, pd.CategoricalDtype):
+            frame[column] = frame[column].astype("category")
+    return frame.reset_index(drop=True)
+
+
+def ingest(params: DataParams, window: int | None = None) -> pd.DataFrame:
+    """The rows of one window (default: params.window) from the configured source."""
+    window = params.window if window is None else window
+    if params.source == "synthetic":
+        frame = synthetic.generate(params.rows, window=window, seed=params.seed)
+    else:
+        frame = read_table(Path(str(params.path)), columns=params.schema_.columns)
+    return conform(frame, params.schema_)
+
+
+def main() -> None:
+    from .params import load_params
+
+    params = load_params().data
+    frame = ingest(params)
+    write_table(frame, TRAINING_DATA)
+    shape = f"{len(frame):,} rows x {frame.shape[1]} columns"
+    print(f"ingest: {shape} from {params.source} -> {TRAINING_DATA}")

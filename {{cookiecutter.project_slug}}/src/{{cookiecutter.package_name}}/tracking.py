@@ -1,0 +1,104 @@
+"""MLflow tracking: where runs go, and logging one pipeline run.
+
+`import mlflow` takes seconds, so it happens inside the functions that need it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
+# A shared tracking server is expected for this project ({{ cookiecutter.mlflow_tracking }} tracking).
+EXPECTS_SERVER = {{ "True" if cookiecutter.mlflow_tracking == "server" else "False" }}
+# Packages a logged model needs to load and predict.
+MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
+
+
+def configure() -> str:
+    """Set quiet, fail-fast MLflow defaults and return the tracking URI in use."""
+    os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+    # MLflow's HTTP client retries for minutes by default; a pipeline should fail fast.
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if EXPECTS_SERVER and uri == DEFAULT_TRACKING_URI:
+        print(
+            "tracking: MLFLOW_TRACKING_URI is not set; logging to the local SQLite store "
+            "mlflow.db instead of the shared server",
+            file=sys.stderr,
+        )
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    return uri
+
+
+def git_state() -> dict[str, str]:
+    """The commit being run, and whether the work tree differs from it."""
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], capture_output=True, text=True, check=False)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "HEAD") or "unknown"
+    dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    return {"git_commit": commit, "git_dirty": str(dirty).lower()}
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{'a': {'b': 1}} -> {'a.b': 1}; lists become their string form."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            flat.update(flatten(value, f"{name}."))
+        else:
+            flat[name] = value
+    return flat
+
+
+def pip_requirements() -> list[str]:
+    return [f"{name}=={metadata.version(name)}" for name in MODEL_REQUIREMENTS]
+
+
+def log_run(
+    *,
+    experiment: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    model: Any,
+    trusted_types: list[str],
+    example: Any,
+    artifacts: list[Path],
+) -> str:
+    """Log one pipeline run (params, metrics, tags, reports and the model); return its run id."""
+    configure()
+    import mlflow
+    import mlflow.sklearn
+    from mlflow.models import infer_signature
+
+    mlflow.set_experiment(experiment)
+    commit = tags.get("git_commit", "unknown")
+    with mlflow.start_run(run_name=f"pipeline-{commit[:8]}") as run:
+        mlflow.log_params({key: str(value)[:500] for key, value in flatten(params).items()})
+        mlflow.log_metrics({key: value for key, value in metrics.items() if value == value})
+        mlflow.set_tags(tags)
+        for path in artifacts:
+            if path.is_dir():
+                mlflow.log_artifacts(str(path), artifact_path=path.name)
+            elif path.is_file():
+                mlflow.log_artifact(str(path))
+        signature = infer_signature(example, model.predict_proba(example)[:, 1])
+        mlflow.sklearn.log_model(
+            model,
+            name="model",
+            signature=signature,
+            pip_requirements=pip_requirements(),
+            serialization_format="skops",
+            skops_trusted_types=trusted_types,
+        )
+        return run.info.run_id

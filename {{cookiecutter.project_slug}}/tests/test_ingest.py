@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.ingest import ingest
+from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.synthetic import generate
+
+
+def test_synthetic_source_is_seeded_and_shaped(params: Params, frame: pd.DataFrame) -> None:
+    schema = params.data.schema_
+    assert list(frame.columns) == schema.columns
+    assert len(frame) == params.data.rows
+    pd.testing.assert_frame_equal(frame, ingest(params.data))
+    for column in schema.categorical:
+        assert isinstance(frame[column].dtype, pd.CategoricalDtype)
+    assert set(frame[schema.target].unique()) == {0, 1}
+    assert 0.15 < frame[schema.target].mean() < 0.6
+
+
+def test_later_windows_drift() -> None:
+    reference, later = generate(20_000, window=0, seed=1), generate(20_000, window=4, seed=1)
+    assert later["monthly_charges"].mean() > reference["monthly_charges"].mean() + 5
+    assert later["support_calls"].mean() > reference["support_calls"].mean() + 0.5
+
+
+def test_file_source_reads_csv_and_parquet(
+    params: Params, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    for name in ("users.csv", "users.parquet"):
+        path = tmp_path / name
+        extra = frame.assign(customer_id=range(len(frame)))
+        extra.to_csv(path, index=False) if name.endswith(".csv") else extra.to_parquet(path)
+        data = params.data.model_copy(update={"source": "file", "path": str(path)})
+        loaded = ingest(data)
+        assert list(loaded.columns) == params.data.schema_.columns
+        assert isinstance(loaded["contract"].dtype, pd.CategoricalDtype)
+        assert loaded["monthly_charges"].sum() == pytest.approx(frame["monthly_charges"].sum())
+
+
+def test_file_source_names_missing_columns(
+    params: Params, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "short.csv"
+    frame.drop(columns=["region"]).to_csv(path, index=False)
+    data = params.data.model_copy(update={"source": "file", "path": str(path)})
+    with pytest.raises(DataError, match=r"missing columns \['region'\]"):
+        ingest(data)
+
+
+def test_file_source_refuses_unknown_types_and_missing_files(
+    params: Params, tmp_path: Path
+) -> None:
+    for name, message in (("data.xlsx", "unsupported file type"), ("absent.csv", "not found")):
+        data = params.data.model_copy(update={"source": "file", "path": str(tmp_path / name)})
+        with pytest.raises(DataError, match=message):
+            ingest(data)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.errors import ParamsError
+from {{ cookiecutter.package_name }}.files import load_model, save_model
+from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.train import split, train
+
+
+def test_split_is_deterministic_and_stratified(params: Params, frame: pd.DataFrame) -> None:
+    target = params.data.schema_.target
+    first, second = split(frame, params.split, target), split(frame, params.split, target)
+    assert first[1].index.equals(second[1].index)
+    assert len(first[1]) == pytest.approx(len(frame) * params.split.test_size, abs=1)
+    assert first[1][target].mean() == pytest.approx(frame[target].mean(), abs=0.01)
+
+
+@pytest.mark.parametrize(
+    "estimator", ["hist_gradient_boosting", "logistic_regression", "random_forest"]
+)
+def test_every_estimator_learns(params: Params, frame: pd.DataFrame, estimator: str) -> None:
+    hyperparameters = params.train.hyperparameters if estimator == "hist_gradient_boosting" else {}
+    train_params = params.train.model_copy(
+        update={"estimator": estimator, "hyperparameters": hyperparameters}
+    )
+    model = train(frame, params.data.schema_, params.split, train_params)
+    scores = model.predict_proba(frame[params.data.schema_.features])[:, 1]
+    assert scores.shape == (len(frame),)
+    churned = frame[params.data.schema_.target].to_numpy() == 1
+    assert scores[churned].mean() > scores[~churned].mean() + 0.1
+
+
+def test_unknown_hyperparameter_is_named(params: Params, frame: pd.DataFrame) -> None:
+    train_params = params.train.model_copy(update={"hyperparameters": {"max_depht": 3}})
+    with pytest.raises(ParamsError, match=r"train.hyperparameters: \['max_depht'\]"):
+        train(frame, params.data.schema_, params.split, train_params)
+
+
+def test_saved_model_round_trips(params: Params, frame: pd.DataFrame, tmp_path: Path) -> None:
+    model = train(frame, params.data.schema_, params.split, params.train)
+    path = tmp_path / "model.skops"
+    save_model(model, path)
+    loaded = load_model(path)
+    features = frame[params.data.schema_.features]
+    np.testing.assert_allclose(loaded.predict_proba(features), model.predict_proba(features))

@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }}.ingest import conform
+from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.validate import describe_failures, validate
+
+
+def failures_of(report: dict) -> set[tuple[str, str | None]]:
+    return {(failure["expectation"], failure["column"]) for failure in report["failures"]}
+
+
+def test_good_data_passes(params: Params, frame: pd.DataFrame) -> None:
+    report = validate(frame, params.data.schema_)
+    assert report["success"], report["failures"]
+    assert report["failures"] == []
+    assert report["statistics"]["rows"] == len(frame)
+    assert report["statistics"]["evaluated_expectations"] > 20
+
+
+def test_bad_data_is_refused_with_every_problem_named(params: Params, frame: pd.DataFrame) -> None:
+    schema = params.data.schema_
+    bad = frame.copy()
+    bad.loc[:9, "tenure_months"] = 500  # out of range
+    bad["monthly_charges"] = bad["monthly_charges"].astype(str)  # numbers arrived as text
+    bad["contract"] = bad["contract"].astype(str)
+    bad.loc[:4, "contract"] = "lifetime"  # unknown category
+    bad.loc[:2, "support_calls"] = np.nan  # missing values
+    bad.loc[:1, "churned"] = 7  # not a label
+    report = validate(conform(bad, schema), schema)
+    assert not report["success"]
+    assert {
+        ("expect_column_values_to_be_between", "tenure_months"),
+        ("expect_column_values_to_be_in_type_list", "monthly_charges"),
+        ("expect_column_values_to_be_in_set", "contract"),
+        ("expect_column_values_to_not_be_null", "support_calls"),
+        ("expect_column_values_to_be_in_set", "churned"),
+    } <= failures_of(report)
+    message = describe_failures(report)
+    assert message.splitlines()[0].startswith("validation failed:")
+    assert "tenure_months" in message and "lifetime" in message
+
+
+def test_too_few_rows_is_refused(params: Params, frame: pd.DataFrame) -> None:
+    report = validate(frame.head(10), params.data.schema_)
+    assert ("expect_table_row_count_to_be_between", None) in failures_of(report)
+
+
+@pytest.mark.parametrize("fraction", [0.0, 0.02])
+def test_missing_values_within_allowance_pass(
+    params: Params, frame: pd.DataFrame, fraction: float
+) -> None:
+    schema = params.data.schema_.model_copy(update={"max_null_fraction": 0.05})
+    holey = frame.copy()
+    holey.loc[: int(len(holey) * fraction), "data_usage_gb"] = np.nan
+    assert validate(holey, schema)["success"]
