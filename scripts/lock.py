@@ -59,7 +59,15 @@ def lock_project(remote: str, work: Path) -> Path:
     folder.mkdir()
     (folder / "pyproject.toml").write_text(pyproject.render(cookiecutter=context))
     output = LOCKS / f"requirements-{remote}.lock"
-    uv(*UV_COMPILE, str(folder / "pyproject.toml"), "--extra", "dev", "-o", str(output), command="make lock")
+    uv(
+        *UV_COMPILE,
+        str(folder / "pyproject.toml"),
+        "--extra",
+        "dev",
+        "-o",
+        str(output),
+        command="make lock",
+    )
     print(f"locked {output.relative_to(ROOT)}")
     return output
 

@@ -50,7 +50,9 @@ def bake(output_dir: Path, **answers: Any) -> Path:
     """Bake the template with --no-input and `answers`; return the project folder."""
     output_dir.mkdir(parents=True, exist_ok=True)
     return Path(
-        cookiecutter(str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir))
+        cookiecutter(
+            str(TEMPLATE), no_input=True, extra_context=answers, output_dir=str(output_dir)
+        )
     )
 
 
@@ -71,7 +73,8 @@ def run(
     done = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     if check and done.returncode != 0:
         raise AssertionError(
-            f"{' '.join(args)} exited {done.returncode}\n--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
+            f"{' '.join(args)} exited {done.returncode}\n"
+            f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
         )
     return done
 

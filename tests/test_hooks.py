@@ -25,9 +25,15 @@ REFUSED = [
     ({"package_name": "json"}, "package_name: 'json' would shadow"),
     ({"package_name": "mlflow"}, "package_name: 'mlflow' would shadow"),
     ({"model_name": "my model"}, "model_name"),
-    ({"dvc_remote": "s3", "dvc_remote_url": "/srv/dvc"}, "dvc_remote_url: '/srv/dvc' must start with s3://"),
+    (
+        {"dvc_remote": "s3", "dvc_remote_url": "/srv/dvc"},
+        "dvc_remote_url: '/srv/dvc' must start with s3://",
+    ),
     ({"dvc_remote_url": "s3://bucket/x"}, "dvc_remote_url"),
-    ({"drift_schedule": "daily"}, "drift_schedule: 'daily' is not a cron expression: expected 5 fields"),
+    (
+        {"drift_schedule": "daily"},
+        "drift_schedule: 'daily' is not a cron expression: expected 5 fields",
+    ),
     ({"drift_schedule": "0 6 * *"}, "drift_schedule"),
     ({"drift_schedule": "61 6 * * *"}, "minute field '61'"),
     ({"drift_schedule": "0 24 * * *"}, "hour field"),
@@ -41,7 +47,9 @@ REFUSED = [
 
 
 @pytest.mark.parametrize(("answers", "message"), REFUSED, ids=[str(a) for a, _ in REFUSED])
-def test_bad_answer_is_refused_and_nothing_is_written(tmp_path: Path, answers: dict, message: str) -> None:
+def test_bad_answer_is_refused_and_nothing_is_written(
+    tmp_path: Path, answers: dict, message: str
+) -> None:
     out = tmp_path / "out"
     args = [*COOKIECUTTER, "--output-dir", str(out), *(f"{k}={v}" for k, v in answers.items())]
     done = subprocess.run(args, capture_output=True, text=True)
@@ -56,14 +64,19 @@ def test_bad_answer_is_refused_and_nothing_is_written(tmp_path: Path, answers: d
 
 def test_unknown_choice_is_refused_by_cookiecutter(tmp_path: Path) -> None:
     done = subprocess.run(
-        [*COOKIECUTTER, "--output-dir", str(tmp_path), "python_version=2.7"], capture_output=True, text=True
+        [*COOKIECUTTER, "--output-dir", str(tmp_path), "python_version=2.7"],
+        capture_output=True,
+        text=True,
     )
     assert done.returncode != 0
     assert "2.7" in done.stderr + done.stdout
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("schedule", ["0 6 * * 1", "*/15 * * * *", "0 0 1,15 * *", "30 2 * JAN-MAR sun", "5 4-8/2 * * MON-FRI"])
+@pytest.mark.parametrize(
+    "schedule",
+    ["0 6 * * 1", "*/15 * * * *", "0 0 1,15 * *", "30 2 * JAN-MAR sun", "5 4-8/2 * * MON-FRI"],
+)
 def test_valid_schedules_are_accepted(tmp_path: Path, schedule: str) -> None:
     run([*COOKIECUTTER, "--output-dir", str(tmp_path), f"drift_schedule={schedule}"], tmp_path)
     assert (tmp_path / "customer-churn" / "dvc.yaml").is_file()

@@ -20,7 +20,8 @@ PACKAGE_FILES = [
 ]  # fmt: skip
 TEST_FILES = [
     "__init__.py", "conftest.py", "test_evaluate.py", "test_gate.py", "test_ingest.py",
-    "test_params.py", "test_pipeline.py", "test_train.py", "test_validate.py",
+    "test_params.py", "test_pipeline.py", "test_tracking.py", "test_train.py",
+    "test_validate.py",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvc/plots/confusion_counts.json", ".dvcignore",
@@ -64,8 +65,14 @@ VARIANTS = [
 ]
 
 
-@pytest.fixture(scope="module", params=VARIANTS, ids=lambda answers: ",".join(f"{k}={v}" for k, v in answers.items()))
-def variant(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[dict, Path]:
+@pytest.fixture(
+    scope="module",
+    params=VARIANTS,
+    ids=lambda answers: ",".join(f"{k}={v}" for k, v in answers.items()),
+)
+def variant(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[dict, Path]:
     return request.param, bake(tmp_path_factory.mktemp("variant"), **request.param)
 
 
@@ -98,7 +105,10 @@ def test_lock_file_pins_everything_with_hashes_and_no_location(default_bake: Pat
     for line in requirements:
         assert re.match(r"^[A-Za-z0-9._-]+==\S+", line), line
     assert lock.count("--hash=sha256:") >= len(requirements)
-    assert not re.search(r"https?://|file:|--index-url|--extra-index-url|--find-links|/tmp/|/home/|/root/|/opt/", lock)
+    assert not re.search(
+        r"https?://|file:|--index-url|--extra-index-url|--find-links|/tmp/|/home/|/root/|/opt/",
+        lock,
+    )
     for name in ("dvc", "mlflow", "great-expectations", "scikit-learn", "pandas", "pytest", "ruff"):
         assert re.search(rf"^{name}==", lock, re.MULTILINE), name
 
@@ -113,7 +123,9 @@ def test_dvc_remote_is_a_local_folder_outside_the_repo(default_bake: Path) -> No
 
 def check_bake(project: Path, answers: dict) -> None:
     """Every check that holds for any bake."""
-    text_files = [path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts]
+    text_files = [
+        path for path in project.rglob("*") if path.is_file() and ".git" not in path.parts
+    ]
     for path in text_files:
         if path.suffix in {".lock"}:
             continue
@@ -156,7 +168,12 @@ def test_variant(variant: tuple[dict, Path]) -> None:
         version = answers["python_version"]
         assert (project / ".python-version").read_text().strip() == version
         assert f"WANTED_PYTHON := {version}" in makefile
-        assert f'target-version = "py{version.replace(".", "")}"' in (project / "pyproject.toml").read_text()
+        assert (
+            f'target-version = "py{version.replace(".", "")}"'
+            in (project / "pyproject.toml").read_text()
+        )
+        done = run(["make", "check-python", f"PYTHON={sys.executable}"], project)
+        assert f"warning: this project targets Python {version}" in done.stdout
     if "primary_metric" in answers:
         assert params["model"]["primary_metric"] == answers["primary_metric"]
         assert f"primary metric: `{answers['primary_metric']}`" in readme
@@ -184,7 +201,10 @@ def test_variant(variant: tuple[dict, Path]) -> None:
     if "drift_schedule" in answers:
         assert f"`{answers['drift_schedule']}`" in readme
     if "description" in answers:
-        assert tomllib.loads((project / "pyproject.toml").read_text())["project"]["description"] == answers["description"]
+        assert (
+            tomllib.loads((project / "pyproject.toml").read_text())["project"]["description"]
+            == answers["description"]
+        )
         assert params["model"]["description"] == answers["description"]
 
 

@@ -1,0 +1,77 @@
+"""Level 3: the one test that builds a fresh environment from a bake's own lock
+file, exactly as a user would (`make setup`), and runs the whole lifecycle
+through make. A dependency missing from the lock file fails here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from .conftest import bake, run
+from .test_lifecycle import assert_pipeline_outputs
+
+pytestmark = pytest.mark.slow
+
+
+def test_fresh_environment_from_the_lock_file_runs_the_whole_lifecycle(tmp_path: Path) -> None:
+    project = bake(tmp_path)
+    env = {
+        key: value for key, value in os.environ.items() if key not in {"VIRTUAL_ENV", "PYTHONPATH"}
+    }
+    env["PYTHON"] = shutil.which("python3") or "python3"
+    timings = {}
+
+    started = time.perf_counter()
+    run(["make", "setup"], project, env=env)
+    timings["setup"] = time.perf_counter() - started
+    assert (project / ".venv/bin/dvc").is_file()
+    help_text = run([".venv/bin/python", "-m", "customer_churn", "--help"], project, env=env).stdout
+    assert "evaluate" in help_text
+
+    started = time.perf_counter()
+    repro = run(["make", "repro"], project, env=env).stdout
+    timings["repro"] = time.perf_counter() - started
+    for stage in ("ingest", "validate", "train", "evaluate"):
+        assert f"Running stage '{stage}'" in repro
+    assert_pipeline_outputs(project)
+    assert (project / "mlflow.db").stat().st_size > 0
+
+    started = time.perf_counter()
+    again = run(["make", "repro"], project, env=env).stdout
+    timings["noop_repro"] = time.perf_counter() - started
+    assert "Running stage" not in again
+    assert "Data and pipelines are up to date" in again
+
+    run(["make", "test"], project, env=env)
+    run(["make", "lint"], project, env=env)
+    run(
+        [".venv/bin/pre-commit", "run", "--all-files"],
+        project,
+        env={**env, "PRE_COMMIT_HOME": str(tmp_path / "pre-commit")},
+    )
+
+    # The default remote is a folder next to the repository: push works offline.
+    pushed = run([".venv/bin/dvc", "push"], project, env=env).stdout
+    assert "2 files pushed" in pushed
+    assert any((tmp_path / "customer-churn-dvc-storage").rglob("*"))
+
+    # Everything the pipeline wrote is either committed or ignored.
+    status = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout
+    committable = {line[3:] for line in status.splitlines()}
+    assert committable == {
+        "dvc.lock",
+        "reports/validation.json",
+        "reports/metrics.json",
+        "reports/segments.json",
+        "reports/model_card.md",
+        "reports/plots/roc.json",
+        "reports/plots/precision_recall.json",
+        "reports/plots/confusion.json",
+    }
+    print(f"\nlifecycle timings (s): {json.dumps({k: round(v, 1) for k, v in timings.items()})}")
