@@ -18,8 +18,8 @@ PACKAGE = "{{ cookiecutter.package_name }}"
 STAGES = ["ingest", "validate", "train", "evaluate"]
 
 
-def run(stage: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
+def run(stage: str, cwd: Path, **env_vars: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}", **env_vars}
     return subprocess.run(
         [sys.executable, "-m", PACKAGE, stage], cwd=cwd, env=env, capture_output=True, text=True
     )
@@ -47,6 +47,18 @@ def test_stages_run_end_to_end(project: Path) -> None:
         assert (project / "reports" / name).stat().st_size > 0
     assert (project / "models/model.skops").stat().st_size > 0
     assert (project / "mlflow.db").stat().st_size > 0
+
+    # An unreachable tracking server fails the stage quickly, with a readable message.
+    done = run(
+        "evaluate",
+        project,
+        MLFLOW_TRACKING_URI="http://127.0.0.1:9",
+        MLFLOW_HTTP_REQUEST_MAX_RETRIES="0",
+        MLFLOW_HTTP_REQUEST_TIMEOUT="5",
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: MLflow tracking at http://127.0.0.1:9 failed")
+    assert "Traceback" not in done.stderr
 
 
 def test_bad_data_stops_before_training(project: Path) -> None:

@@ -15,3 +15,7 @@ class DataError(PipelineError):
 
 class ValidationFailed(PipelineError):
     """The data broke expectations; the message lists them."""
+
+
+class TrackingError(PipelineError):
+    """The MLflow tracking store could not be reached or refused a request."""

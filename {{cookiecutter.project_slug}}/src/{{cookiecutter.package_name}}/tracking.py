@@ -12,6 +12,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from .errors import TrackingError
+
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 # A shared tracking server is expected for this project ({{ cookiecutter.mlflow_tracking }} tracking).
 EXPECTS_SERVER = {{ "True" if cookiecutter.mlflow_tracking == "server" else "False" }}
@@ -76,7 +78,24 @@ def log_run(
     artifacts: list[Path],
 ) -> str:
     """Log one pipeline run (params, metrics, tags, reports and the model); return its run id."""
-    configure()
+    uri = configure()
+    try:
+        return _log_run(experiment, params, metrics, tags, model, trusted_types, example, artifacts)
+    except Exception as error:  # MLflow raises many types for an unreachable or failing store
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise TrackingError(f"MLflow tracking at {uri} failed: {first_line}") from error
+
+
+def _log_run(
+    experiment: str,
+    params: dict[str, Any],
+    metrics: dict[str, float],
+    tags: dict[str, str],
+    model: Any,
+    trusted_types: list[str],
+    example: Any,
+    artifacts: list[Path],
+) -> str:
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
