@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import warnings
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -100,6 +102,9 @@ def _log_run(
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
+    # MLflow logs each migration and new experiment at INFO (set on import): keep output short.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
+
     mlflow.set_experiment(experiment)
     commit = tags.get("git_commit", "unknown")
     with mlflow.start_run(run_name=f"pipeline-{commit[:8]}") as run:
@@ -111,7 +116,10 @@ def _log_run(
                 mlflow.log_artifacts(str(path), artifact_path=path.name)
             elif path.is_file():
                 mlflow.log_artifact(str(path))
-        signature = infer_signature(example, model.predict_proba(example)[:, 1])
+        with warnings.catch_warnings():
+            # The hint says integer columns cannot hold missing values; the schema declares them.
+            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+            signature = infer_signature(example, model.predict_proba(example)[:, 1])
         mlflow.sklearn.log_model(
             model,
             name="model",
