@@ -77,4 +77,10 @@ def test_fresh_environment_from_the_lock_file_runs_the_whole_lifecycle(tmp_path:
         "reports/plots/precision_recall.json",
         "reports/plots/confusion.json",
     }
+
+    # Re-locking (needs the package index) with nothing changed reproduces the shipped lock:
+    # uv prefers the pins already in the output file, and the flags match scripts/lock.py.
+    shipped = (project / "requirements.lock").read_text()
+    run(["make", "lock"], project, env=env)
+    assert (project / "requirements.lock").read_text() == shipped
     print(f"\nlifecycle timings (s): {json.dumps({k: round(v, 1) for k, v in timings.items()})}")
