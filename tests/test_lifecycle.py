@@ -147,3 +147,40 @@ def test_bad_params_stop_dvc_repro_with_the_key_named(other_bake: Path) -> None:
     assert done.returncode != 0
     assert "error: params.yaml: data.rows: Input should be a valid integer" in done.stderr
     assert "data.colour: unknown key" in done.stderr
+
+
+def test_report_compares_a_branch_with_main(tmp_path: Path) -> None:
+    """A real history: main with a trained model, a branch that changes a hyperparameter."""
+    project = bake(tmp_path, project_name="Report Demo")
+    env = shared_env(project)
+    run(["dvc", "repro"], project, env=env)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "Train the first model"], project)
+    run(["git", "switch", "-qc", "lower-learning-rate"], project)
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params["train"]["hyperparameters"]["learning_rate"] = 0.05
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    run(["dvc", "repro"], project, env=env)
+
+    done = run(
+        ["python", "-m", "report_demo", "report", "--base", "main", "--out", "out.md"],
+        project,
+        env=env,
+    )
+    assert done.stdout.startswith("report: main vs workspace")
+    text = (project / "out.md").read_text()
+    old = json.loads(run(["git", "show", "main:reports/metrics.json"], project).stdout)["roc_auc"]
+    new = json.loads((project / "reports/metrics.json").read_text())["roc_auc"]
+    assert old != new
+    assert f"| **roc_auc** | {old:.4f} | {new:.4f} |" in text
+    assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in text
+    assert "Training data unchanged" in text and "expectations met" in text
+    assert text.count("```mermaid") == 2
+
+    wrong = run(
+        ["python", "-m", "report_demo", "report", "--base", "no-such-branch"],
+        project,
+        env=env,
+        check=False,
+    )
+    assert wrong.returncode == 1 and wrong.stderr.startswith("error: `git rev-parse")

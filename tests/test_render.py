@@ -15,17 +15,18 @@ from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, bake, run
 
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "errors.py", "evaluate.py", "files.py", "gate.py",
-    "ingest.py", "metrics.py", "params.py", "synthetic.py", "tracking.py", "train.py",
-    "validate.py",
+    "ingest.py", "metrics.py", "params.py", "report.py", "synthetic.py", "tracking.py",
+    "train.py", "validate.py",
 ]  # fmt: skip
 TEST_FILES = [
     "__init__.py", "conftest.py", "test_evaluate.py", "test_gate.py", "test_ingest.py",
-    "test_params.py", "test_pipeline.py", "test_tracking.py", "test_train.py",
-    "test_validate.py",
+    "test_params.py", "test_pipeline.py", "test_report.py", "test_tracking.py",
+    "test_train.py", "test_validate.py",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvc/plots/confusion_counts.json", ".dvcignore",
-    ".github/workflows/ci.yml", ".gitignore", ".pre-commit-config.yaml", ".python-version",
+    ".github/scripts/pr-comment.sh", ".github/workflows/ci.yml", ".github/workflows/pr.yml",
+    ".gitignore", ".pre-commit-config.yaml", ".python-version",
     "LICENSE", "Makefile", "README.md", "data/.gitignore", "dvc.yaml", "models/.gitignore",
     "params.yaml", "pyproject.toml", "reports/.gitkeep", "requirements.lock",
 ]  # fmt: skip
@@ -88,14 +89,29 @@ def test_bake_is_a_committed_git_repository_on_main(default_bake: Path) -> None:
 
 
 def test_workflow_expressions_survive_rendering(default_bake: Path) -> None:
-    workflow = (default_bake / ".github/workflows/ci.yml").read_text()
-    assert "${{ github.ref }}" in workflow
-    parsed = yaml.safe_load(workflow)
-    assert set(parsed[True]) == {"push", "pull_request"}  # PyYAML reads `on:` as True
-    assert parsed["permissions"] == {"contents": "read"}
-    for step in parsed["jobs"]["test"]["steps"]:
-        if "uses" in step:
-            assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+    ci = (default_bake / ".github/workflows/ci.yml").read_text()
+    assert "${{ github.ref }}" in ci
+    pr = (default_bake / ".github/workflows/pr.yml").read_text()
+    assert "${{ github.event.pull_request.base.sha }}" in pr
+    assert set(yaml.safe_load(ci)[True]) == {"push", "pull_request"}  # PyYAML reads `on:` as True
+    assert set(yaml.safe_load(pr)[True]) == {"pull_request"}
+
+
+@pytest.mark.parametrize("name", ["ci.yml", "pr.yml"])
+def test_workflows_are_least_privilege_and_pinned(default_bake: Path, name: str) -> None:
+    workflow = yaml.safe_load((default_bake / ".github/workflows" / name).read_text())
+    assert workflow["permissions"] in ({}, {"contents": "read"})
+    assert "pull_request_target" not in workflow[True]
+    for job in workflow["jobs"].values():
+        assert job["timeout-minutes"] <= 60
+        assert set(job.get("permissions", {}).values()) <= {"read", "write"}
+        for step in job["steps"]:
+            if "uses" in step:
+                assert re.fullmatch(r"[\w-]+/[\w-]+@[0-9a-f]{40}", step["uses"]), step["uses"]
+            if step.get("uses", "").startswith("actions/checkout@"):
+                assert step["with"]["persist-credentials"] is False
+            # untrusted text reaches scripts through env:, never inline
+            assert "${{" not in step.get("run", ""), step["run"]
 
 
 def test_lock_file_pins_everything_with_hashes_and_no_location(default_bake: Path) -> None:
@@ -131,7 +147,7 @@ def check_bake(project: Path, answers: dict) -> None:
             continue
         content = path.read_text()
         for marker in ("{{", "{%", "{#", "cookiecutter."):
-            if marker == "{{" and path.name == "ci.yml":
+            if marker == "{{" and path.parent.name == "workflows":
                 content = content.replace("${{", "")
             assert marker not in content, f"{marker!r} left in {path.relative_to(project)}"
     for path in project.rglob("*.y*ml"):

@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+from pathlib import Path
 
 # command -> (module, help)
 COMMANDS = {
@@ -17,6 +18,7 @@ COMMANDS = {
     "validate": ("validate", "check the training snapshot with Great Expectations"),
     "train": ("train", "fit the model and write models/model.skops"),
     "evaluate": ("evaluate", "write metrics, plots and the model card; log the run to MLflow"),
+    "report": ("report", "compare the workspace with a base revision, as Markdown (PR report)"),
 }
 
 TELEMETRY_OFF = {
@@ -34,7 +36,17 @@ def parser() -> argparse.ArgumentParser:
     )
     commands = top.add_subparsers(dest="command", required=True, metavar="command")
     for name, (_, text) in COMMANDS.items():
-        commands.add_parser(name, help=text, description=text)
+        command = commands.add_parser(name, help=text, description=text)
+        if name == "report":
+            command.add_argument(
+                "--base", default="origin/main", help="git revision to compare with"
+            )
+            command.add_argument(
+                "--out",
+                type=Path,
+                default=Path("reports/pr_report.md"),
+                help="Markdown file to write",
+            )
     return top
 
 
@@ -45,8 +57,9 @@ def main(argv: list[str] | None = None) -> int:
     from .errors import PipelineError
 
     module = importlib.import_module(f".{COMMANDS[args.command][0]}", __package__)
+    options = {key: value for key, value in vars(args).items() if key != "command"}
     try:
-        module.main()
+        module.main(**options)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

@@ -84,8 +84,8 @@ def log_run(
     try:
         return _log_run(experiment, params, metrics, tags, model, trusted_types, example, artifacts)
     except Exception as error:  # MLflow raises many types for an unreachable or failing store
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise TrackingError(f"MLflow tracking at {uri} failed: {first_line}") from error
+        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        raise TrackingError(f"MLflow tracking at {uri} failed: {reason}") from error
 
 
 def _log_run(

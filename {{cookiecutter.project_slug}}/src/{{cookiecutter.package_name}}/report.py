@@ -1,0 +1,400 @@
+"""The pull-request report: the workspace compared with a base revision.
+
+`collect` asks DVC and git for the two sides (metrics and params diffs from
+`dvc metrics diff --json` / `dvc params diff --json`, plot data, the data hash
+in dvc.lock); `build` is a pure function from those to Markdown that reads
+well on a phone. Charts are Mermaid blocks, which GitHub renders without any
+image hosting.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import PipelineError
+from .files import METRICS, PLOTS, SEGMENTS, VALIDATION
+from .gate import gate
+from .metrics import METRICS as METRIC_DIRECTIONS
+from .metrics import improvement
+from .params import Params
+
+# Extra metrics whose direction is known: smaller segment gaps are better.
+LOWER_IS_BETTER = {"segment_gap"}
+NEUTRAL = {"test_rows"}
+SAME = 1e-4  # changes smaller than this count as unchanged
+ROC_GRID = [round(step / 10, 1) for step in range(11)]
+
+
+@dataclass
+class Side:
+    """What the report needs from one revision; empty where that revision has nothing."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    segments: dict[str, dict[str, float]] = field(default_factory=dict)
+    roc: list[dict[str, float]] = field(default_factory=list)
+    confusion: list[dict[str, Any]] = field(default_factory=list)
+    data_md5: str | None = None
+
+
+@dataclass
+class Inputs:
+    base_name: str
+    base: Side
+    head: Side
+    params_changed: dict[str, tuple[Any, Any]]
+    validation: dict[str, Any] | None = None
+    run_url: str | None = None
+
+
+# ---------------------------------------------------------------- collecting
+
+
+def _run(args: list[str]) -> str:
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise PipelineError(
+            f"`{' '.join(args)}` failed: {detail[-1] if detail else done.returncode}"
+        )
+    return done.stdout
+
+
+def _number(value: Any) -> float:
+    return (
+        float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
+    )
+
+
+def _git_json(rev: str, path: Path) -> Any:
+    done = subprocess.run(
+        ["git", "show", f"{rev}:{path.as_posix()}"], capture_output=True, text=True
+    )
+    return json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else None
+
+
+def _data_md5(lock: dict[str, Any] | None) -> str | None:
+    try:
+        return lock["stages"]["ingest"]["outs"][0]["md5"]  # type: ignore[index]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def _split_diff(diff: dict[str, dict[str, Any]], key: str) -> tuple[dict, dict]:
+    """DVC's {file: {name: {old, new}}} -> (old values, new values) of one file."""
+    old, new = {}, {}
+    for name, values in diff.get(key, {}).items():
+        if values.get("old") is not None:
+            old[name] = _number(values["old"])
+        if values.get("new") is not None:
+            new[name] = _number(values["new"])
+    return old, new
+
+
+def _nest(flat: dict[str, float]) -> dict[str, dict[str, float]]:
+    """{'north.roc_auc': 0.8} -> {'north': {'roc_auc': 0.8}}"""
+    nested: dict[str, dict[str, float]] = {}
+    for key, value in flat.items():
+        segment, _, metric = key.rpartition(".")
+        nested.setdefault(segment, {})[metric] = value
+    return nested
+
+
+def run_url() -> str | None:
+    """Link to the workflow run, when running in GitHub Actions."""
+    parts = [
+        os.environ.get(name) for name in ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    ]
+    return f"{parts[0]}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
+
+
+def collect(base: str) -> Inputs:
+    """Ask DVC and git for both sides of the comparison."""
+    _run(["git", "rev-parse", "--verify", "--quiet", base + "^{commit}"])
+    dvc = [sys.executable, "-m", "dvc"]  # the DVC of this environment, activated or not
+    metrics_diff = json.loads(_run([*dvc, "metrics", "diff", base, "--all", "--json"]) or "{}")
+    params_diff = json.loads(_run([*dvc, "params", "diff", base, "--json"]) or "{}")
+    old_metrics, new_metrics = _split_diff(metrics_diff, METRICS.as_posix())
+    old_segments, new_segments = _split_diff(metrics_diff, SEGMENTS.as_posix())
+    lock = Path("dvc.lock")
+    base_lock = subprocess.run(["git", "show", f"{base}:dvc.lock"], capture_output=True, text=True)
+    changed = {
+        name: (values.get("old"), values.get("new"))
+        for changes in params_diff.values()
+        for name, values in changes.items()
+    }
+    read = lambda path: json.loads(path.read_text()) if path.is_file() else None  # noqa: E731
+    return Inputs(
+        base_name=base,
+        base=Side(
+            metrics=old_metrics,
+            segments=_nest(old_segments),
+            roc=_git_json(base, PLOTS / "roc.json") or [],
+            confusion=_git_json(base, PLOTS / "confusion.json") or [],
+            data_md5=_data_md5(
+                yaml.safe_load(base_lock.stdout) if base_lock.returncode == 0 else None
+            ),
+        ),
+        head=Side(
+            metrics=new_metrics,
+            segments=_nest(new_segments),
+            roc=read(PLOTS / "roc.json") or [],
+            confusion=read(PLOTS / "confusion.json") or [],
+            data_md5=_data_md5(yaml.safe_load(lock.read_text()) if lock.is_file() else None),
+        ),
+        params_changed=dict(sorted(changed.items())),
+        validation=read(VALIDATION),
+        run_url=run_url(),
+    )
+
+
+# ---------------------------------------------------------------- building
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, float) and math.isnan(value):
+        return "n/a"
+    if float(value).is_integer() and abs(value) >= 10:
+        return f"{int(value):,}"
+    return f"{value:.4f}"
+
+
+def _gain(name: str, new: float, old: float) -> float | None:
+    """How much better (positive) or worse; None where the metric has no direction."""
+    if name in NEUTRAL or math.isnan(new) or math.isnan(old):
+        return None
+    if name in LOWER_IS_BETTER:
+        return old - new
+    if name in METRIC_DIRECTIONS:
+        return improvement(name, new, old)
+    return None
+
+
+def _change(name: str, new: float | None, old: float | None) -> str:
+    if new is None or old is None:
+        return "new" if old is None and new is not None else "removed" if new is None else ""
+    if math.isnan(new) or math.isnan(old):
+        return "n/a"
+    delta = new - old
+    if abs(delta) < SAME:
+        return "= 0"
+    arrow = "▲" if delta > 0 else "▼"
+    gain = _gain(name, new, old)
+    mark = "" if gain is None else (" 🟢" if gain > 0 else " 🔴")
+    return f"{arrow} {delta:+.4f}{mark}"
+
+
+def verdict(inputs: Inputs, params: Params) -> str:
+    primary = params.model.primary_metric
+    direction = "higher" if METRIC_DIRECTIONS[primary] else "lower"
+    new = inputs.head.metrics.get(primary, math.nan)
+    old = inputs.base.metrics.get(primary)
+    if math.isnan(new):
+        return f"**No result**: the PR has no `{primary}` (did the pipeline run?)"
+    if old is None or math.isnan(old):
+        return f"**First model**: `{primary}` {_fmt(new)} ({inputs.base_name} has none to compare)"
+    gain = improvement(primary, new, old)
+    word = "Unchanged" if abs(gain) < SAME else "Better" if gain > 0 else "Worse"
+    change = f"{new - old:+.4f}; {direction} is better"
+    return f"**{word}**: `{primary}` {_fmt(old)} → {_fmt(new)} ({change})"
+
+
+def _metrics_table(inputs: Inputs, primary: str) -> list[str]:
+    known = [primary, *METRIC_DIRECTIONS, *LOWER_IS_BETTER, *NEUTRAL]
+    order = {name: position for position, name in reversed(list(enumerate(known)))}
+    found = {*inputs.head.metrics, *inputs.base.metrics}
+    names = sorted(found, key=lambda name: (order.get(name, len(order)), name))
+    rows = ["| metric | main | PR | change |", "|---|---:|---:|---|"]
+    for name in names:
+        old, new = inputs.base.metrics.get(name), inputs.head.metrics.get(name)
+        label = f"**{name}**" if name == primary else name
+        rows.append(f"| {label} | {_fmt(old)} | {_fmt(new)} | {_change(name, new, old)} |")
+    return rows
+
+
+def _segments_table(inputs: Inputs, primary: str) -> list[str]:
+    names = sorted(set(inputs.base.segments) | set(inputs.head.segments))
+    if not names:
+        return []
+    rows = [f"| segment | main {primary} | PR {primary} | change |", "|---|---:|---:|---|"]
+    for name in names:
+        old = inputs.base.segments.get(name, {}).get(primary)
+        new = inputs.head.segments.get(name, {}).get(primary)
+        rows.append(f"| {name} | {_fmt(old)} | {_fmt(new)} | {_change(primary, new, old)} |")
+    return rows
+
+
+def _value(value: Any) -> str:
+    return (
+        "—" if value is None else f"`{json.dumps(value) if not isinstance(value, str) else value}`"
+    )
+
+
+def _interpolate_tpr(roc: list[dict[str, float]]) -> list[float]:
+    """TPR at fixed false-positive rates, so both curves share one x axis."""
+    points = sorted((point["fpr"], point["tpr"]) for point in roc)
+    values = []
+    for x in ROC_GRID:
+        below = [p for p in points if p[0] <= x]
+        above = [p for p in points if p[0] >= x]
+        (x0, y0), (x1, y1) = below[-1], above[0]
+        values.append(round(y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0), 3))
+    return values
+
+
+def _scores(metrics: dict[str, float], names: list[str]) -> str:
+    values = [metrics.get(name, math.nan) for name in names]
+    return ", ".join(f"{0.0 if math.isnan(value) else value:.3f}" for value in values)
+
+
+def _charts(inputs: Inputs, primary: str) -> list[str]:
+    """Metrics as bars (main) and a line (PR); ROC curves as lines. Mermaid xychart."""
+    names = [
+        name
+        for name in dict.fromkeys([primary, *METRIC_DIRECTIONS])
+        if METRIC_DIRECTIONS[name] and not math.isnan(inputs.head.metrics.get(name, math.nan))
+    ]
+    lines: list[str] = []
+    if names:
+        compared = any(name in inputs.base.metrics for name in names)
+        title = "main (bars) vs PR (line)" if compared else "PR"
+        lines += ["```mermaid", "xychart-beta", f'    title "Metrics: {title}"']
+        lines += [f"    x-axis [{', '.join(names)}]", '    y-axis "score" 0 --> 1']
+        if compared:
+            lines += [f"    bar [{_scores(inputs.base.metrics, names)}]"]
+            lines += [f"    line [{_scores(inputs.head.metrics, names)}]"]
+        else:
+            lines += [f"    bar [{_scores(inputs.head.metrics, names)}]"]
+        lines += ["```"]
+    curves = [(label, side.roc) for label, side in (("main", inputs.base), ("PR", inputs.head))]
+    curves = [(label, roc) for label, roc in curves if roc]
+    if curves:
+        title = " then ".join(label for label, _ in curves)
+        lines += ["", "```mermaid", "xychart-beta", f'    title "ROC ({title}): TPR at each FPR"']
+        lines += [f"    x-axis [{', '.join(str(x) for x in ROC_GRID)}]", '    y-axis "TPR" 0 --> 1']
+        for _, roc in curves:
+            lines += [f"    line [{', '.join(str(v) for v in _interpolate_tpr(roc))}]"]
+        lines += ["```"]
+    return lines
+
+
+def _confusion_table(inputs: Inputs) -> list[str]:
+    def cell(side: Side, actual: str, predicted: str) -> str:
+        for entry in side.confusion:
+            if entry["actual"] == actual and entry["predicted"] == predicted:
+                return f"{entry['count']:,}"
+        return "—"
+
+    sides = [
+        (label, side)
+        for label, side in (("main", inputs.base), ("PR", inputs.head))
+        if side.confusion
+    ]
+    if not sides:
+        return []
+    header = (
+        "| actual \\ predicted | "
+        + " | ".join(f"{label}: 0 | {label}: 1" for label, _ in sides)
+        + " |"
+    )
+    rows = [header, "|---" + "|---:" * (2 * len(sides)) + "|"]
+    for actual in ("0", "1"):
+        cells = " | ".join(
+            f"{cell(side, actual, '0')} | {cell(side, actual, '1')}" for _, side in sides
+        )
+        rows.append(f"| {actual} | {cells} |")
+    return rows
+
+
+def build(inputs: Inputs, params: Params) -> str:
+    """The report as Markdown; pure."""
+    primary = params.model.primary_metric
+    champion = inputs.base.metrics or None
+    decision = gate(inputs.head.metrics, champion, params.gate, primary)
+    lines = [
+        f"## Model report: `{params.model.name}`",
+        "",
+        verdict(inputs, params),
+        "",
+        (
+            f"Merge gate: ✅ **would pass** ({decision.summary})"
+            if decision.passed
+            else f"Merge gate: ❌ **would hold the model back**: {decision.summary}"
+        ),
+        "",
+        f"### Metrics (main = `{inputs.base_name}`)",
+        "",
+        *_metrics_table(inputs, primary),
+    ]
+    segments = _segments_table(inputs, primary)
+    if segments:
+        lines += ["", f"### `{primary}` by segment", "", *segments]
+    lines += ["", "### Parameters", ""]
+    if inputs.params_changed:
+        lines += ["| parameter | main | PR |", "|---|---|---|"]
+        lines += [
+            f"| `{name}` | {_value(old)} | {_value(new)} |"
+            for name, (old, new) in inputs.params_changed.items()
+        ]
+    else:
+        lines += ["No parameter changed."]
+    lines += ["", "### Data", ""]
+    old_md5, new_md5 = inputs.base.data_md5, inputs.head.data_md5
+    if new_md5 is None:
+        lines += ["The PR has no training snapshot in `dvc.lock` (did the pipeline run?)."]
+    elif old_md5 is None:
+        lines += [f"Training snapshot `{new_md5[:12]}` is new (main has none)."]
+    elif old_md5 == new_md5:
+        lines += [f"Training data unchanged (`{new_md5[:12]}`)."]
+    else:
+        lines += [f"Training data **changed**: `{old_md5[:12]}` → `{new_md5[:12]}`."]
+    lines += ["", "### Data validation", ""]
+    validation = inputs.validation
+    if validation is None:
+        lines += ["No validation report (`reports/validation.json`)."]
+    else:
+        stats = validation.get("statistics", {})
+        met, total = (
+            stats.get("successful_expectations", "?"),
+            stats.get("evaluated_expectations", "?"),
+        )
+        rows = stats.get("rows")
+        on_rows = f" on {rows:,} rows" if isinstance(rows, int) else ""
+        if validation.get("success"):
+            lines += [f"✅ {met}/{total} expectations met{on_rows}."]
+        else:
+            lines += [f"❌ {met}/{total} expectations met{on_rows}. Failed:"]
+            for failure in validation.get("failures", []):
+                column = f" on `{failure['column']}`" if failure.get("column") else ""
+                lines += [
+                    f"- `{failure['expectation']}`{column}: observed {failure.get('observed')}"
+                ]
+    charts = _charts(inputs, primary)
+    if charts:
+        lines += ["", "### Charts", "", *charts]
+    confusion = _confusion_table(inputs)
+    if confusion:
+        lines += ["", f"### Confusion matrix (threshold {params.model.threshold})", "", *confusion]
+    if inputs.run_url:
+        lines += ["", f"[Workflow run]({inputs.run_url})"]
+    return "\n".join(lines) + "\n"
+
+
+def main(base: str, out: Path) -> None:
+    from .params import load_params
+
+    params = load_params()
+    text = build(collect(base), params)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(text, encoding="utf-8")
+    print(f"report: {base} vs workspace -> {out}")

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.report import Inputs, Side, build
+
+ROC = [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 0.2, "tpr": 0.6}, {"fpr": 1.0, "tpr": 1.0}]
+CONFUSION = [
+    {"actual": a, "predicted": p, "count": c}
+    for a, p, c in (("0", "0", 50), ("0", "1", 10), ("1", "0", 5), ("1", "1", 35))
+]
+
+
+def side(primary: str, value: float, gap: float = 0.02, **extra: float) -> Side:
+    return Side(
+        metrics={primary: value, "accuracy": 0.8, "segment_gap": gap, **extra},
+        segments={"north": {primary: value}, "south": {primary: value - gap}},
+        roc=ROC,
+        confusion=CONFUSION,
+        data_md5="a" * 32,
+    )
+
+
+def report(params: Params, base: Side, head: Side, **changes) -> str:
+    inputs = Inputs(
+        base_name="origin/main",
+        base=base,
+        head=head,
+        params_changed=changes.get("changed", {}),
+        validation=changes.get("validation", {"success": True, "statistics": {"rows": 3000}}),
+        run_url=changes.get("run_url"),
+    )
+    return build(inputs, params)
+
+
+@pytest.fixture
+def primary(params: Params) -> str:
+    return params.model.primary_metric
+
+
+def test_better_model_with_a_changed_param(params: Params, primary: str) -> None:
+    text = report(
+        params,
+        side(primary, 0.80),
+        side(primary, 0.85),
+        changed={"train.hyperparameters.learning_rate": (0.1, 0.05)},
+        run_url="https://github.com/o/r/actions/runs/1",
+    )
+    lines = text.splitlines()
+    assert lines[0] == f"## Model report: `{params.model.name}`"
+    assert lines[2].startswith(f"**Better**: `{primary}` 0.8000 → 0.8500 (+0.0500")
+    assert "Merge gate: ✅ **would pass**" in text
+    assert f"| **{primary}** | 0.8000 | 0.8500 | ▲ +0.0500 🟢 |" in text
+    assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in text
+    assert "Training data unchanged" in text
+    assert text.count("```mermaid") == 2 and "xychart-beta" in text
+    assert "| 0 | 50 | 10 | 50 | 10 |" in text
+    assert text.rstrip().endswith("[Workflow run](https://github.com/o/r/actions/runs/1)")
+
+
+def test_worse_model_is_held_back_by_the_gate(params: Params, primary: str) -> None:
+    text = report(params, side(primary, 0.85), side(primary, 0.80, gap=0.3))
+    assert "**Worse**" in text
+    assert "❌ **would hold the model back**" in text and "segment gap 0.3000 exceeds" in text
+    assert "▼ -0.0500 🔴" in text
+
+
+def test_first_pr_has_no_base_metrics(params: Params, primary: str) -> None:
+    text = report(params, Side(), side(primary, 0.8))
+    assert f"**First model**: `{primary}` 0.8000 (origin/main has none to compare)" in text
+    assert f"| **{primary}** | — | 0.8000 | new |" in text
+    assert "is new (main has none)" in text
+    assert 'title "Metrics: PR"' in text and "| actual \\ predicted | PR: 0 | PR: 1 |" in text
+
+
+def test_no_change_at_all(params: Params, primary: str) -> None:
+    text = report(params, side(primary, 0.8), side(primary, 0.8))
+    assert "**Unchanged**" in text
+    assert "No parameter changed." in text
+    assert f"| **{primary}** | 0.8000 | 0.8000 | = 0 |" in text
+
+
+def test_metric_added_removed_and_nan(params: Params, primary: str) -> None:
+    base = side(primary, 0.8, old_metric=1.0)
+    head = side(primary, 0.8, new_metric=2.0, recall=math.nan)
+    head.data_md5 = "b" * 32
+    text = report(params, base, head)
+    assert "| old_metric | 1.0000 | — | removed |" in text
+    assert "| new_metric | — | 2.0000 | new |" in text
+    assert "| recall | — | n/a | new |" in text
+    assert "Training data **changed**" in text
+
+
+def test_no_result_and_failed_validation(params: Params, primary: str) -> None:
+    validation = {
+        "success": False,
+        "statistics": {"successful_expectations": 3, "evaluated_expectations": 4, "rows": 10},
+        "failures": [
+            {
+                "expectation": "expect_column_values_to_be_between",
+                "column": "tenure_months",
+                "observed": 9,
+            }
+        ],
+    }
+    text = report(params, side(primary, 0.8), Side(), validation=validation)
+    assert f"**No result**: the PR has no `{primary}`" in text
+    assert "❌ **would hold the model back**" in text
+    assert "- `expect_column_values_to_be_between` on `tenure_months`: observed 9" in text
+    assert "no training snapshot" in text
