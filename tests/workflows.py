@@ -1,0 +1,142 @@
+"""Run a generated workflow for real with `act` (host mode, offline).
+
+One harness for every workflow: each `uses:` in the workflow file is mapped
+to a local stand-in in tests/act/ (an unknown action fails the run before act
+starts), the stand-ins reuse this test environment instead of installing,
+and the `cml`/`gh` stand-ins record what they were asked.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+STANDINS = Path(__file__).parent / "act"
+STANDIN_FOR = {
+    "actions/checkout": "checkout",
+    "actions/setup-python": "setup-python",
+    "actions/upload-artifact": "upload-artifact",
+    "iterative/setup-cml": "setup-cml",
+}
+REPOSITORY = "example-org/example-repo"
+
+
+@dataclass
+class WorkflowRun:
+    returncode: int
+    output: str
+    calls: list[dict[str, Any]]
+    artifacts: Path
+
+    def summary(self) -> str:
+        """What the job wrote to $GITHUB_STEP_SUMMARY (act prints it in the log)."""
+        return "\n".join(
+            line for line in self.output.splitlines() if "Summary" in line or "|" in line
+        )
+
+
+def _mappings(workflow: Path) -> list[str]:
+    args = []
+    for action in sorted(set(re.findall(r"uses:\s*(\S+)", workflow.read_text()))):
+        name, _, ref = action.partition("@")
+        if name not in STANDIN_FOR:
+            raise AssertionError(
+                f"{workflow.name} uses {action}, which has no stand-in in tests/act/"
+            )
+        args += ["--local-repository", f"{name}@{ref}={STANDINS / STANDIN_FOR[name]}"]
+    return args
+
+
+def _network_free() -> list[str]:
+    """`unshare -rn` when this machine allows it: the run then cannot reach any network."""
+    unshare = shutil.which("unshare")
+    if unshare and subprocess.run([unshare, "-rn", "true"], capture_output=True).returncode == 0:
+        return [unshare, "-rn"]
+    return []
+
+
+def run_workflow(
+    project: Path,
+    workflow: str,
+    event_name: str,
+    event: dict[str, Any],
+    work: Path,
+    env: dict[str, str] | None = None,
+) -> WorkflowRun:
+    work.mkdir(parents=True, exist_ok=True)
+    event_file, calls, artifacts = work / "event.json", work / "calls.jsonl", work / "artifacts"
+    event_file.write_text(json.dumps(event))
+    calls.touch()
+    home = work / "home"
+    home.mkdir(exist_ok=True)
+    venv = Path(sys.executable).parent.parent
+    job_env = {
+        "STANDIN_VENV": str(venv),
+        "STANDIN_CALLS": str(calls),
+        "STANDIN_ARTIFACTS": str(artifacts),
+        "GITHUB_REPOSITORY": REPOSITORY,
+        **(env or {}),
+    }
+    command = [
+        *_network_free(),
+        str(Path(sys.executable).parent / "act"),
+        event_name,
+        "-W", f".github/workflows/{workflow}",
+        "-e", str(event_file),
+        "-P", "ubuntu-latest=-self-hosted",
+        "--action-cache-path", str(work / "act-cache"),
+        "--no-cache-server", "--pull=false", "--action-offline-mode",
+        "--env-file", os.devnull, "--secret-file", os.devnull,
+        "--var-file", os.devnull, "--input-file", os.devnull,
+        *_mappings(project / ".github/workflows" / workflow),
+        *(arg for key, value in job_env.items() for arg in ("--env", f"{key}={value}")),
+    ]  # fmt: skip
+    process_env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_CONFIG_HOME": str(home / ".config"),
+        "XDG_CACHE_HOME": str(home / ".cache"),
+        "ACT_DISABLE_VERSION_CHECK": "1",
+        "TERM": "dumb",
+        "GIT_PAGER": "cat",
+        "PAGER": "cat",
+    }
+    done = subprocess.run(
+        command,
+        cwd=project,
+        env=process_env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
+    recorded = [json.loads(line) for line in calls.read_text().splitlines() if line.strip()]
+    return WorkflowRun(done.returncode, done.stdout + done.stderr, recorded, artifacts)
+
+
+def pull_request_event(project: Path, base: str, head: str, number: int = 7) -> dict[str, Any]:
+    """A pull_request event as GitHub sends it, for the branch `head` into `base`."""
+
+    def sha(ref: str) -> str:
+        return subprocess.run(
+            ["git", "rev-parse", ref], cwd=project, capture_output=True, text=True, check=True
+        ).stdout.strip()
+
+    repo = {"full_name": REPOSITORY, "name": REPOSITORY.split("/")[1]}
+    return {
+        "action": "synchronize",
+        "number": number,
+        "pull_request": {
+            "number": number,
+            "head": {"ref": head, "sha": sha(head), "repo": repo},
+            "base": {"ref": base, "sha": sha(base), "repo": repo},
+        },
+        "repository": {**repo, "default_branch": base},
+    }
