@@ -183,4 +183,5 @@ def test_report_compares_a_branch_with_main(tmp_path: Path) -> None:
         env=env,
         check=False,
     )
-    assert wrong.returncode == 1 and wrong.stderr.startswith("error: `git rev-parse")
+    assert wrong.returncode == 1
+    assert wrong.stderr.startswith("error: report: 'no-such-branch' is not a revision")

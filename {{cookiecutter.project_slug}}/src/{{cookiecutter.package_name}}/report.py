@@ -118,7 +118,13 @@ def run_url() -> str | None:
 
 def collect(base: str) -> Inputs:
     """Ask DVC and git for both sides of the comparison."""
-    _run(["git", "rev-parse", "--verify", "--quiet", base + "^{commit}"])
+    revision = ["git", "rev-parse", "--verify", "--quiet", base + "^{commit}"]
+    known = subprocess.run(revision, capture_output=True, check=False)
+    if known.returncode != 0:
+        raise PipelineError(
+            f"report: {base!r} is not a revision of this repository; "
+            "fetch it or pass another with --base (e.g. --base main or --base HEAD~1)"
+        )
     dvc = [sys.executable, "-m", "dvc"]  # the DVC of this environment, activated or not
     metrics_diff = json.loads(_run([*dvc, "metrics", "diff", base, "--all", "--json"]) or "{}")
     params_diff = json.loads(_run([*dvc, "params", "diff", base, "--json"]) or "{}")
