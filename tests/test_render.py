@@ -15,17 +15,18 @@ from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, bake, run
 
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "errors.py", "evaluate.py", "files.py", "gate.py",
-    "ingest.py", "metrics.py", "params.py", "report.py", "synthetic.py", "tracking.py",
-    "train.py", "validate.py",
+    "ingest.py", "metrics.py", "params.py", "predict.py", "promote.py", "report.py",
+    "synthetic.py", "tracking.py", "train.py", "validate.py",
 ]  # fmt: skip
 TEST_FILES = [
     "__init__.py", "conftest.py", "test_evaluate.py", "test_gate.py", "test_ingest.py",
-    "test_params.py", "test_pipeline.py", "test_report.py", "test_tracking.py",
+    "test_params.py", "test_pipeline.py", "test_promote.py", "test_report.py", "test_tracking.py",
     "test_train.py", "test_validate.py",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvc/plots/confusion_counts.json", ".dvcignore",
     ".github/scripts/pr-comment.sh", ".github/workflows/ci.yml", ".github/workflows/pr.yml",
+    ".github/workflows/promote.yml",
     ".gitignore", ".pre-commit-config.yaml", ".python-version",
     "LICENSE", "Makefile", "README.md", "data/.gitignore", "dvc.yaml", "models/.gitignore",
     "params.yaml", "pyproject.toml", "reports/.gitkeep", "requirements.lock",
@@ -97,7 +98,7 @@ def test_workflow_expressions_survive_rendering(default_bake: Path) -> None:
     assert set(yaml.safe_load(pr)[True]) == {"pull_request"}
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "pr.yml"])
+@pytest.mark.parametrize("name", ["ci.yml", "pr.yml", "promote.yml"])
 def test_workflows_are_least_privilege_and_pinned(default_bake: Path, name: str) -> None:
     workflow = yaml.safe_load((default_bake / ".github/workflows" / name).read_text())
     assert workflow["permissions"] in ({}, {"contents": "read"})

@@ -83,3 +83,21 @@ def test_comment_script_falls_back_to_gh(tmp_path: Path) -> None:
     logged = calls.read_text()
     assert logged.startswith("pr comment 7 --edit-last --create-if-none --body-file ")
     assert "<!-- Model report -->\n## Model report" in logged
+
+
+def test_promote_workflow_promotes_on_push_to_main(pr_repo: Path, tmp_path: Path) -> None:
+    run(["git", "switch", "-q", "main"], pr_repo)
+    try:
+        event = {
+            "ref": "refs/heads/main",
+            "after": run(["git", "rev-parse", "HEAD"], pr_repo).stdout.strip(),
+        }
+        result = run_workflow(pr_repo, "promote.yml", "push", event, tmp_path)
+    finally:
+        run(["git", "switch", "-q", "tune"], pr_repo)
+    assert result.returncode == 0, result.output[-6000:]
+    record = json.loads((result.artifacts / "promotion" / "promotion.json").read_text())
+    assert record["promoted"] is True and record["version"] == "1" and record["alias"] == "champion"
+    assert "Promotion of `customer-churn`: ✅ promoted" in result.output
+    assert "SQLite registry that does not outlive it" in result.output
+    assert result.calls == []

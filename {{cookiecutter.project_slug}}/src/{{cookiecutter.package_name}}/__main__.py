@@ -12,13 +12,32 @@ import os
 import sys
 from pathlib import Path
 
-# command -> (module, help)
+# command -> (module, function, help)
 COMMANDS = {
-    "ingest": ("ingest", "read the data source and write data/train.parquet"),
-    "validate": ("validate", "check the training snapshot with Great Expectations"),
-    "train": ("train", "fit the model and write models/model.skops"),
-    "evaluate": ("evaluate", "write metrics, plots and the model card; log the run to MLflow"),
-    "report": ("report", "compare the workspace with a base revision, as Markdown (PR report)"),
+    "ingest": ("ingest", "main", "read the data source and write data/train.parquet"),
+    "validate": ("validate", "main", "check the training snapshot with Great Expectations"),
+    "train": ("train", "main", "fit the model and write models/model.skops"),
+    "evaluate": (
+        "evaluate",
+        "main",
+        "write metrics, plots and the model card; log the run to MLflow",
+    ),
+    "report": (
+        "report",
+        "main",
+        "compare the workspace with a base revision, as Markdown (PR report)",
+    ),
+    "promote": (
+        "promote",
+        "main",
+        "gate the model against the champion; register it and move the alias",
+    ),
+    "rollback": (
+        "promote",
+        "rollback_main",
+        "move the champion alias back to the previous version",
+    ),
+    "predict": ("predict", "main", "score a CSV or Parquet file with a model URI"),
 }
 
 TELEMETRY_OFF = {
@@ -35,7 +54,7 @@ def parser() -> argparse.ArgumentParser:
         description="Pipeline commands; run them from the repository root.",
     )
     commands = top.add_subparsers(dest="command", required=True, metavar="command")
-    for name, (_, text) in COMMANDS.items():
+    for name, (_, _, text) in COMMANDS.items():
         command = commands.add_parser(name, help=text, description=text)
         if name == "report":
             command.add_argument(
@@ -47,6 +66,20 @@ def parser() -> argparse.ArgumentParser:
                 default=Path("reports/pr_report.md"),
                 help="Markdown file to write",
             )
+        if name == "promote":
+            command.add_argument(
+                "--strict", action="store_true", help="exit non-zero when the model is held back"
+            )
+        if name == "predict":
+            command.add_argument(
+                "--model", required=True, help="models:/<name>@champion or any URI"
+            )
+            command.add_argument(
+                "--input", type=Path, required=True, help="CSV or Parquet to score"
+            )
+            command.add_argument(
+                "--output", type=Path, required=True, help="CSV or Parquet to write"
+            )
     return top
 
 
@@ -56,10 +89,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
     from .errors import PipelineError
 
-    module = importlib.import_module(f".{COMMANDS[args.command][0]}", __package__)
+    module_name, function, _ = COMMANDS[args.command]
+    entry = getattr(importlib.import_module(f".{module_name}", __package__), function)
     options = {key: value for key, value in vars(args).items() if key != "command"}
     try:
-        module.main(**options)
+        entry(**options)
     except PipelineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1

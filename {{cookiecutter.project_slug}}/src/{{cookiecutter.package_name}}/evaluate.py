@@ -50,7 +50,6 @@ def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
         "metrics": ordered,
         "segments": segments,
         "plots": task.plot_data(labels, scores, threshold),
-        "example": test[schema.features].head(5),
     }
 
 
@@ -123,6 +122,35 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
     return "\n".join(lines)
 
 
+def log(params: Params, metrics: dict[str, Any], model: Any = None) -> str:
+    """Log the current model and reports as one MLflow run; return its id.
+
+    evaluate calls it after each run; promote calls it when the tracking store has no run
+    for the model it promotes (a fresh server, or a run-cache hit that skipped training).
+    """
+    from . import tracking
+    from .promote import LOCK, model_key
+
+    model = load_model(MODEL) if model is None else model
+    features = params.data.schema_.features
+    key = model_key(LOCK.read_text()) if LOCK.is_file() else "unknown"
+    return tracking.log_run(
+        experiment=params.model.name,
+        params=params.model_dump(by_alias=True, mode="json"),
+        metrics=metrics,
+        tags={
+            **tracking.git_state(),
+            "data_md5": md5(TRAINING_DATA),
+            "model_md5": md5(MODEL),
+            "model_key": key,
+        },
+        model=model,
+        trusted_types=trusted_types(MODEL),
+        example=read_table(TRAINING_DATA, columns=features).head(5),
+        artifacts=[METRICS, SEGMENTS, VALIDATION, MODEL_CARD, PLOTS],
+    )
+
+
 def main() -> None:
     from . import tracking
     from .params import load_params
@@ -142,15 +170,5 @@ def main() -> None:
         f"evaluate: {primary}={_fmt(metrics[primary])} "
         f"segment_gap={_fmt(metrics['segment_gap'])} -> {METRICS}"
     )
-
-    run_id = tracking.log_run(
-        experiment=params.model.name,
-        params=params.model_dump(by_alias=True, mode="json"),
-        metrics=result["metrics"],
-        tags={**tracking.git_state(), "data_md5": data_md5, "model_md5": md5(MODEL)},
-        model=model,
-        trusted_types=trusted_types(MODEL),
-        example=result["example"],
-        artifacts=[METRICS, SEGMENTS, VALIDATION, MODEL_CARD, PLOTS],
-    )
+    run_id = log(params, metrics, model)
     print(f"evaluate: logged MLflow run {run_id} to {tracking.configure()}")

@@ -37,6 +37,10 @@ def configure() -> str:
             file=sys.stderr,
         )
     os.environ["MLFLOW_TRACKING_URI"] = uri
+    import mlflow  # noqa: F401  (sets its loggers to INFO on import)
+
+    # MLflow logs each migration and new experiment at INFO: keep the output short.
+    logging.getLogger("mlflow").setLevel(logging.WARNING)
     return uri
 
 
@@ -102,9 +106,6 @@ def _log_run(
     import mlflow.sklearn
     from mlflow.models import infer_signature
 
-    # MLflow logs each migration and new experiment at INFO (set on import): keep output short.
-    logging.getLogger("mlflow").setLevel(logging.WARNING)
-
     mlflow.set_experiment(experiment)
     commit = tags.get("git_commit", "unknown")
     with mlflow.start_run(run_name=f"pipeline-{commit[:8]}") as run:
@@ -119,13 +120,15 @@ def _log_run(
         with warnings.catch_warnings():
             # The hint says integer columns cannot hold missing values; the schema declares them.
             warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-            signature = infer_signature(example, model.predict_proba(example)[:, 1])
-        mlflow.sklearn.log_model(
+            signature = infer_signature(example, model.predict_proba(example))
+        info = mlflow.sklearn.log_model(
             model,
             name="model",
             signature=signature,
             pip_requirements=pip_requirements(),
             serialization_format="skops",
+            pyfunc_predict_fn="predict_proba",  # pyfunc users get probabilities, like predict
             skops_trusted_types=trusted_types,
         )
+        mlflow.set_tag("model_uri", info.model_uri)  # what promote registers
         return run.info.run_id

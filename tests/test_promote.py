@@ -1,0 +1,210 @@
+"""Promote, rollback and predict on a baked repository with a real history,
+against SQLite and against a real `mlflow server` on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from .conftest import bake, run, shared_env
+
+pytestmark = pytest.mark.slow
+PACKAGE = "promo"
+
+
+def promote(project: Path, env: dict[str, str], *args: str, check: bool = True) -> dict:
+    run(["python", "-m", PACKAGE, "promote", *args], project, env=env, check=check)
+    return json.loads((project / "reports/promotion.json").read_text())
+
+
+def set_params(project: Path, change) -> None:
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    change(params)
+    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+
+def versions(project: Path, env: dict[str, str]) -> dict[str, str]:
+    """alias -> version, and the number of versions, read back from the registry."""
+    code = (
+        "import json; from mlflow import MlflowClient; c = MlflowClient();"
+        "aliases = c.get_registered_model('promo').aliases;"
+        "count = len(c.search_model_versions(\"name='promo'\"));"
+        "print(json.dumps({**{k: str(v) for k, v in aliases.items()}, 'count': count}))"
+    )
+    return json.loads(run(["python", "-c", code], project, env=env).stdout.strip().splitlines()[-1])
+
+
+@pytest.fixture(scope="module")
+def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    project = bake(tmp_path_factory.mktemp("promote"), project_name="Promo")
+    run(["dvc", "repro"], project, env=shared_env(project))
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "First model"], project)
+    return project
+
+
+def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
+    env = shared_env(project)
+    first = promote(project, env)
+    assert first["promoted"] is True and first["version"] == "1" and first["champion"] is None
+    assert set(first) >= {
+        "promoted",
+        "model_name",
+        "version",
+        "alias",
+        "reason",
+        "candidate",
+        "champion",
+    }
+    again = promote(project, env)
+    assert again["promoted"] is True and "already the champion" in again["reason"]
+    assert versions(project, env) == {"champion": "1", "count": 1}
+
+    # A much worse model is held back; --strict makes that fail the job.
+    set_params(
+        project, lambda p: p["train"]["hyperparameters"].update(max_iter=1, learning_rate=0.01)
+    )
+    run(["dvc", "repro"], project, env=env)
+    worse = promote(project, env)
+    assert (
+        worse["promoted"] is False
+        and "held back" in worse["reason"]
+        and "vs champion" in worse["reason"]
+    )
+    strict = run(["python", "-m", PACKAGE, "promote", "--strict"], project, env=env, check=False)
+    assert strict.returncode == 1 and "held back and --strict" in strict.stderr
+    assert versions(project, env) == {"champion": "1", "count": 1}
+    run(["git", "checkout", "params.yaml"], project)
+
+    # A new model whose segment gap exceeds the gate is held back too.
+    def gap_rule(params: dict) -> None:
+        params["train"]["hyperparameters"]["learning_rate"] = 0.09
+        params["gate"]["max_segment_gap"] = 0.0001
+
+    set_params(project, gap_rule)
+    run(["dvc", "repro"], project, env=env)
+    gap = promote(project, env)
+    assert (
+        gap["promoted"] is False and "segment gap" in gap["reason"] and "exceeds" in gap["reason"]
+    )
+    run(["git", "checkout", "params.yaml"], project)
+
+    # A new model that passes moves champion, and previous to the old one.
+    set_params(project, lambda p: p["train"]["hyperparameters"].update(learning_rate=0.05))
+    run(["dvc", "repro"], project, env=env)
+    run(["git", "commit", "-qam", "Lower the learning rate"], project)
+    second = promote(project, env)
+    assert (
+        second["promoted"] is True and second["version"] == "2" and second["champion"] is not None
+    )
+    assert versions(project, env) == {"champion": "2", "previous": "1", "count": 2}
+
+    # Rollback is a revert: the same inputs give the same model identity, version 1 comes back.
+    run(["git", "revert", "--no-edit", "HEAD"], project)
+    run(["dvc", "repro"], project, env=env)
+    back = promote(project, env)
+    assert back["promoted"] is True and back["version"] == "1" and "rollback" in back["reason"]
+    assert versions(project, env) == {"champion": "1", "previous": "2", "count": 2}
+
+    # The emergency command swaps champion and previous, with the same report.
+    run(["python", "-m", PACKAGE, "rollback"], project, env=env)
+    swapped = json.loads((project / "reports/promotion.json").read_text())
+    assert swapped["version"] == "2" and swapped["reason"].startswith("rollback:")
+    assert versions(project, env) == {"champion": "2", "previous": "1", "count": 2}
+
+    # The champion loads through MLflow's pyfunc loader and scores a file.
+    scored = project / "scored.csv"
+    run(
+        ["python", "-m", PACKAGE, "predict", "--model", "models:/promo@champion",
+         "--input", "data/train.parquet", "--output", str(scored)],
+        project, env=env,
+    )  # fmt: skip
+    header = scored.read_text().splitlines()[0]
+    assert header.endswith("score,prediction")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def start_server(folder: Path, port: int) -> subprocess.Popen:
+    mlflow = Path(sys.executable).parent / "mlflow"
+    server = subprocess.Popen(
+        [str(mlflow), "server", "--host", "127.0.0.1", "--port", str(port),
+         "--backend-store-uri", f"sqlite:///{folder / 'server.db'}",
+         "--artifacts-destination", str(folder / "artifacts"), "--workers", "1"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env={**os.environ, "MLFLOW_DISABLE_TELEMETRY": "true"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                time.sleep(1)
+                return server
+        except OSError:
+            time.sleep(0.5)
+    server.kill()
+    raise AssertionError("mlflow server did not start within 90 s")
+
+
+def stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        server.kill()
+        server.wait()
+
+
+def test_promotion_against_a_real_server(project: Path, tmp_path: Path) -> None:
+    port = free_port()
+    env = {
+        **shared_env(project),
+        "MLFLOW_TRACKING_URI": f"http://127.0.0.1:{port}",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0",
+        "MLFLOW_HTTP_REQUEST_TIMEOUT": "5",
+    }
+    server = start_server(tmp_path, port)
+    try:
+        # A fresh server has no run for this model: promote logs it from models/ and reports/.
+        started = time.perf_counter()
+        first = promote(project, env)
+        print(f"\npromote against the server: {time.perf_counter() - started:.1f} s")
+        assert first["promoted"] is True and first["version"] == "1"
+        out = tmp_path / "scored.parquet"
+        run(
+            ["python", "-m", PACKAGE, "predict", "--model", "models:/promo@champion",
+             "--input", "data/train.parquet", "--output", str(out)],
+            project, env=env,
+        )  # fmt: skip
+        assert out.stat().st_size > 0
+    finally:
+        stop(server)
+
+    # Server down: a clear error within seconds, nothing moved.
+    started = time.perf_counter()
+    down = run(["python", "-m", PACKAGE, "promote"], project, env=env, check=False)
+    assert down.returncode == 1
+    assert (
+        "error: tracking store http://127.0.0.1" in down.stderr and "no alias moved" in down.stderr
+    )
+    assert time.perf_counter() - started < 60
+
+    server = start_server(tmp_path, port)
+    try:
+        back = promote(project, env)
+        assert back["version"] == "1" and "already the champion" in back["reason"]
+        assert versions(project, env) == {"champion": "1", "count": 1}
+    finally:
+        stop(server)
