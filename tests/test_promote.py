@@ -101,6 +101,16 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     set_params(project, lambda p: p["train"]["hyperparameters"].update(learning_rate=0.05))
     run(["dvc", "repro"], project, env=env)
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
+    # A promotion that crashed after registering, before moving the alias...
+    crash = (
+        "import json; from mlflow import MlflowClient; from promo import promote, tracking;"
+        "from promo.params import load_params; tracking.configure(); p = load_params();"
+        "key = promote.model_key(open('dvc.lock').read());"
+        "promote._register(MlflowClient(), p, key, json.load(open('reports/metrics.json')))"
+    )
+    run(["python", "-c", crash], project, env=env)
+    assert versions(project, env) == {"champion": "1", "count": 2}
+    # ...is completed by the next run, without a duplicate version.
     second = promote(project, env)
     assert (
         second["promoted"] is True and second["version"] == "2" and second["champion"] is not None

@@ -19,11 +19,12 @@ from typing import Any
 import yaml
 
 from .errors import DataError, PipelineError
-from .files import METRICS, REPORTS, read_json, write_json
+from .files import METRICS, MODEL, REPORTS, TRAINING_DATA, md5, read_json, write_json
 from .gate import gate
 from .params import Params
 
 CHAMPION, PREVIOUS = "champion", "previous"
+WAS_CHAMPION = "was_champion"
 PROMOTION = REPORTS / "promotion.json"
 LOCK = Path("dvc.lock")
 
@@ -107,9 +108,10 @@ def decide(
         return record(
             True, str(champion.version), f"version {champion.version} is already the champion"
         )
-    # Only models that passed the gate are registered: one coming back (a revert) is a
-    # rollback, judged on the absolute checks alone.
-    rollback = earlier is not None
+    # A model that was champion before and comes back (a revert) is a rollback, judged on the
+    # absolute checks alone. A version registered by a run that crashed before moving the
+    # alias is reused and judged like any candidate.
+    rollback = earlier is not None and earlier.tags.get(WAS_CHAMPION) == "true"
     decision = gate(candidate, None if rollback else champion_metrics, params.gate, primary)
     if not decision.passed:
         return record(
@@ -119,6 +121,7 @@ def decide(
     if champion is not None:
         client.set_registered_model_alias(name, PREVIOUS, champion.version)
     client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_model_version_tag(name, version, WAS_CHAMPION, "true")
     what = f"rollback to version {version}" if rollback else f"version {version} promoted"
     return record(True, version, f"{what}: {decision.summary}")
 
@@ -136,9 +139,15 @@ def _register(client: Any, params: Params, key: str, candidate: dict[str, float]
     )
     run_id = runs[0].info.run_id if runs else evaluate.log(params, candidate)
     model_uri = client.get_run(run_id).data.tags["model_uri"]
-    tags = version_tags(
-        key, candidate, {**tracking.git_state(), "gate": "passed", "run_id": run_id}
-    )
+    audit = {
+        **tracking.git_state(),
+        "gate": "passed",
+        "run_id": run_id,
+        "data_md5": md5(TRAINING_DATA),
+        "model_md5": md5(MODEL),
+        "params": json.dumps(params.model_dump(include={"split", "train"}, mode="json")),
+    }
+    tags = version_tags(key, candidate, audit)
     if client.search_registered_models(f"name = '{name}'") == []:
         client.create_registered_model(name)
     model_id = model_uri.removeprefix("models:/")
