@@ -1,6 +1,11 @@
 """Errors that end a command with a one-line message instead of a traceback."""
 
 
+def first_line(error: BaseException) -> str:
+    """The first line of an error's message, or its type when the message is empty."""
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
+
+
 class PipelineError(Exception):
     """Something the user can fix: bad params, bad data, a missing file."""
 

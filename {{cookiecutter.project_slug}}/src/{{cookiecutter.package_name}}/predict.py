@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import PipelineError
+from .errors import PipelineError, first_line
 from .files import read_table, write_table
 
 
@@ -22,8 +22,7 @@ def main(model: str, input: Path, output: Path) -> None:
     try:
         loaded = mlflow.pyfunc.load_model(model)
     except Exception as error:  # MLflow raises many types for a bad URI or an unreachable store
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise PipelineError(f"predict: cannot load {model}: {reason}") from error
+        raise PipelineError(f"predict: cannot load {model}: {first_line(error)}") from error
     frame = read_table(input)
     missing = [column for column in schema.features if column not in frame.columns]
     if missing:

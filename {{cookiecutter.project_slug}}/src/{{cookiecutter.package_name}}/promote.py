@@ -18,7 +18,7 @@ from typing import Any
 
 import yaml
 
-from .errors import DataError, PipelineError
+from .errors import DataError, PipelineError, first_line
 from .files import METRICS, MODEL, REPORTS, TRAINING_DATA, md5, read_json, write_json
 from .gate import gate
 from .params import Params
@@ -210,7 +210,7 @@ def _guarded(action: Any, uri: str) -> Promotion:
     except PipelineError:
         raise
     except Exception as error:  # MLflow raises many types for an unreachable or failing store
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
+        reason = first_line(error)
         raise PromotionError(f"tracking store {uri} failed, no alias moved: {reason}") from error
 
 

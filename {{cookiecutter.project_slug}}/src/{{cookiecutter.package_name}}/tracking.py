@@ -14,7 +14,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from .errors import TrackingError
+from .errors import TrackingError, first_line
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 # A shared tracking server is expected for this project ({{ cookiecutter.mlflow_tracking }} tracking).
@@ -86,49 +86,35 @@ def log_run(
     """Log one pipeline run (params, metrics, tags, reports and the model); return its run id."""
     uri = configure()
     try:
-        return _log_run(experiment, params, metrics, tags, model, trusted_types, example, artifacts)
+        import mlflow
+        import mlflow.sklearn
+        from mlflow.models import infer_signature
+
+        mlflow.set_experiment(experiment)
+        commit = tags.get("git_commit", "unknown")
+        with mlflow.start_run(run_name=f"pipeline-{commit[:8]}") as run:
+            mlflow.log_params({key: str(value)[:500] for key, value in flatten(params).items()})
+            mlflow.log_metrics({key: value for key, value in metrics.items() if value == value})
+            mlflow.set_tags(tags)
+            for path in artifacts:
+                if path.is_dir():
+                    mlflow.log_artifacts(str(path), artifact_path=path.name)
+                elif path.is_file():
+                    mlflow.log_artifact(str(path))
+            with warnings.catch_warnings():
+                # The hint: integer columns cannot hold missing values. The schema says so.
+                warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
+                signature = infer_signature(example, model.predict_proba(example))
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                signature=signature,
+                pip_requirements=pip_requirements(),
+                serialization_format="skops",
+                pyfunc_predict_fn="predict_proba",  # pyfunc users get probabilities, like predict
+                skops_trusted_types=trusted_types,
+            )
+            mlflow.set_tag("model_uri", info.model_uri)  # what promote registers
+            return run.info.run_id
     except Exception as error:  # MLflow raises many types for an unreachable or failing store
-        reason = (str(error).strip().splitlines() or [type(error).__name__])[0]
-        raise TrackingError(f"MLflow tracking at {uri} failed: {reason}") from error
-
-
-def _log_run(
-    experiment: str,
-    params: dict[str, Any],
-    metrics: dict[str, float],
-    tags: dict[str, str],
-    model: Any,
-    trusted_types: list[str],
-    example: Any,
-    artifacts: list[Path],
-) -> str:
-    import mlflow
-    import mlflow.sklearn
-    from mlflow.models import infer_signature
-
-    mlflow.set_experiment(experiment)
-    commit = tags.get("git_commit", "unknown")
-    with mlflow.start_run(run_name=f"pipeline-{commit[:8]}") as run:
-        mlflow.log_params({key: str(value)[:500] for key, value in flatten(params).items()})
-        mlflow.log_metrics({key: value for key, value in metrics.items() if value == value})
-        mlflow.set_tags(tags)
-        for path in artifacts:
-            if path.is_dir():
-                mlflow.log_artifacts(str(path), artifact_path=path.name)
-            elif path.is_file():
-                mlflow.log_artifact(str(path))
-        with warnings.catch_warnings():
-            # The hint says integer columns cannot hold missing values; the schema declares them.
-            warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-            signature = infer_signature(example, model.predict_proba(example))
-        info = mlflow.sklearn.log_model(
-            model,
-            name="model",
-            signature=signature,
-            pip_requirements=pip_requirements(),
-            serialization_format="skops",
-            pyfunc_predict_fn="predict_proba",  # pyfunc users get probabilities, like predict
-            skops_trusted_types=trusted_types,
-        )
-        mlflow.set_tag("model_uri", info.model_uri)  # what promote registers
-        return run.info.run_id
+        raise TrackingError(f"MLflow tracking at {uri} failed: {first_line(error)}") from error
