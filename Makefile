@@ -17,7 +17,7 @@ export GX_ANALYTICS_ENABLED := false
 .PHONY: help demo test test-fast lint lock clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): requirements-dev.lock
 	$(PYTHON) -m venv $(VENV)
