@@ -12,10 +12,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 from cookiecutter.main import cookiecutter
 
 TEMPLATE = Path(__file__).resolve().parents[1]
@@ -77,6 +79,26 @@ def run(
             f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
         )
     return done
+
+
+def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:
+    """Load a YAML file, let `change` edit it in place, write it back."""
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def lower_learning_rate(params: dict) -> None:
+    params["train"]["hyperparameters"]["learning_rate"] = 0.05
+
+
+def train_main_then_branch(project: Path, branch: str) -> None:
+    """Commit a trained model on main, then switch to `branch` with a lower learning rate."""
+    run(["dvc", "repro"], project, env=shared_env(project))
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "Train the first model"], project)
+    run(["git", "switch", "-qc", branch], project)
+    edit_yaml(project / "params.yaml", lower_learning_rate)
 
 
 @pytest.fixture(scope="session")

@@ -10,9 +10,15 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
-from .conftest import bake, run, shared_env
+from .conftest import (
+    bake,
+    edit_yaml,
+    lower_learning_rate,
+    run,
+    shared_env,
+    train_main_then_branch,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -84,10 +90,11 @@ def test_bad_data_stops_dvc_repro_and_keeps_the_previous_model(other_bake: Path)
     model, metrics = other_bake / "models/model.skops", other_bake / "reports/metrics.json"
     before = md5(model), metrics.read_text()
 
-    params = yaml.safe_load(original)
-    params["data"]["schema"]["numeric"]["monthly_charges"]["max"] = 60  # data now breaks it
-    params["train"]["hyperparameters"]["learning_rate"] = 0.05  # and train would re-run
-    params_file.write_text(yaml.safe_dump(params, sort_keys=False))
+    def break_data_and_retrain(params: dict) -> None:
+        params["data"]["schema"]["numeric"]["monthly_charges"]["max"] = 60  # data now breaks it
+        lower_learning_rate(params)  # and train would re-run
+
+    edit_yaml(params_file, break_data_and_retrain)
     try:
         done = run(["dvc", "repro"], other_bake, env=env, check=False)
         assert done.returncode != 0
@@ -119,12 +126,14 @@ def test_use_your_own_data_as_the_readme_says(tmp_path: Path) -> None:
 
     write_csv(3000, seed=7)
     run(["dvc", "add", "data/raw/customers.csv"], project, env=env)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["data"].update(source="file", path="data/raw/customers.csv")
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    pipeline = yaml.safe_load((project / "dvc.yaml").read_text())
-    pipeline["stages"]["ingest"]["deps"].append("data/raw/customers.csv")
-    (project / "dvc.yaml").write_text(yaml.safe_dump(pipeline, sort_keys=False))
+    edit_yaml(
+        project / "params.yaml",
+        lambda params: params["data"].update(source="file", path="data/raw/customers.csv"),
+    )
+    edit_yaml(
+        project / "dvc.yaml",
+        lambda pipeline: pipeline["stages"]["ingest"]["deps"].append("data/raw/customers.csv"),
+    )
 
     output = run(["dvc", "repro"], project, env=env).stdout
     assert "ingest: 3,000 rows x 10 columns from file" in output
@@ -153,13 +162,7 @@ def test_report_compares_a_branch_with_main(tmp_path: Path) -> None:
     """A real history: main with a trained model, a branch that changes a hyperparameter."""
     project = bake(tmp_path, project_name="Report Demo")
     env = shared_env(project)
-    run(["dvc", "repro"], project, env=env)
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "Train the first model"], project)
-    run(["git", "switch", "-qc", "lower-learning-rate"], project)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train"]["hyperparameters"]["learning_rate"] = 0.05
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    train_main_then_branch(project, "lower-learning-rate")
     run(["dvc", "repro"], project, env=env)
 
     done = run(

@@ -12,9 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
 
-from .conftest import bake, run, shared_env
+from .conftest import bake, edit_yaml, lower_learning_rate, run, shared_env
 
 pytestmark = pytest.mark.slow
 PACKAGE = "promo"
@@ -25,10 +24,13 @@ def promote(project: Path, env: dict[str, str], *args: str, check: bool = True) 
     return json.loads((project / "reports/promotion.json").read_text())
 
 
-def set_params(project: Path, change) -> None:
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    change(params)
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+def predict(project: Path, env: dict[str, str], output: Path) -> None:
+    """Score the training snapshot with the champion, through MLflow's pyfunc loader."""
+    run(
+        ["python", "-m", PACKAGE, "predict", "--model", "models:/promo@champion",
+         "--input", "data/train.parquet", "--output", str(output)],
+        project, env=env,
+    )  # fmt: skip
 
 
 def versions(project: Path, env: dict[str, str]) -> dict[str, str]:
@@ -69,8 +71,9 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     assert versions(project, env) == {"champion": "1", "count": 1}
 
     # A much worse model is held back; --strict makes that fail the job.
-    set_params(
-        project, lambda p: p["train"]["hyperparameters"].update(max_iter=1, learning_rate=0.01)
+    edit_yaml(
+        project / "params.yaml",
+        lambda p: p["train"]["hyperparameters"].update(max_iter=1, learning_rate=0.01),
     )
     run(["dvc", "repro"], project, env=env)
     worse = promote(project, env)
@@ -89,7 +92,7 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
         params["train"]["hyperparameters"]["learning_rate"] = 0.09
         params["gate"]["max_segment_gap"] = 0.0001
 
-    set_params(project, gap_rule)
+    edit_yaml(project / "params.yaml", gap_rule)
     run(["dvc", "repro"], project, env=env)
     gap = promote(project, env)
     assert (
@@ -98,7 +101,7 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     run(["git", "checkout", "params.yaml"], project)
 
     # A new model that passes moves champion, and previous to the old one.
-    set_params(project, lambda p: p["train"]["hyperparameters"].update(learning_rate=0.05))
+    edit_yaml(project / "params.yaml", lower_learning_rate)
     run(["dvc", "repro"], project, env=env)
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
     # A promotion that crashed after registering, before moving the alias...
@@ -132,11 +135,7 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
 
     # The champion loads through MLflow's pyfunc loader and scores a file.
     scored = project / "scored.csv"
-    run(
-        ["python", "-m", PACKAGE, "predict", "--model", "models:/promo@champion",
-         "--input", "data/train.parquet", "--output", str(scored)],
-        project, env=env,
-    )  # fmt: skip
+    predict(project, env, scored)
     header = scored.read_text().splitlines()[0]
     assert header.endswith("score,prediction")
 
@@ -193,11 +192,7 @@ def test_promotion_against_a_real_server(project: Path, tmp_path: Path) -> None:
         print(f"\npromote against the server: {time.perf_counter() - started:.1f} s")
         assert first["promoted"] is True and first["version"] == "1"
         out = tmp_path / "scored.parquet"
-        run(
-            ["python", "-m", PACKAGE, "predict", "--model", "models:/promo@champion",
-             "--input", "data/train.parquet", "--output", str(out)],
-            project, env=env,
-        )  # fmt: skip
+        predict(project, env, out)
         assert out.stat().st_size > 0
     finally:
         stop(server)

@@ -6,9 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-import yaml
 
-from .conftest import bake, run, shared_env
+from .conftest import bake, run, train_main_then_branch
 from .workflows import pull_request_event, run_workflow
 
 pytestmark = pytest.mark.slow
@@ -18,13 +17,7 @@ pytestmark = pytest.mark.slow
 def pr_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """main with a trained model committed; branch `tune` changes a hyperparameter."""
     project = bake(tmp_path_factory.mktemp("pr"))
-    run(["dvc", "repro"], project, env=shared_env(project))
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "Train the first model"], project)
-    run(["git", "switch", "-qc", "tune"], project)
-    params = yaml.safe_load((project / "params.yaml").read_text())
-    params["train"]["hyperparameters"]["learning_rate"] = 0.05
-    (project / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    train_main_then_branch(project, "tune")
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
     return project
 
