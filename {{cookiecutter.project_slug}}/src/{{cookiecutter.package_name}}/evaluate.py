@@ -12,6 +12,7 @@ from .files import (
     METRICS,
     MODEL,
     MODEL_CARD,
+    PIPELINE_LOCK,
     PLOTS,
     SEGMENTS,
     TRAINING_DATA,
@@ -129,11 +130,11 @@ def log(params: Params, metrics: dict[str, Any], model: Any = None) -> str:
     for the model it promotes (a fresh server, or a run-cache hit that skipped training).
     """
     from . import tracking
-    from .promote import LOCK, model_key
+    from .promote import model_key
 
     model = load_model(MODEL) if model is None else model
     features = params.data.schema_.features
-    key = model_key(LOCK.read_text()) if LOCK.is_file() else "unknown"
+    key = model_key(PIPELINE_LOCK.read_text()) if PIPELINE_LOCK.is_file() else "unknown"
     return tracking.log_run(
         experiment=params.model.name,
         params=params.model_dump(by_alias=True, mode="json"),

@@ -12,6 +12,7 @@ import pandas as pd
 
 from .errors import DataError
 
+PIPELINE_LOCK = Path("dvc.lock")
 TRAINING_DATA = Path("data/train.parquet")
 MODEL = Path("models/model.skops")
 REPORTS = Path("reports")

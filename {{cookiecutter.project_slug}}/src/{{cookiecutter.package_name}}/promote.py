@@ -13,20 +13,18 @@ import hashlib
 import json
 import os
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import yaml
 
 from .errors import DataError, PipelineError, first_line
-from .files import METRICS, MODEL, REPORTS, TRAINING_DATA, md5, read_json, write_json
+from .files import METRICS, MODEL, PIPELINE_LOCK, REPORTS, TRAINING_DATA, md5, read_json, write_json
 from .gate import gate
 from .params import Params
 
 CHAMPION, PREVIOUS = "champion", "previous"
 WAS_CHAMPION = "was_champion"
 PROMOTION = REPORTS / "promotion.json"
-LOCK = Path("dvc.lock")
 
 
 class PromotionError(PipelineError):
@@ -51,7 +49,7 @@ def model_key(lock_text: str) -> str:
     try:
         stage = yaml.safe_load(lock_text)["stages"]["train"]
     except (TypeError, KeyError, yaml.YAMLError):
-        raise DataError(f"{LOCK}: no train stage; run `dvc repro` first") from None
+        raise DataError(f"{PIPELINE_LOCK}: no train stage; run `dvc repro` first") from None
     inputs = {"deps": stage.get("deps"), "params": stage.get("params")}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -231,10 +229,10 @@ def main(strict: bool = False) -> None:
     from .params import load_params
 
     params = load_params()
-    if not LOCK.is_file() or not METRICS.is_file():
-        raise DataError(f"{LOCK} or {METRICS} missing; run `dvc repro` first")
+    if not PIPELINE_LOCK.is_file() or not METRICS.is_file():
+        raise DataError(f"{PIPELINE_LOCK} or {METRICS} missing; run `dvc repro` first")
     candidate = read_json(METRICS)
-    key = model_key(LOCK.read_text())
+    key = model_key(PIPELINE_LOCK.read_text())
     uri = tracking.configure()
     from mlflow import MlflowClient
 

@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import PipelineError
-from .files import METRICS, PLOTS, SEGMENTS, VALIDATION
+from .files import METRICS, PIPELINE_LOCK, PLOTS, SEGMENTS, VALIDATION
 from .gate import gate
 from .metrics import METRICS as METRIC_DIRECTIONS
 from .metrics import improvement
@@ -74,11 +74,28 @@ def _number(value: Any) -> float:
     )
 
 
-def _git_json(rev: str, path: Path) -> Any:
-    done = subprocess.run(
-        ["git", "show", f"{rev}:{path.as_posix()}"], capture_output=True, text=True
+def _load(rev: str | None, path: Path) -> Any:
+    """A JSON or YAML file in the workspace (rev None) or at a git revision; None if absent."""
+    if rev is None:
+        text = path.read_text() if path.is_file() else None
+    else:
+        shown = ["git", "show", f"{rev}:{path.as_posix()}"]
+        done = subprocess.run(shown, capture_output=True, text=True, check=False)
+        text = done.stdout if done.returncode == 0 else None
+    if not text or not text.strip():
+        return None
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def _side(rev: str | None, metrics: dict[str, float], segments: dict[str, float]) -> Side:
+    """One side of the comparison: DVC's metric values plus plot data and data hash from `rev`."""
+    return Side(
+        metrics=metrics,
+        segments=_nest(segments),
+        roc=_load(rev, PLOTS / "roc.json") or [],
+        confusion=_load(rev, PLOTS / "confusion.json") or [],
+        data_md5=_data_md5(_load(rev, PIPELINE_LOCK)),
     )
-    return json.loads(done.stdout) if done.returncode == 0 and done.stdout.strip() else None
 
 
 def _data_md5(lock: dict[str, Any] | None) -> str | None:
@@ -130,34 +147,17 @@ def collect(base: str) -> Inputs:
     params_diff = json.loads(_run([*dvc, "params", "diff", base, "--json"]) or "{}")
     old_metrics, new_metrics = _split_diff(metrics_diff, METRICS.as_posix())
     old_segments, new_segments = _split_diff(metrics_diff, SEGMENTS.as_posix())
-    lock = Path("dvc.lock")
-    base_lock = subprocess.run(["git", "show", f"{base}:dvc.lock"], capture_output=True, text=True)
     changed = {
         name: (values.get("old"), values.get("new"))
         for changes in params_diff.values()
         for name, values in changes.items()
     }
-    read = lambda path: json.loads(path.read_text()) if path.is_file() else None  # noqa: E731
     return Inputs(
         base_name=base,
-        base=Side(
-            metrics=old_metrics,
-            segments=_nest(old_segments),
-            roc=_git_json(base, PLOTS / "roc.json") or [],
-            confusion=_git_json(base, PLOTS / "confusion.json") or [],
-            data_md5=_data_md5(
-                yaml.safe_load(base_lock.stdout) if base_lock.returncode == 0 else None
-            ),
-        ),
-        head=Side(
-            metrics=new_metrics,
-            segments=_nest(new_segments),
-            roc=read(PLOTS / "roc.json") or [],
-            confusion=read(PLOTS / "confusion.json") or [],
-            data_md5=_data_md5(yaml.safe_load(lock.read_text()) if lock.is_file() else None),
-        ),
+        base=_side(base, old_metrics, old_segments),
+        head=_side(None, new_metrics, new_segments),
         params_changed=dict(sorted(changed.items())),
-        validation=read(VALIDATION),
+        validation=_load(None, VALIDATION),
         run_url=run_url(),
     )
 
