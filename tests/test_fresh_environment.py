@@ -53,6 +53,13 @@ def test_fresh_environment_from_the_lock_file_runs_the_whole_lifecycle(tmp_path:
 
     run(["make", "test"], project, env=env)
     run(["make", "lint"], project, env=env)
+
+    started = time.perf_counter()
+    drift = run(["make", "drift"], project, env=env).stdout
+    timings["drift"] = time.perf_counter() - started
+    assert "drift: 20,000 new rows (synthetic window 1) vs 20,000 training rows" in drift
+    for name in ("drift.json", "drift.md", "drift.html"):
+        assert (project / "reports" / name).stat().st_size > 0
     run(
         [".venv/bin/pre-commit", "run", "--all-files"],
         project,

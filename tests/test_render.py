@@ -15,17 +15,19 @@ from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, bake, run
 
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "errors.py", "evaluate.py", "files.py", "gate.py",
-    "ingest.py", "metrics.py", "params.py", "predict.py", "promote.py", "report.py",
-    "synthetic.py", "tracking.py", "train.py", "validate.py",
+    "drift.py", "drift_report.py", "ingest.py", "metrics.py", "params.py", "predict.py",
+    "promote.py", "report.py", "synthetic.py", "tracking.py", "train.py", "validate.py",
 ]  # fmt: skip
 TEST_FILES = [
-    "__init__.py", "conftest.py", "test_evaluate.py", "test_gate.py", "test_ingest.py",
+    "__init__.py", "conftest.py", "test_drift.py", "test_evaluate.py", "test_gate.py",
+    "test_ingest.py",
     "test_params.py", "test_pipeline.py", "test_promote.py", "test_report.py", "test_tracking.py",
     "test_train.py", "test_validate.py",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvc/plots/confusion_counts.json", ".dvcignore",
-    ".github/scripts/pr-comment.sh", ".github/workflows/ci.yml", ".github/workflows/pr.yml",
+    ".github/scripts/pr-comment.sh", ".github/scripts/retrain-pr.sh",
+    ".github/workflows/ci.yml", ".github/workflows/drift.yml", ".github/workflows/pr.yml",
     ".github/workflows/promote.yml",
     ".gitignore", ".pre-commit-config.yaml", ".python-version",
     "LICENSE", "Makefile", "README.md", "data/.gitignore", "dvc.yaml", "models/.gitignore",
@@ -96,9 +98,12 @@ def test_workflow_expressions_survive_rendering(default_bake: Path) -> None:
     assert "${{ github.event.pull_request.base.sha }}" in pr
     assert set(yaml.safe_load(ci)[True]) == {"push", "pull_request"}  # PyYAML reads `on:` as True
     assert set(yaml.safe_load(pr)[True]) == {"pull_request"}
+    drift = (default_bake / ".github/workflows/drift.yml").read_text()
+    assert "${{ steps.app-token.outputs.token || secrets.RETRAIN_TOKEN || github.token }}" in drift
+    assert f"python -m {DEFAULT_PACKAGE} next-window" in drift
 
 
-@pytest.mark.parametrize("name", ["ci.yml", "pr.yml", "promote.yml"])
+@pytest.mark.parametrize("name", ["ci.yml", "drift.yml", "pr.yml", "promote.yml"])
 def test_workflows_are_least_privilege_and_pinned(default_bake: Path, name: str) -> None:
     workflow = yaml.safe_load((default_bake / ".github/workflows" / name).read_text())
     assert workflow["permissions"] in ({}, {"contents": "read"})
@@ -215,6 +220,9 @@ def test_variant(variant: tuple[dict, Path]) -> None:
     if answers.get("open_source_license") != "Not open source":
         assert (project / "LICENSE").read_text().startswith(("MIT", "BSD", "Copyright"))
         assert license_text in (project / "LICENSE").read_text()
+    drift = yaml.safe_load((project / ".github/workflows/drift.yml").read_text())
+    assert drift[True]["schedule"] == [{"cron": answers.get("drift_schedule", "0 6 * * 1")}]
+    assert drift["env"]["RETRAIN_BRANCH"] == f"retrain/{params['model']['name']}"
     if "drift_schedule" in answers:
         assert f"`{answers['drift_schedule']}`" in readme
     if "description" in answers:

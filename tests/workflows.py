@@ -21,6 +21,7 @@ from typing import Any
 STANDINS = Path(__file__).parent / "act"
 STANDIN_FOR = {
     "actions/checkout": "checkout",
+    "actions/create-github-app-token": "create-github-app-token",
     "actions/setup-python": "setup-python",
     "actions/upload-artifact": "upload-artifact",
     "iterative/setup-cml": "setup-cml",

@@ -38,7 +38,25 @@ COMMANDS = {
         "move the champion alias back to the previous version",
     ),
     "predict": ("predict", "main", "score a CSV or Parquet file with a model URI"),
+    "drift": (
+        "drift",
+        "main",
+        "compare the newest data with the training snapshot; say whether to retrain",
+    ),
+    "next-window": (
+        "drift",
+        "next_window_main",
+        "move data.window in params.yaml forward by one, for retraining",
+    ),
 }
+
+
+def _flag(value: str) -> bool:
+    """true/false as GitHub passes inputs; empty (an event without inputs) is false."""
+    if value.lower() not in {"true", "false", ""}:
+        raise argparse.ArgumentTypeError(f"expected true or false, got {value!r}")
+    return value.lower() == "true"
+
 
 TELEMETRY_OFF = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
@@ -79,6 +97,21 @@ def parser() -> argparse.ArgumentParser:
             )
             command.add_argument(
                 "--output", type=Path, required=True, help="CSV or Parquet to write"
+            )
+        if name == "drift":
+            command.add_argument(
+                "--current",
+                type=Path,
+                help="a CSV or Parquet sample to check instead of the data source's newest data",
+            )
+            command.add_argument(
+                "--force",
+                type=_flag,
+                nargs="?",
+                const=True,
+                default=False,
+                metavar="true|false",
+                help="retrain even when no rule fires (the workflow's manual trigger)",
             )
     return top
 

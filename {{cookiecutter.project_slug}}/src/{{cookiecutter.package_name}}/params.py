@@ -109,14 +109,40 @@ class GateParams(Section):
     max_segment_gap: float = Field(ge=0.0)
 
 
+class Limits(Section):
+    p_value: float | None = Field(None, gt=0.0, lt=1.0)
+    distance: float | None = Field(None, gt=0.0)
+
+
+COLUMN_TYPES = ("numeric", "categorical")
+
+
 class DriftParams(Section):
     share_threshold: float = Field(gt=0.0, le=1.0)
     critical_columns: list[str] = []
-    p_value: float = Field(gt=0.0, lt=1.0)
-    distance_threshold: float = Field(gt=0.0)
     large_sample: int = Field(ge=1)
+    thresholds: dict[str, Limits]
+    max_missing_increase: float = Field(ge=0.0, le=1.0)
+    max_unseen_share: float = Field(ge=0.0, le=1.0)
     max_metric_drop: float = Field(ge=0.0)
     min_new_rows: int = Field(ge=1)
+    current_path: str | None = None
+
+    @model_validator(mode="after")
+    def _type_defaults(self) -> DriftParams:
+        for kind in COLUMN_TYPES:
+            limits = self.thresholds.get(kind)
+            if limits is None or limits.p_value is None or limits.distance is None:
+                raise ValueError(f"thresholds.{kind} needs both p_value and distance")
+        return self
+
+    def limits(self, column: str, kind: str) -> tuple[float, float]:
+        """(p_value, distance) for a column: its own entry first, then its type's."""
+        default = self.thresholds[kind]
+        own = self.thresholds.get(column, default)
+        p_value = own.p_value if own.p_value is not None else default.p_value
+        distance = own.distance if own.distance is not None else default.distance
+        return float(p_value), float(distance)  # type: ignore[arg-type]
 
 
 class Params(Section):
@@ -129,9 +155,16 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _critical_columns_exist(self) -> Params:
-        unknown = set(self.drift.critical_columns) - set(self.data.schema_.features)
+        features = set(self.data.schema_.features)
+        unknown = set(self.drift.critical_columns) - features
         if unknown:
             raise ValueError(f"drift.critical_columns names unknown columns: {sorted(unknown)}")
+        unknown = set(self.drift.thresholds) - features - set(COLUMN_TYPES)
+        if unknown:
+            raise ValueError(
+                f"drift.thresholds names unknown columns: {sorted(unknown)}"
+                f" (use a feature column, {COLUMN_TYPES[0]!r} or {COLUMN_TYPES[1]!r})"
+            )
         return self
 
 

@@ -44,7 +44,7 @@ def generate(rows: int, window: int = 0, seed: int = 0) -> pd.DataFrame:
     tenure = np.clip(rng.gamma(1.4 + 1.1 * contract_code, 12.0, rows), 0, 72).round()
     service_price = np.array([45.0, 75.0, 20.0])[np.asarray(internet.codes)]
     monthly = np.clip(
-        service_price + rng.normal(12.0 + 2.5 * drift, 12.0, rows), 18.0, 130.0
+        service_price + rng.normal(12.0 + 4.0 * drift, 12.0, rows), 18.0, 130.0
     ).round(2)
     total = (monthly * tenure * rng.uniform(0.95, 1.05, rows)).round(2)
     support_calls = rng.poisson(1.1 + 0.25 * drift, rows).astype(np.int64)

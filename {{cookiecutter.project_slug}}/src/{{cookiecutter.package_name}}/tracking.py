@@ -44,6 +44,14 @@ def configure() -> str:
     return uri
 
 
+def store_exists() -> bool:
+    """False when the store is a local SQLite file that was never created (nothing logged)."""
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    if uri.startswith("sqlite:///"):
+        return Path(uri.removeprefix("sqlite:///")).is_file()
+    return True
+
+
 def git_state() -> dict[str, str]:
     """The commit being run, and whether the work tree differs from it."""
 

@@ -1,0 +1,491 @@
+"""Drift check: the newest data against the training snapshot, and whether to retrain.
+
+Each feature column gets one test, chosen by type and sample size:
+
+| column      | fewer rows than `drift.large_sample` | from `drift.large_sample` rows   |
+|-------------|--------------------------------------|----------------------------------|
+| numeric     | two-sample Kolmogorov-Smirnov p-value | Wasserstein distance / reference std |
+| categorical | chi-square p-value (2 x k table)      | Jensen-Shannon distance (natural log) |
+
+A column also drifts when its share of missing values rises by more than
+`drift.max_missing_increase`, or when values never seen in training make up more than
+`drift.max_unseen_share` of it. Everything works on sorted arrays and category counts,
+so a million rows take well under a second per column.
+
+Retraining triggers: data drift (the share of drifted columns reaches
+`drift.share_threshold`, or a critical column drifts), a performance drop on labelled new
+data, enough new rows, or `--force`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .files import METRICS, MODEL, REPORTS, TRAINING_DATA, read_json, read_table, write_json
+from .params import DriftParams, Params, Schema
+
+DRIFT_JSON = REPORTS / "drift.json"
+DRIFT_MD = REPORTS / "drift.md"
+DRIFT_HTML = REPORTS / "drift.html"
+BINS = 20  # histogram bins per numeric column in the reports
+MOST_CATEGORIES = 20  # categories shown per column in the reports; the rest are summed
+SCORE_CAP = 10.0
+
+
+def _finite_sorted(values: pd.Series) -> np.ndarray:
+    array = values.to_numpy(dtype=float, na_value=np.nan)
+    return np.sort(array[np.isfinite(array)])
+
+
+def _merged_cdfs(reference: np.ndarray, current: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Both empirical CDFs at every point of the merged sample, and the merged values.
+
+    The inputs are sorted, so the stable sort of their concatenation is a linear merge.
+    Returns (values, cdf difference) with values sorted.
+    """
+    merged = np.concatenate([reference, current])
+    order = np.argsort(merged, kind="stable")
+    from_reference = order < reference.size
+    cdf_gap = np.cumsum(from_reference) / reference.size - np.cumsum(~from_reference) / current.size
+    return merged[order], cdf_gap
+
+
+def wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
+    """Earth mover's distance between two sorted samples (the area between their CDFs)."""
+    values, cdf_gap = _merged_cdfs(reference, current)
+    return float(np.dot(np.abs(cdf_gap[:-1]), np.diff(values)))
+
+
+def normalised_wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
+    """Wasserstein distance in units of the reference's standard deviation."""
+    scale = float(np.std(reference)) or 1.0
+    return wasserstein(reference, current) / scale
+
+
+def ks_p_value(reference: np.ndarray, current: np.ndarray) -> float:
+    from scipy import stats
+
+    return float(stats.ks_2samp(reference, current).pvalue)
+
+
+def jensen_shannon(reference: np.ndarray, current: np.ndarray) -> float:
+    """Jensen-Shannon distance (square root of the divergence, natural log) of two count vectors."""
+    p = reference / reference.sum()
+    q = current / current.sum()
+    m = (p + q) / 2
+
+    def kl(a: np.ndarray) -> float:
+        nonzero = a > 0
+        return float(np.sum(a[nonzero] * np.log(a[nonzero] / m[nonzero])))
+
+    return math.sqrt(max((kl(p) + kl(q)) / 2, 0.0))
+
+
+def chi_square_p_value(reference: np.ndarray, current: np.ndarray) -> float:
+    """Homogeneity test of two count vectors over the same categories."""
+    from scipy import stats
+
+    table = np.vstack([reference, current])
+    table = table[:, table.sum(axis=0) > 0]
+    if table.shape[1] < 2:
+        return 1.0
+    return float(stats.chi2_contingency(table, correction=False).pvalue)
+
+
+def score(test: str, statistic: float, threshold: float) -> float:
+    """Severity on one scale for every test: 1 is the threshold, above 1 is drift.
+
+    A distance is divided by its threshold; a p-value p scores log(p) / log(threshold).
+    """
+    if math.isnan(statistic):
+        return 0.0
+    if test in {"ks", "chi_square"}:
+        value = SCORE_CAP if statistic <= 0 else math.log(statistic) / math.log(threshold)
+    else:
+        value = statistic / threshold
+    return round(min(max(value, 0.0), SCORE_CAP), 4)
+
+
+def _histogram(reference: np.ndarray, current: np.ndarray) -> dict[str, Any]:
+    """Shares of both samples in BINS bins over the central 99% of their values."""
+    both = [sample for sample in (reference, current) if sample.size]
+    if not both:
+        return {"edges": [], "reference": [], "current": []}
+    low = min(sample[int(0.005 * (sample.size - 1))] for sample in both)
+    high = max(sample[int(0.995 * (sample.size - 1))] for sample in both)
+    edges = np.linspace(low, high if high > low else low + 1.0, BINS + 1)
+
+    def shares(sample: np.ndarray) -> list[float]:
+        if not sample.size:
+            return [0.0] * BINS
+        cuts = np.searchsorted(sample, edges[1:-1], side="left")
+        counts = np.diff(np.concatenate([[0], cuts, [sample.size]]))
+        return [round(float(share), 5) for share in counts / sample.size]
+
+    return {
+        "edges": [round(float(edge), 4) for edge in edges],
+        "reference": shares(reference),
+        "current": shares(current),
+    }
+
+
+def _round(value: float) -> float:
+    return float(f"{value:.6g}")
+
+
+def _missing(values: pd.Series) -> float:
+    return float(values.isna().mean()) if len(values) else 0.0
+
+
+def numeric_column(
+    reference: pd.Series, current: pd.Series, p_value: float, distance: float, large_sample: int
+) -> dict[str, Any]:
+    ref, cur = _finite_sorted(reference), _finite_sorted(current)
+    if not ref.size or not cur.size:
+        test, statistic, threshold = "wasserstein", math.nan, distance
+        drifted = False
+    elif min(ref.size, cur.size) < large_sample:
+        test, statistic, threshold = "ks", ks_p_value(ref, cur), p_value
+        drifted = statistic < threshold
+    else:
+        test, statistic, threshold = "wasserstein", normalised_wasserstein(ref, cur), distance
+        drifted = statistic > threshold
+    return {
+        "type": "numeric",
+        "test": test,
+        "statistic": _round(statistic),
+        "threshold": threshold,
+        "drifted": bool(drifted),
+        "distribution": _histogram(ref, cur),
+    }
+
+
+def _counts(values: pd.Series) -> pd.Series:
+    """Count of each value, keyed by its text (missing values left out)."""
+    counts = values.value_counts(dropna=True, sort=False)
+    counts.index = counts.index.astype(str)
+    return counts.groupby(level=0, sort=False).sum()
+
+
+def categorical_column(
+    reference: pd.Series,
+    current: pd.Series,
+    p_value: float,
+    distance: float,
+    large_sample: int,
+    max_unseen_share: float,
+) -> dict[str, Any]:
+    ref_counts, cur_counts = _counts(reference), _counts(current)
+    categories = list(dict.fromkeys([*ref_counts.index, *cur_counts.index]))
+    ref = ref_counts.reindex(categories, fill_value=0).to_numpy(dtype=float)
+    cur = cur_counts.reindex(categories, fill_value=0).to_numpy(dtype=float)
+    n_ref, n_cur = ref.sum(), cur.sum()
+    if not n_ref or not n_cur:
+        test, statistic, threshold, drifted = "jensen_shannon", math.nan, distance, False
+    elif min(n_ref, n_cur) < large_sample:
+        test, statistic, threshold = "chi_square", chi_square_p_value(ref, cur), p_value
+        drifted = statistic < threshold
+    else:
+        test, statistic, threshold = "jensen_shannon", jensen_shannon(ref, cur), distance
+        drifted = statistic > threshold
+    unseen = {
+        name: int(count)
+        for name, count, known in zip(categories, cur, ref > 0, strict=True)
+        if not known
+    }
+    unseen_share = sum(unseen.values()) / n_cur if n_cur else 0.0
+    shown = np.argsort(-(ref / max(n_ref, 1) + cur / max(n_cur, 1)), kind="stable")
+    shown = shown[:MOST_CATEGORIES]
+    return {
+        "type": "categorical",
+        "test": test,
+        "statistic": _round(statistic),
+        "threshold": threshold,
+        "drifted": bool(drifted),
+        "unseen": unseen,
+        "unseen_share": round(unseen_share, 6),
+        "unseen_drifted": unseen_share > max_unseen_share,
+        "distribution": {
+            "categories": [categories[i] for i in shown],
+            "reference": [round(float(ref[i] / max(n_ref, 1)), 5) for i in shown],
+            "current": [round(float(cur[i] / max(n_cur, 1)), 5) for i in shown],
+        },
+    }
+
+
+def check_columns(
+    reference: pd.DataFrame, current: pd.DataFrame, schema: Schema, drift: DriftParams
+) -> dict[str, dict[str, Any]]:
+    """One entry per feature column: test, statistic, threshold, drifted, score, reasons."""
+    columns: dict[str, dict[str, Any]] = {}
+    for name in schema.features:
+        p_value, distance = drift.limits(
+            name, "numeric" if name in schema.numeric else "categorical"
+        )
+        if name in schema.numeric:
+            result = numeric_column(
+                reference[name], current[name], p_value, distance, drift.large_sample
+            )
+        else:
+            result = categorical_column(
+                reference[name],
+                current[name],
+                p_value,
+                distance,
+                drift.large_sample,
+                drift.max_unseen_share,
+            )
+        missing = {"reference": _missing(reference[name]), "current": _missing(current[name])}
+        result["missing"] = {side: round(share, 6) for side, share in missing.items()}
+        reasons = [result["test"]] if result["drifted"] else []
+        if missing["current"] - missing["reference"] > drift.max_missing_increase:
+            reasons.append(f"missing {missing['reference']:.1%} -> {missing['current']:.1%}")
+        if result.pop("unseen_drifted", False):
+            reasons.append(f"unseen values {sorted(result['unseen'])[:5]}")
+        result["drifted"] = bool(reasons)
+        result["reasons"] = reasons
+        result["score"] = score(result["test"], result["statistic"], result["threshold"])
+        columns[name] = result
+    return columns
+
+
+def dataset_drift(
+    columns: dict[str, dict[str, Any]], share_threshold: float, critical: list[str]
+) -> tuple[bool, float, list[str]]:
+    """(dataset drift, share of drifted columns, drifted critical columns)."""
+    drifted = [name for name, column in columns.items() if column["drifted"]]
+    share = len(drifted) / len(columns) if columns else 0.0
+    critical_drifted = [name for name in critical if name in drifted]
+    return share >= share_threshold or bool(critical_drifted), share, critical_drifted
+
+
+def performance_drop(
+    reference_value: float, current_value: float, metric: str, max_drop: float
+) -> dict[str, Any]:
+    """How far the primary metric fell on the new data (negative when it rose)."""
+    from .metrics import improvement
+
+    drop = -improvement(metric, current_value, reference_value)
+    fired = not math.isnan(drop) and drop > max_drop
+    return {
+        "metric": metric,
+        "reference": round(reference_value, 6),
+        "current": round(current_value, 6),
+        "drop": round(drop, 6),
+        "threshold": max_drop,
+        "fired": bool(fired),
+    }
+
+
+def decide(
+    columns: dict[str, dict[str, Any]],
+    drift: DriftParams,
+    new_rows: int,
+    performance: dict[str, Any] | None,
+    forced: bool = False,
+) -> dict[str, Any]:
+    """The verdict written to drift.json (without the per-column details' order changing)."""
+    detected, share, critical_drifted = dataset_drift(
+        columns, drift.share_threshold, drift.critical_columns
+    )
+    triggers = []
+    if detected:
+        triggers.append("data_drift")
+    if performance is not None and performance["fired"]:
+        triggers.append("performance")
+    if new_rows >= drift.min_new_rows:
+        triggers.append("new_data")
+    if forced:
+        triggers.append("manual")
+    return {
+        "drift_detected": detected,
+        "retrain": bool(triggers),
+        "share_drifted": round(share, 6),
+        "triggers": triggers,
+        "critical_drifted": critical_drifted,
+        "new_rows": new_rows,
+        "performance": performance,
+        "rules": {
+            "share_threshold": drift.share_threshold,
+            "critical_columns": drift.critical_columns,
+            "min_new_rows": drift.min_new_rows,
+            "max_metric_drop": drift.max_metric_drop,
+        },
+        "columns": columns,
+    }
+
+
+def current_data(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
+    """The newest data and a description of where it came from."""
+    from .ingest import ingest
+
+    data = params.data
+    if path is not None:
+        return read_table(path), str(path)
+    if data.source == "synthetic":
+        window = data.window + 1
+        return ingest(data, window=window), f"synthetic window {window}"
+    pattern = params.drift.current_path
+    if not pattern:
+        raise DataError(
+            "drift: no new data: set drift.current_path in params.yaml or pass --current FILE"
+        )
+    matches = sorted(Path().glob(pattern))
+    if not matches:
+        raise DataError(f"drift: drift.current_path {pattern!r} matches no file")
+    frames = [read_table(match) for match in matches]
+    return pd.concat(frames, ignore_index=True), ", ".join(str(match) for match in matches)
+
+
+def conform_current(frame: pd.DataFrame, schema: Schema, source: str) -> pd.DataFrame:
+    """The feature columns (and the target when present), numeric ones checked to be numbers."""
+    missing = [column for column in schema.features if column not in frame.columns]
+    if missing:
+        raise DataError(f"drift: {source} lacks the feature columns {missing}")
+    for column in schema.numeric:
+        if not pd.api.types.is_numeric_dtype(frame[column].dtype):
+            raise DataError(
+                f"drift: {source}: column {column!r} should hold numbers,"
+                f" found {frame[column].dtype}"
+            )
+    keep = [*schema.features, *([schema.target] if schema.target in frame.columns else [])]
+    return frame[keep]
+
+
+def _local_champion(params: Params) -> tuple[Any, float, str]:
+    from .files import load_model
+
+    if not METRICS.is_file():
+        raise DataError(f"drift: {METRICS} missing; run `dvc repro` first")
+    model = load_model(MODEL)
+    reference = float(read_json(METRICS)[params.model.primary_metric])
+    return (lambda features: model.predict_proba(features)[:, 1]), reference, str(MODEL)
+
+
+def _registry_champion(params: Params) -> tuple[Any, float, str] | None:
+    """The registry's champion, when there is a store and it has one."""
+    from . import tracking
+
+    if not tracking.store_exists():
+        return None
+    tracking.configure()
+    import mlflow.pyfunc
+    from mlflow import MlflowClient
+
+    from .promote import CHAMPION, _alias, metrics_from_tags
+
+    name = params.model.name
+    try:
+        version = _alias(MlflowClient(), name, CHAMPION)
+        if version is None:
+            return None
+        reference = metrics_from_tags(version.tags)[params.model.primary_metric]
+        loaded = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
+    except Exception as error:  # an unreachable store must not hide drift
+        from .errors import first_line
+
+        print(
+            f"drift: champion not available ({first_line(error)}); using {MODEL}", file=sys.stderr
+        )
+        return None
+    categorical = list(params.data.schema_.categorical)
+
+    def predict(features: pd.DataFrame) -> np.ndarray:
+        scores = np.asarray(loaded.predict(features.astype({c: object for c in categorical})))
+        return scores[:, 1] if scores.ndim == 2 else scores
+
+    return predict, reference, f"models:/{name}@{CHAMPION} (version {version.version})"
+
+
+def check_performance(current: pd.DataFrame, params: Params) -> dict[str, Any] | None:
+    """The primary metric of the champion (else the local model) on labelled new rows."""
+    from .metrics import classification_metrics
+
+    target = params.data.schema_.target
+    if target not in current.columns:
+        return None
+    labelled = current[current[target].notna()]
+    if labelled.empty:
+        return None
+    predict, reference, model = _registry_champion(params) or _local_champion(params)
+    scores = predict(labelled[params.data.schema_.features])
+    metric = params.model.primary_metric
+    value = classification_metrics(
+        labelled[target].to_numpy(dtype=int), scores, params.model.threshold
+    )[metric]
+    result = performance_drop(reference, value, metric, params.drift.max_metric_drop)
+    return {**result, "model": model, "rows": len(labelled)}
+
+
+def _github_outputs(result: dict[str, Any], markdown: str) -> None:
+    """When run by GitHub Actions: step outputs for `if:` and the table in the job summary."""
+    outputs = os.environ.get("GITHUB_OUTPUT")
+    if outputs:
+        with open(outputs, "a", encoding="utf-8") as handle:
+            handle.write(f"retrain={str(result['retrain']).lower()}\n")
+            handle.write(f"drift_detected={str(result['drift_detected']).lower()}\n")
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(markdown)
+
+
+def main(current: Path | None = None, force: bool = False) -> None:
+    from . import drift_report
+    from .params import load_params
+
+    params = load_params()
+    schema = params.data.schema_
+    if not TRAINING_DATA.is_file():
+        raise DataError(f"drift: {TRAINING_DATA} missing; run `dvc pull` or `dvc repro` first")
+    reference = read_table(TRAINING_DATA, columns=schema.features)
+    frame, source = current_data(params, current)
+    frame = conform_current(frame, schema, source)
+    print(f"drift: {len(frame):,} new rows ({source}) vs {len(reference):,} training rows")
+    columns = check_columns(reference, frame, schema, params.drift)
+    performance = check_performance(frame, params)
+    result = decide(columns, params.drift, len(frame), performance, forced=force)
+    result["reference"] = {"source": str(TRAINING_DATA), "rows": len(reference)}
+    result["current"] = {"source": source, "rows": len(frame)}
+
+    write_json(result, DRIFT_JSON)
+    markdown = drift_report.markdown(result, params.model.name)
+    DRIFT_MD.write_text(markdown, encoding="utf-8")
+    DRIFT_HTML.write_text(drift_report.html(result, params.model.name), encoding="utf-8")
+    _github_outputs(result, markdown)
+    verdict = f"retrain ({', '.join(result['triggers'])})" if result["retrain"] else "no retraining"
+    share = f"{result['share_drifted']:.0%} of columns drifted"
+    print(f"drift: {share}; {verdict} -> {DRIFT_JSON}, {DRIFT_MD}, {DRIFT_HTML}")
+
+
+WINDOW_LINE = re.compile(r"^(data:\n(?:[ #].*\n|\n)*?  window: *)(\d+)", re.MULTILINE)
+
+
+def next_window(text: str) -> tuple[str, int]:
+    """params.yaml's text with data.window one higher (comments kept), and the new window."""
+    match = WINDOW_LINE.search(text)
+    if match is None:
+        raise DataError("next-window: params.yaml has no `window:` line in its data section")
+    window = int(match.group(2)) + 1
+    return text[: match.start(2)] + str(window) + text[match.end(2) :], window
+
+
+def next_window_main() -> None:
+    import yaml
+
+    from .params import PARAMS_FILE, load_params, parse_params
+
+    load_params()  # refuse to edit a file that is already invalid
+    text, window = next_window(PARAMS_FILE.read_text(encoding="utf-8"))
+    parse_params(yaml.safe_load(text))
+    PARAMS_FILE.write_text(text, encoding="utf-8")
+    print(f"next-window: data.window is now {window}; `dvc repro` retrains on it")

@@ -1,0 +1,223 @@
+"""The drift check's result as Markdown (the retraining PR's body) and as one HTML page.
+
+Pure functions of the dict written to reports/drift.json; no I/O.
+"""
+
+from __future__ import annotations
+
+import math
+from html import escape
+from typing import Any
+
+TEST_NAMES = {
+    "ks": "KS p-value",
+    "chi_square": "chi-square p-value",
+    "wasserstein": "Wasserstein / std",
+    "jensen_shannon": "Jensen-Shannon",
+}
+TRIGGER_NAMES = {
+    "data_drift": "data drift",
+    "performance": "performance drop",
+    "new_data": "enough new data",
+    "manual": "requested by hand",
+}
+
+
+def _number(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    return f"{value:.3g}" if 0 < abs(value) < 0.001 else f"{value:.4f}"
+
+
+def verdict(result: dict[str, Any]) -> str:
+    if not result["retrain"]:
+        return "✅ no retraining needed"
+    return "🔁 retraining: " + ", ".join(TRIGGER_NAMES[t] for t in result["triggers"])
+
+
+def findings(result: dict[str, Any]) -> list[str]:
+    """One line per retraining rule: what was measured, against which threshold."""
+    rules, columns = result["rules"], result["columns"]
+    drifted = [name for name, column in columns.items() if column["drifted"]]
+    critical = result["critical_drifted"]
+    data = (
+        f"**Data drift: {'yes' if result['drift_detected'] else 'no'}**: "
+        f"{len(drifted)} of {len(columns)} columns drifted ({result['share_drifted']:.0%}; "
+        f"the rule is {rules['share_threshold']:.0%})"
+    )
+    if critical:
+        data += ", including the critical " + ", ".join(f"`{name}`" for name in critical)
+    lines = [data]
+    performance = result["performance"]
+    if performance is None:
+        lines.append("**Performance**: not checked, the new data has no labels")
+    else:
+        lines.append(
+            f"**Performance drop: {'yes' if performance['fired'] else 'no'}**: "
+            f"{performance['metric']} {_number(performance['reference'])} at evaluation, "
+            f"{_number(performance['current'])} on {performance['rows']:,} labelled new rows "
+            f"(drop {_number(performance['drop'])}; the rule is more than "
+            f"{_number(performance['threshold'])}); model {performance['model']}"
+        )
+    enough = "new_data" in result["triggers"]
+    lines.append(
+        f"**Enough new data: {'yes' if enough else 'no'}**: {result['new_rows']:,} new rows "
+        f"(the rule is {rules['min_new_rows']:,})"
+    )
+    if "manual" in result["triggers"]:
+        lines.append("**Requested by hand**: yes")
+    return lines
+
+
+def _notes(column: dict[str, Any]) -> str:
+    return "; ".join(reason for reason in column["reasons"] if reason != column["test"])
+
+
+def markdown(result: dict[str, Any], model_name: str) -> str:
+    columns = result["columns"]
+    critical = set(result["rules"]["critical_columns"])
+    lines = [
+        f"## Drift check of `{model_name}`: {verdict(result)}",
+        "",
+        f"New data: {result['current']['source']}, {result['current']['rows']:,} rows; "
+        f"reference: the training snapshot, {result['reference']['rows']:,} rows.",
+        "",
+        *(f"- {line}" for line in findings(result)),
+        "",
+        "| column | type | test | statistic | threshold | drifted | notes |",
+        "|---|---|---|---:|---:|:---:|---|",
+    ]
+    for name, column in columns.items():
+        star = " (critical)" if name in critical else ""
+        lines.append(
+            f"| `{name}`{star} | {column['type']} | {TEST_NAMES[column['test']]} | "
+            f"{_number(column['statistic'])} | {_number(column['threshold'])} | "
+            f"{'🔴 yes' if column['drifted'] else '🟢 no'} | {_notes(column)} |"
+        )
+    scores = [column["score"] for column in columns.values()]
+    top = max(2, math.ceil(max(scores, default=0)))
+    lines += [
+        "",
+        "```mermaid",
+        "xychart-beta",
+        '    title "Drift score per column (1 = its threshold; above 1 = drifted)"',
+        f"    x-axis [{', '.join(columns)}]",
+        f'    y-axis "score" 0 --> {top}',
+        f"    bar [{', '.join(str(s) for s in scores)}]",
+        f"    line [{', '.join('1' for _ in scores)}]",
+        "```",
+        "",
+        "Distributions, reference against new, are in `reports/drift.html`"
+        " (kept as the workflow run's artifact).",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #1f2328;
+       padding: 0 1rem; }
+h1 { font-size: 1.5rem; } h2 { font-size: 1.1rem; margin: 0 0 .3rem; }
+table { border-collapse: collapse; margin: 1rem 0; } td, th { padding: .3rem .7rem;
+       border-bottom: 1px solid #d0d7de; text-align: left; } td.n { text-align: right; }
+.yes { color: #cf222e; font-weight: 600; } .no { color: #1a7f37; }
+.grid { display: grid; grid-template-columns: repeat(auto-fill, minmax(30rem, 1fr)); gap: 1rem; }
+.card { border: 1px solid #d0d7de; border-radius: 6px; padding: .8rem; }
+.card.drifted { border-color: #cf222e; }
+.legend span { display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 .8rem; }
+.legend .ref { background: #8c959f; } .legend .cur { background: #0969da; }
+svg text { font-size: 10px; fill: #57606a; } .ref { fill: #8c959f; } .cur { fill: #0969da; }
+"""
+
+
+def _bars(labels: list[str], reference: list[float], current: list[float], axis: list[str]) -> str:
+    """Grouped bars of two share vectors as inline SVG; hovering a bar shows its numbers."""
+    width, height, left, bottom = 460, 150, 34, 22
+    top = max([*reference, *current, 0.01])
+    slot = (width - left) / max(len(labels), 1)
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img">']
+    for fraction in (0.0, 0.5, 1.0):
+        y = height - bottom - fraction * (height - bottom - 8)
+        parts.append(f'<text x="0" y="{y + 3:.1f}">{fraction * top:.0%}</text>')
+    for i, label in enumerate(labels):
+        for offset, (css, share) in enumerate((("ref", reference[i]), ("cur", current[i]))):
+            bar = share / top * (height - bottom - 8)
+            x = left + i * slot + slot * (0.1 + 0.4 * offset)
+            side = "reference" if css == "ref" else "new"
+            parts.append(
+                f'<rect class="{css}" x="{x:.1f}" y="{height - bottom - bar:.1f}" '
+                f'width="{slot * 0.4:.1f}" height="{bar:.1f}">'
+                f"<title>{escape(label)}: {side} {share:.1%}</title></rect>"
+            )
+    for i, text in enumerate(axis):
+        x = left + (i + 0.5) * (width - left) / max(len(axis), 1)
+        parts.append(
+            f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{escape(text)}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _chart(column: dict[str, Any]) -> str:
+    shape = column["distribution"]
+    if column["type"] == "categorical":
+        labels = shape["categories"]
+        axis = [label[:10] for label in labels] if len(labels) <= 8 else []
+    else:
+        edges = shape["edges"]
+        labels = [f"{edges[i]:g} to {edges[i + 1]:g}" for i in range(len(edges) - 1)]
+        axis = [f"{edges[0]:g}", f"{edges[len(edges) // 2]:g}", f"{edges[-1]:g}"] if edges else []
+    if not labels:
+        return "<p>No values to draw.</p>"
+    return _bars(labels, shape["reference"], shape["current"], axis)
+
+
+def html(result: dict[str, Any], model_name: str) -> str:
+    columns = result["columns"]
+    critical = set(result["rules"]["critical_columns"])
+    rows = []
+    for name, column in columns.items():
+        state = "yes" if column["drifted"] else "no"
+        rows.append(
+            f"<tr><td>{escape(name)}{' (critical)' if name in critical else ''}</td>"
+            f"<td>{column['type']}</td><td>{TEST_NAMES[column['test']]}</td>"
+            f'<td class="n">{_number(column["statistic"])}</td>'
+            f'<td class="n">{_number(column["threshold"])}</td>'
+            f'<td class="n">{column["score"]:.2f}</td>'
+            f'<td class="{state}">{state}</td><td>{escape(_notes(column))}</td></tr>'
+        )
+    cards = []
+    for name, column in columns.items():
+        missing = column["missing"]
+        facts = (
+            f"{TEST_NAMES[column['test']]} {_number(column['statistic'])} "
+            f"(threshold {_number(column['threshold'])}); missing {missing['reference']:.1%} "
+            f"→ {missing['current']:.1%}"
+        )
+        if column.get("unseen"):
+            facts += "; unseen: " + ", ".join(f"{k} ({v:,})" for k, v in column["unseen"].items())
+        cards.append(
+            f'<div class="card{" drifted" if column["drifted"] else ""}">'
+            f"<h2>{escape(name)}: {'drifted' if column['drifted'] else 'stable'}</h2>"
+            f"<div>{escape(facts)}</div>{_chart(column)}</div>"
+        )
+    findings_html = "".join(
+        f"<li>{escape(line).replace('**', '')}</li>" for line in findings(result)
+    )
+    title = f"Drift check of {model_name}"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>{STYLE}</style></head><body>
+<h1>{escape(title)}: {escape(verdict(result))}</h1>
+<p>New data: {escape(result["current"]["source"])}, {result["current"]["rows"]:,} rows.
+Reference: the training snapshot, {result["reference"]["rows"]:,} rows.</p>
+<ul>{findings_html}</ul>
+<table><thead><tr><th>column</th><th>type</th><th>test</th><th>statistic</th><th>threshold</th>
+<th>score</th><th>drifted</th><th>notes</th></tr></thead><tbody>{"".join(rows)}</tbody></table>
+<p>Score puts every test on one scale: 1 is the column's threshold, above 1 is drift.
+The bars show the share of rows in each bin or category.
+<span class="legend"><span class="ref"></span>reference (training)
+<span class="cur"></span>new data</span></p>
+<div class="grid">{"".join(cards)}</div>
+</body></html>
+"""

@@ -1,0 +1,165 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from {{ cookiecutter.package_name }} import drift, drift_report
+from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.files import METRICS, MODEL, save_model, write_json
+from {{ cookiecutter.package_name }}.ingest import ingest
+from {{ cookiecutter.package_name }}.metrics import classification_metrics
+from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.train import split, train
+
+
+def check(params: Params, reference: pd.DataFrame, current: pd.DataFrame) -> dict:
+    columns = drift.check_columns(reference, current, params.data.schema_, params.drift)
+    return drift.decide(columns, params.drift, len(current), None)
+
+
+def halves(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    order = np.random.default_rng(seed).permutation(len(frame))
+    middle = len(frame) // 2
+    return frame.iloc[order[:middle]], frame.iloc[order[middle:]]
+
+
+def test_distances_match_their_definitions() -> None:
+    rng = np.random.default_rng(0)
+    a, b = np.sort(rng.normal(size=700).round(1)), np.sort(rng.normal(0.3, 2.0, size=1100))
+    assert drift.wasserstein(a, b) == pytest.approx(stats.wasserstein_distance(a, b))
+    p, q = np.array([10.0, 30.0, 60.0, 0.0]), np.array([20.0, 20.0, 50.0, 10.0])
+    from scipy.spatial import distance
+
+    assert drift.jensen_shannon(p, q) == pytest.approx(distance.jensenshannon(p, q))
+    assert drift.score("wasserstein", 0.2, 0.1) == 2.0
+    assert drift.score("ks", 0.05, 0.05) == pytest.approx(1.0)
+    assert drift.score("ks", 0.5, 0.05) < 1 < drift.score("ks", 0.001, 0.05)
+
+
+@pytest.mark.parametrize(
+    "rows", [2_000, 20_000]
+)  # p-value tests below large_sample, distances above
+def test_a_random_half_of_the_reference_is_not_drift(params: Params, rows: int) -> None:
+    """The false-alarm rate over many seeds stays near the tests' significance level."""
+    frame = ingest(params.data.model_copy(update={"rows": rows}))
+    results = [check(params, *halves(frame, seed)) for seed in range(40)]
+    alarms = sum(result["drift_detected"] for result in results)
+    per_column = {
+        name: sum(result["columns"][name]["drifted"] for result in results)
+        for name in params.data.schema_.features
+    }
+    print(f"{rows} rows: {alarms} dataset alarms in 40 seeds; per column {per_column}")
+    assert alarms / len(results) <= 0.1, alarms
+    assert max(per_column.values()) / len(results) <= 0.15, per_column
+
+
+def test_a_shift_in_one_numeric_column_is_found(params: Params, frame: pd.DataFrame) -> None:
+    reference, current = halves(frame, 0)
+    current = current.assign(tenure_months=current["tenure_months"] + 6)
+    result = check(params, reference, current)
+    drifted = [name for name, column in result["columns"].items() if column["drifted"]]
+    assert drifted == ["tenure_months"]
+    assert result["drift_detected"] is False  # one column of nine, and not a critical one
+    assert result["share_drifted"] == pytest.approx(1 / 9)
+
+
+def test_a_critical_column_alone_is_dataset_drift(params: Params, frame: pd.DataFrame) -> None:
+    reference, current = halves(frame, 0)
+    current = current.assign(monthly_charges=current["monthly_charges"] * 1.3)
+    result = check(params, reference, current)
+    assert result["drift_detected"] is True and result["retrain"] is True
+    assert result["critical_drifted"] == ["monthly_charges"]
+    assert result["triggers"] == ["data_drift"]
+
+
+def test_a_categorical_prior_shift_is_found(params: Params, frame: pd.DataFrame) -> None:
+    reference, current = halves(frame, 0)
+    two_year = current["contract"] == "two-year"
+    current = pd.concat([current, current[two_year], current[two_year]])  # three times as many
+    column = check(params, reference, current)["columns"]["contract"]
+    assert column["test"] == "chi_square" and column["drifted"] is True
+    assert column["statistic"] < 0.05
+
+
+def test_an_unseen_category_is_drift(params: Params, frame: pd.DataFrame) -> None:
+    reference, current = halves(frame, 0)
+    current = current.astype({"region": object})
+    current.iloc[:30, current.columns.get_loc("region")] = "atlantis"
+    column = check(params, reference, current)["columns"]["region"]
+    assert column["drifted"] is True
+    assert column["unseen"] == {"atlantis": 30}
+    assert any("unseen" in reason for reason in column["reasons"])
+
+
+def test_more_missing_values_are_drift(params: Params, frame: pd.DataFrame) -> None:
+    reference, current = halves(frame, 0)
+    current = current.astype({"data_usage_gb": float})
+    current.iloc[: len(current) // 5, current.columns.get_loc("data_usage_gb")] = np.nan
+    column = check(params, reference, current)["columns"]["data_usage_gb"]
+    assert column["drifted"] is True
+    assert column["missing"] == {"reference": 0.0, "current": pytest.approx(0.2, abs=0.001)}
+    assert column["reasons"][-1] == "missing 0.0% -> 20.0%"
+
+
+def test_enough_new_rows_and_a_manual_request_trigger_retraining(params: Params) -> None:
+    needed = params.drift.min_new_rows
+    assert drift.decide({}, params.drift, needed - 1, None)["retrain"] is False
+    assert drift.decide({}, params.drift, needed, None)["triggers"] == ["new_data"]
+    assert drift.decide({}, params.drift, 0, None, forced=True)["triggers"] == ["manual"]
+
+
+def test_a_performance_drop_on_labelled_data_triggers_retraining(
+    params: Params, frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)  # no store: the local model is used
+    schema, metric = params.data.schema_, params.model.primary_metric
+    fast = params.train.model_copy(
+        update={"estimator": "logistic_regression", "hyperparameters": {}}
+    )
+    model = train(frame, schema, params.split, fast)
+    save_model(model, MODEL)
+    _, test = split(frame, params.split, schema.target)
+    scores = model.predict_proba(test[schema.features])[:, 1]
+    evaluated = classification_metrics(test[schema.target], scores, params.model.threshold)
+    write_json({metric: evaluated[metric]}, METRICS)
+
+    new = ingest(params.data, window=0).sample(frac=0.5, random_state=1)
+    same = drift.check_performance(new, params)
+    assert same is not None and same["fired"] is False and same["model"] == str(MODEL)
+    worse = drift.check_performance(new.assign(**{schema.target: 1 - new[schema.target]}), params)
+    assert worse is not None and worse["fired"] is True and worse["drop"] > 0.05
+    assert drift.check_performance(new.drop(columns=schema.target), params) is None
+
+
+def test_new_data_without_a_feature_column_is_refused(params: Params, frame: pd.DataFrame) -> None:
+    with pytest.raises(DataError, match=r"lacks the feature columns \['region'\]"):
+        drift.conform_current(frame.drop(columns="region"), params.data.schema_, "new.csv")
+    text = frame.astype({"tenure_months": str})
+    with pytest.raises(DataError, match="'tenure_months' should hold numbers"):
+        drift.conform_current(text, params.data.schema_, "new.csv")
+
+
+def test_next_window_keeps_comments() -> None:
+    text = "model:\n  window: 9\ndata:\n  source: synthetic  # a note\n  window: 3   # moved\n"
+    moved, window = drift.next_window(text)
+    assert window == 4
+    assert moved == text.replace("window: 3 ", "window: 4 ")
+
+
+def test_reports_show_each_column(params: Params, frame: pd.DataFrame) -> None:
+    reference, current = halves(frame, 0)
+    result = check(params, reference, current.assign(tenure_months=current["tenure_months"] + 6))
+    result["reference"] = {"source": "data/train.parquet", "rows": len(reference)}
+    result["current"] = {"source": "test", "rows": len(current)}
+    markdown = drift_report.markdown(result, params.model.name)
+    assert "no retraining needed" in markdown
+    assert "| `tenure_months` | numeric | KS p-value |" in markdown
+    assert "```mermaid\nxychart-beta" in markdown
+    page = drift_report.html(result, params.model.name)
+    assert page.count('<div class="card') == len(params.data.schema_.features)
+    assert "<script" not in page and "http" not in page  # one self-contained page
