@@ -14,7 +14,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help demo test test-fast lint lock clean
+.PHONY: help demo test test-fast lint lock bench-drift bench-lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -37,11 +37,26 @@ test-fast: $(STAMP) ## the quick tests (about a minute)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## lint the template's own code (bakes are linted by the tests)
-	$(BIN)/ruff check tests scripts
-	$(BIN)/ruff format --check tests scripts
+	$(BIN)/ruff check tests scripts benchmarks
+	$(BIN)/ruff format --check tests scripts benchmarks
 
 lock: $(STAMP) ## re-lock the generated project's and the template's dependencies
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/lock.py
 
+EVIDENTLY := benchmarks/.venv-evidently
+
+$(EVIDENTLY)/.installed: benchmarks/requirements-evidently.lock
+	$(PYTHON) -m venv $(EVIDENTLY)
+	$(EVIDENTLY)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $<
+	@touch $@
+
+bench-drift: $(STAMP) $(EVIDENTLY)/.installed ## drift check at 1M rows vs Evidently -> benchmarks/RESULTS.md
+	$(BIN)/python benchmarks/drift.py run $(BENCH_ARGS)
+
+bench-lock: $(STAMP) ## re-lock the benchmark's Evidently environment
+	$(BIN)/uv pip compile benchmarks/requirements-evidently.in --universal --python-version 3.11 \
+		--generate-hashes --no-emit-index-url --no-emit-find-links --no-annotate \
+		--custom-compile-command "make bench-lock" --quiet -o benchmarks/requirements-evidently.lock
+
 clean: ## remove build/ and .venv/
-	rm -rf build $(VENV)
+	rm -rf build $(VENV) $(EVIDENTLY)

@@ -102,7 +102,7 @@ def chi_square_p_value(reference: np.ndarray, current: np.ndarray) -> float:
 
 
 def score(test: str, statistic: float, threshold: float) -> float:
-    """Severity on one scale for every test: 1 is the threshold, above 1 is drift.
+    """Severity on one scale: 1 is the threshold; a drifted column scores 1 or more.
 
     A distance is divided by its threshold; a p-value p scores log(p) / log(threshold).
     """
@@ -158,7 +158,7 @@ def numeric_column(
         drifted = statistic < threshold
     else:
         test, statistic, threshold = "wasserstein", normalised_wasserstein(ref, cur), distance
-        drifted = statistic > threshold
+        drifted = statistic >= threshold
     return {
         "type": "numeric",
         "test": test,
@@ -196,7 +196,7 @@ def categorical_column(
         drifted = statistic < threshold
     else:
         test, statistic, threshold = "jensen_shannon", jensen_shannon(ref, cur), distance
-        drifted = statistic > threshold
+        drifted = statistic >= threshold
     unseen = {
         name: int(count)
         for name, count, known in zip(categories, cur, ref > 0, strict=True)

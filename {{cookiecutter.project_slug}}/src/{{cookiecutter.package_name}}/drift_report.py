@@ -100,7 +100,7 @@ def markdown(result: dict[str, Any], model_name: str) -> str:
         "",
         "```mermaid",
         "xychart-beta",
-        '    title "Drift score per column (1 = its threshold; above 1 = drifted)"',
+        '    title "Drift score per column (1 = its threshold; drifted from 1 up)"',
         f"    x-axis [{', '.join(columns)}]",
         f'    y-axis "score" 0 --> {top}',
         f"    bar [{', '.join(str(s) for s in scores)}]",
@@ -214,7 +214,8 @@ Reference: the training snapshot, {result["reference"]["rows"]:,} rows.</p>
 <ul>{findings_html}</ul>
 <table><thead><tr><th>column</th><th>type</th><th>test</th><th>statistic</th><th>threshold</th>
 <th>score</th><th>drifted</th><th>notes</th></tr></thead><tbody>{"".join(rows)}</tbody></table>
-<p>Score puts every test on one scale: 1 is the column's threshold, above 1 is drift.
+<p>Score puts every test on one scale: 1 is the column's threshold, and a drifted
+column scores 1 or more.
 The bars show the share of rows in each bin or category.
 <span class="legend"><span class="ref"></span>reference (training)
 <span class="cur"></span>new data</span></p>

@@ -1,0 +1,98 @@
+"""benchmarks/results.json (machine-readable) and RESULTS.md (the same figures, readable).
+
+Each benchmark merges its figures into results.json with the machine, git revision and
+date they were measured at; RESULTS.md is rewritten from results.json every time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+from datetime import UTC, datetime
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+RESULTS_JSON = HERE / "results.json"
+RESULTS_MD = HERE / "RESULTS.md"
+
+# key -> (what it is, unit); figures not listed here are still kept in results.json
+DESCRIPTIONS = {
+    "drift_1m_rows_s": ("drift check, 1M rows x 20 columns (see below), data in memory", "s"),
+    "drift_1m_rows_with_loading_s": ("the same, reading both Parquet files first", "s"),
+    "drift_1m_rows_process_s": ("the same, whole process (imports included)", "s"),
+    "drift_peak_rss_mb": ("peak RSS of that process", "MB"),
+    "evidently_drift_s": ("Evidently DataDriftPreset, same data and tests, in memory", "s"),
+    "evidently_drift_with_loading_s": ("the same, reading both Parquet files first", "s"),
+    "evidently_process_s": ("the same, whole process (imports included)", "s"),
+    "evidently_peak_rss_mb": ("peak RSS of that process", "MB"),
+    "drift_speedup_vs_evidently": ("speed-up over Evidently, data in memory", "x"),
+    "drift_speedup_with_loading_vs_evidently": ("speed-up over Evidently, with loading", "x"),
+    "drift_agreement_vs_evidently": ("per-column verdicts that agree with Evidently", "share"),
+    "drift_largest_statistic_difference": ("largest difference of a column's statistic", ""),
+}
+
+
+def machine() -> dict[str, object]:
+    pages = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    return {
+        "cores": os.cpu_count(),
+        "memory_gb": round(pages / 2**30, 1),
+        "python": platform.python_version(),
+        "system": f"{platform.system()} {platform.machine()}",
+    }
+
+
+def revision() -> str:
+    done = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=HERE, capture_output=True, text=True
+    )
+    return done.stdout.strip() or "unknown"
+
+
+def record(figures: dict[str, object]) -> None:
+    results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.is_file() else {}
+    results.update(figures)
+    results.update(
+        machine=machine(),
+        git_revision=revision(),
+        measured_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+    )
+    RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n")
+    RESULTS_MD.write_text(markdown(results))
+    print(
+        f"results: {RESULTS_JSON.relative_to(HERE.parent)}, {RESULTS_MD.relative_to(HERE.parent)}"
+    )
+
+
+def markdown(results: dict[str, object]) -> str:
+    box = results["machine"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Measured at {results['measured_at']} on revision `{results['git_revision']}`:"
+        f" {box['cores']} cores, {box['memory_gb']} GB, Python {box['python']},"
+        f" {box['system']}. Written by `make bench`; medians of the runs stated.",
+        "",
+        "| figure | value | key |",
+        "|---|---:|---|",
+    ]
+    for key, (text, unit) in DESCRIPTIONS.items():
+        if key in results:
+            value = results[key]
+            if unit == "share":
+                shown = f"{value:.1%}"
+            else:
+                shown = f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}".strip()
+            lines.append(f"| {text} | {shown} | `{key}` |")
+    if "drift_rows" in results:
+        lines += [
+            "",
+            f"Drift: {results['drift_rows']:,} rows x {results['drift_columns']} columns"
+            f" ({results['drift_drifted_columns']} drifted), the bake's check"
+            f" {results['drift_runs']} runs, Evidently {results['drift_evidently_runs']};"
+            " both use the normalised Wasserstein distance for numeric and the Jensen-Shannon"
+            " distance for categorical columns, threshold 0.1.",
+        ]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,39 @@
+"""The drift benchmark's own pieces, on small data (the benchmark itself is `make bench-drift`)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from .conftest import DEFAULT_PACKAGE, TEMPLATE
+
+SCRIPT = TEMPLATE / "benchmarks" / "drift.py"
+sys.path.insert(0, str(SCRIPT.parent))
+
+from results import markdown  # noqa: E402
+
+
+def test_the_drift_benchmark_measures_the_bakes_check(default_bake: Path, tmp_path: Path) -> None:
+    subprocess.run([sys.executable, SCRIPT, "generate", tmp_path, "3000"], check=True)
+    out = tmp_path / "out.json"
+    command = [sys.executable, SCRIPT, "ours", tmp_path, out, DEFAULT_PACKAGE]
+    env = {"PYTHONPATH": str(default_bake / "src"), "PATH": "/usr/bin:/bin"}
+    subprocess.run([*command, default_bake / "params.yaml"], check=True, env=env)
+    result = json.loads(out.read_text())
+    assert len(result["columns"]) == 20
+    assert result["columns"]["num_11"]["drifted"] is True  # shifted by half a std
+    assert result["check_s"] > 0 and result["peak_rss_mb"] > 0
+
+    table = markdown(
+        {
+            "machine": {"cores": 2, "memory_gb": 8.0, "python": "3.11.7", "system": "Linux"},
+            "git_revision": "abc1234",
+            "measured_at": "2026-11-28 06:00 UTC",
+            "drift_1m_rows_s": 1.234,
+            "drift_agreement_vs_evidently": 1.0,
+        }
+    )
+    assert "| drift check, 1M rows x 20 columns (see below), data in memory | 1.23 s |" in table
+    assert "| 100.0% | `drift_agreement_vs_evidently` |" in table
