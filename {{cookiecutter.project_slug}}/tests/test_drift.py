@@ -31,6 +31,8 @@ def test_distances_match_their_definitions() -> None:
     rng = np.random.default_rng(0)
     a, b = np.sort(rng.normal(size=700).round(1)), np.sort(rng.normal(0.3, 2.0, size=1100))
     assert drift.wasserstein(a, b) == pytest.approx(stats.wasserstein_distance(a, b))
+    c = np.sort(rng.exponential(size=700))  # as many values as `a`: the short path
+    assert drift.wasserstein(a, c) == pytest.approx(stats.wasserstein_distance(a, c))
     p, q = np.array([10.0, 30.0, 60.0, 0.0]), np.array([20.0, 20.0, 50.0, 10.0])
     from scipy.spatial import distance
 
