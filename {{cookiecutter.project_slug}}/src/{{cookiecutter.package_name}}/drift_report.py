@@ -129,7 +129,12 @@ svg text { font-size: 10px; fill: #57606a; } .ref { fill: #8c959f; } .cur { fill
 """
 
 
-def _bars(labels: list[str], reference: list[float], current: list[float], axis: list[str]) -> str:
+def _bars(
+    labels: list[str],
+    reference: list[float],
+    current: list[float],
+    axis: list[tuple[float, str]],
+) -> str:
     """Grouped bars of two share vectors as inline SVG; hovering a bar shows its numbers."""
     width, height, left, bottom = 460, 150, 34, 22
     top = max([*reference, *current, 0.01])
@@ -148,10 +153,11 @@ def _bars(labels: list[str], reference: list[float], current: list[float], axis:
                 f'width="{slot * 0.4:.1f}" height="{bar:.1f}">'
                 f"<title>{escape(label)}: {side} {share:.1%}</title></rect>"
             )
-    for i, text in enumerate(axis):
-        x = left + (i + 0.5) * (width - left) / max(len(axis), 1)
+    for fraction, text in axis:  # fraction: where along the x axis the label stands
+        x = left + fraction * (width - left)
+        anchor = {0.0: "start", 1.0: "end"}.get(fraction, "middle")
         parts.append(
-            f'<text x="{x:.1f}" y="{height - 6}" text-anchor="middle">{escape(text)}</text>'
+            f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}">{escape(text)}</text>'
         )
     parts.append("</svg>")
     return "".join(parts)
@@ -159,15 +165,18 @@ def _bars(labels: list[str], reference: list[float], current: list[float], axis:
 
 def _chart(column: dict[str, Any]) -> str:
     shape = column["distribution"]
+    if not shape.get("categories", shape.get("edges")):
+        return "<p>No values to draw.</p>"
     if column["type"] == "categorical":
         labels = shape["categories"]
-        axis = [label[:10] for label in labels] if len(labels) <= 8 else []
+        slots = len(labels)
+        axis = [((i + 0.5) / slots, label[:10]) for i, label in enumerate(labels)]
+        axis = axis if slots <= 8 else []
     else:
         edges = shape["edges"]
         labels = [f"{edges[i]:g} to {edges[i + 1]:g}" for i in range(len(edges) - 1)]
-        axis = [f"{edges[0]:g}", f"{edges[len(edges) // 2]:g}", f"{edges[-1]:g}"] if edges else []
-    if not labels:
-        return "<p>No values to draw.</p>"
+        ends = (0.0, edges[0]), (0.5, edges[len(edges) // 2]), (1.0, edges[-1])
+        axis = [(fraction, f"{edge:g}") for fraction, edge in ends]
     return _bars(labels, shape["reference"], shape["current"], axis)
 
 
