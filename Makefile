@@ -14,7 +14,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help demo test test-fast lint lock bench-drift bench-lock clean
+.PHONY: help demo test test-fast lint lock bench bench-drift bench-lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -50,7 +50,11 @@ $(EVIDENTLY)/.installed: benchmarks/requirements-evidently.lock
 	$(EVIDENTLY)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $<
 	@touch $@
 
-bench-drift: $(STAMP) $(EVIDENTLY)/.installed ## drift check at 1M rows vs Evidently -> benchmarks/RESULTS.md
+bench: $(STAMP) $(EVIDENTLY)/.installed ## measure a bake end to end -> benchmarks/RESULTS.md, results.json
+	$(BIN)/python benchmarks/pipeline.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/drift.py run
+
+bench-drift: $(STAMP) $(EVIDENTLY)/.installed ## only the drift check at 1M rows vs Evidently
 	$(BIN)/python benchmarks/drift.py run $(BENCH_ARGS)
 
 bench-lock: $(STAMP) ## re-lock the benchmark's Evidently environment

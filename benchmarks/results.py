@@ -16,9 +16,21 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 RESULTS_JSON = HERE / "results.json"
 RESULTS_MD = HERE / "RESULTS.md"
+STAGE_NAMES = ["ingest", "validate", "train", "evaluate"]
 
 # key -> (what it is, unit); figures not listed here are still kept in results.json
 DESCRIPTIONS = {
+    "bake_s": ("bake the default template (cookiecutter, git init, first commit)", "s"),
+    "setup_warm_s": ("`make setup` from the lock file, warm package cache", "s"),
+    "venv_mb": ("size of the .venv it builds", "MB"),
+    "repro_clean_s": ("`dvc repro` from clean, default 20k rows", "s"),
+    "noop_repro_s": ("`dvc repro` with nothing to do", "s"),
+    "report_s": ("PR report (`report --base HEAD`)", "s"),
+    "pipeline_100k_rows_s": ("the four stages at 100k rows", "s"),
+    "pipeline_1m_rows_s": ("the four stages at 1M rows", "s"),
+    "pipeline_1m_rows_peak_rss_mb": ("largest stage peak RSS at 1M rows", "MB"),
+    "pipeline_growth_1m_over_100k": ("time at 1M rows over time at 100k rows", "x"),
+    "validate_1m_rows_s": ("Great Expectations validation stage at 1M rows", "s"),
     "drift_1m_rows_s": ("drift check, 1M rows x 20 columns (see below), data in memory", "s"),
     "drift_1m_rows_with_loading_s": ("the same, reading both Parquet files first", "s"),
     "drift_1m_rows_process_s": ("the same, whole process (imports included)", "s"),
@@ -32,6 +44,18 @@ DESCRIPTIONS = {
     "drift_agreement_vs_evidently": ("per-column verdicts that agree with Evidently", "share"),
     "drift_largest_statistic_difference": ("largest difference of a column's statistic", ""),
 }
+
+
+# key, the target, whether lower values are better
+TARGETS = [
+    ("pipeline_1m_rows_s", 90, True),
+    ("pipeline_1m_rows_peak_rss_mb", 3072, True),
+    ("pipeline_growth_1m_over_100k", 12, True),
+    ("noop_repro_s", 3, True),
+    ("repro_clean_s", 30, True),
+    ("drift_speedup_vs_evidently", 50, False),
+    ("drift_agreement_vs_evidently", 0.95, False),
+]
 
 
 def machine() -> dict[str, object]:
@@ -86,6 +110,36 @@ def markdown(results: dict[str, object]) -> str:
             else:
                 shown = f"{value:.0f} {unit}" if value >= 100 else f"{value:.3g} {unit}".strip()
             lines.append(f"| {text} | {shown} | `{key}` |")
+    targets = [(key, goal, lower) for key, goal, lower in TARGETS if key in results]
+    if targets:
+        lines += [
+            "",
+            "## Targets",
+            "",
+            "| figure | target | measured | met |",
+            "|---|---:|---:|:---:|",
+        ]
+        for key, goal, lower in targets:
+            value = results[key]
+            met = value <= goal if lower else value >= goal
+            bound = "at most" if lower else "at least"
+            lines.append(f"| `{key}` | {bound} {goal:g} | {value:g} | {'yes' if met else 'no'} |")
+    if "stages" in results:
+        lines += ["", "## Stages by size (wall time, peak RSS of the stage's process)", ""]
+        lines += ["| rows | " + " | ".join(STAGE_NAMES) + " | total |"]
+        lines += ["|---:|" + "---:|" * (len(STAGE_NAMES) + 1)]
+        for rows, stages in results["stages"].items():
+            cells = [
+                f"{stages[name]['wall_s']:.2f} s, {stages[name]['peak_rss_mb']:.0f} MB"
+                for name in STAGE_NAMES
+            ]
+            total = sum(stages[name]["wall_s"] for name in STAGE_NAMES)
+            lines.append(f"| {int(rows):,} | " + " | ".join(cells) + f" | {total:.1f} s |")
+    if "import_s" in results:
+        imports = ", ".join(
+            f"{name} {seconds:g} s" for name, seconds in results["import_s"].items()
+        )
+        lines += ["", f"Import time each stage pays (`python -X importtime`): {imports}."]
     if "drift_rows" in results:
         lines += [
             "",
