@@ -37,3 +37,18 @@ def test_the_drift_benchmark_measures_the_bakes_check(default_bake: Path, tmp_pa
     )
     assert "| drift check, 1M rows x 20 columns (see below), data in memory | 1.23 s |" in table
     assert "| 100.0% | `drift_agreement_vs_evidently` |" in table
+
+
+def test_the_pipeline_benchmark_sets_sizes_and_counts_imports(
+    default_bake: Path, tmp_path: Path
+) -> None:
+    import pipeline
+
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "params.yaml").write_text((default_bake / "params.yaml").read_text())
+    pipeline.set_rows(project, 1_000_000)
+    params = (project / "params.yaml").read_text()
+    assert "  rows: 1000000 " in params and "min_rows: 1000\n" in params
+    seconds = pipeline.import_seconds([sys.executable, "-c", "import json"], tmp_path, {})
+    assert 0 < seconds < 5

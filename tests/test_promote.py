@@ -139,6 +139,12 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     header = scored.read_text().splitlines()[0]
     assert header.endswith("score,prediction")
 
+    # The drift check scores the labelled new window with the registry's champion.
+    run(["python", "-m", PACKAGE, "drift"], project, env=env)
+    performance = json.loads((project / "reports/drift.json").read_text())["performance"]
+    assert performance["model"] == "models:/promo@champion (version 2)"
+    assert performance["reference"] == pytest.approx(swapped["candidate"]["roc_auc"], abs=1e-6)
+
 
 def free_port() -> int:
     with socket.socket() as sock:
