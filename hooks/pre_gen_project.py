@@ -17,6 +17,7 @@ ANSWERS = {
     "model_name": {{ cookiecutter.model_name | tojson }},
     "description": {{ cookiecutter.description | tojson }},
     "author_name": {{ cookiecutter.author_name | tojson }},
+    "code_owners": {{ cookiecutter.code_owners | tojson }},
     "dvc_remote": {{ cookiecutter.dvc_remote | tojson }},
     "dvc_remote_url": {{ cookiecutter.dvc_remote_url | tojson }},
     "drift_schedule": {{ cookiecutter.drift_schedule | tojson }},
@@ -30,6 +31,8 @@ TAKEN_PACKAGE_NAMES = {
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# A GitHub user (@name) or team (@org/team), as CODEOWNERS names them.
+OWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?$")
 URL_SCHEMES = {"s3": "s3://", "gs": "gs://", "azure": "azure://"}
 
 # field name, lowest value, highest value, names allowed in place of numbers
@@ -105,6 +108,12 @@ def problems(answers: dict[str, str]) -> list[str]:
         found.append(f"dvc_remote_url: {url!r} must start with {URL_SCHEMES[remote]} for {remote}")
     if remote == "local" and (not url.strip() or "://" in url):
         found.append(f"dvc_remote_url: {url!r} must be a folder path for a local remote")
+    owners = answers["code_owners"].split()
+    if not owners or not all(OWNER.match(owner) for owner in owners):
+        found.append(
+            f"code_owners: {answers['code_owners']!r} is not allowed; use GitHub @users or"
+            " @org/teams separated by spaces (e.g. @alice @acme/ml-team)"
+        )
     error = cron_error(answers["drift_schedule"])
     if error:
         found.append(f"drift_schedule: {answers['drift_schedule']!r} is not a cron expression: {error}")

@@ -43,6 +43,9 @@ REFUSED = [
     ({"drift_schedule": "0 6 * * */0"}, "step"),
     ({"drift_schedule": "0 9-5 * * *"}, "runs backwards"),
     ({"project_name": "   "}, "project_name"),
+    ({"code_owners": "alice"}, "code_owners: 'alice' is not allowed"),
+    ({"code_owners": "@alice @@bob"}, "code_owners"),
+    ({"code_owners": " "}, "code_owners"),
 ]
 
 

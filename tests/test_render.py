@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -26,6 +27,7 @@ TEST_FILES = [
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvc/plots/confusion_counts.json", ".dvcignore",
+    ".github/CODEOWNERS", ".github/dependabot.yml",
     ".github/scripts/pr-comment.sh", ".github/scripts/retrain-pr.sh",
     ".github/workflows/ci.yml", ".github/workflows/drift.yml", ".github/workflows/pr.yml",
     ".github/workflows/promote.yml",
@@ -66,6 +68,7 @@ VARIANTS = [
     {"project_name": "Acme Fraud", "author_name": "Acme Data Team"},
     {"drift_schedule": "*/30 2-4 * * MON-FRI"},
     {"description": 'Scores "risky" accounts \\ with quotes', "author_name": "O'Brien"},
+    {"code_owners": "@alice @acme/ml-team"},
 ]
 
 
@@ -220,6 +223,8 @@ def test_variant(variant: tuple[dict, Path]) -> None:
     if answers.get("open_source_license") != "Not open source":
         assert (project / "LICENSE").read_text().startswith(("MIT", "BSD", "Copyright"))
         assert license_text in (project / "LICENSE").read_text()
+    owners = answers.get("code_owners", "@your-org/ml-maintainers")
+    assert f"/.github/ {owners}\n" in (project / ".github/CODEOWNERS").read_text()
     drift = yaml.safe_load((project / ".github/workflows/drift.yml").read_text())
     assert drift[True]["schedule"] == [{"cron": answers.get("drift_schedule", "0 6 * * 1")}]
     assert drift["env"]["RETRAIN_BRANCH"] == f"retrain/{params['model']['name']}"
@@ -244,3 +249,52 @@ def test_other_names_leave_no_trace_of_the_defaults(tmp_path: Path) -> None:
                 assert name not in text, f"{name!r} in {path.relative_to(project)}"
     params = yaml.safe_load((project / "params.yaml").read_text())
     assert params["model"]["name"] == "acme-fraud"
+
+
+TOOLS = Path(sys.executable).parent
+
+
+def workflow_check_failures(project: Path) -> list[str]:
+    """zizmor (pedantic), actionlint with shellcheck, shellcheck on the scripts, and the
+    GitHub workflow and Dependabot JSON schemas; the output of each that found something."""
+    workflows = sorted(str(path) for path in (project / ".github/workflows").glob("*.yml"))
+    scripts = sorted(str(path) for path in (project / ".github/scripts").glob("*.sh"))
+    checks = [
+        [TOOLS / "zizmor", "--offline", "--persona=pedantic", "--no-progress", "."],
+        [TOOLS / "actionlint", "-shellcheck", TOOLS / "shellcheck"],
+        [TOOLS / "shellcheck", *scripts],
+        [TOOLS / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows],
+        [TOOLS / "check-jsonschema", "--builtin-schema", "vendor.dependabot",
+         project / ".github/dependabot.yml"],
+    ]  # fmt: skip
+    failures = []
+    for command in checks:
+        done = subprocess.run(command, cwd=project, capture_output=True, text=True)
+        if done.returncode != 0:
+            failures.append(f"{Path(command[0]).name}:\n{done.stdout}{done.stderr}")
+    return failures
+
+
+def test_default_bake_passes_the_workflow_checks(default_bake: Path) -> None:
+    assert workflow_check_failures(default_bake) == []
+
+
+def test_variant_passes_the_workflow_checks(variant: tuple[dict, Path]) -> None:
+    assert workflow_check_failures(variant[1]) == []
+
+
+def test_the_workflow_checks_catch_a_bad_workflow(tmp_path: Path) -> None:
+    """The checks above are not vacuous: an unpinned action and untrusted text in `run:` fail."""
+    project = bake(tmp_path)
+    (project / ".github/workflows/bad.yml").write_text(
+        "on: issues\n"
+        "jobs:\n"
+        "  greet:\n"
+        "    runs-on: ubuntu-latest\n"
+        "    steps:\n"
+        "      - uses: actions/checkout@v4\n"
+        '      - run: echo "${{ github.event.issue.title }}"\n'
+    )
+    failures = "\n".join(workflow_check_failures(project))
+    assert "unpinned-uses" in failures and "template-injection" in failures
+    assert failures.startswith("zizmor:") and "\nactionlint:" in failures
