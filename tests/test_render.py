@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, bake, run
+from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, bake, run
 
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "errors.py", "evaluate.py", "files.py", "gate.py",
@@ -254,15 +254,15 @@ def test_other_names_leave_no_trace_of_the_defaults(tmp_path: Path) -> None:
 TOOLS = Path(sys.executable).parent
 
 
-def workflow_check_failures(project: Path) -> list[str]:
+def workflow_check_failures(project: Path, zizmor_target: str = ".") -> list[str]:
     """zizmor (pedantic), actionlint with shellcheck, shellcheck on the scripts, and the
     GitHub workflow and Dependabot JSON schemas; the output of each that found something."""
     workflows = sorted(str(path) for path in (project / ".github/workflows").glob("*.yml"))
     scripts = sorted(str(path) for path in (project / ".github/scripts").glob("*.sh"))
     checks = [
-        [TOOLS / "zizmor", "--offline", "--persona=pedantic", "--no-progress", "."],
-        [TOOLS / "actionlint", "-shellcheck", TOOLS / "shellcheck"],
-        [TOOLS / "shellcheck", *scripts],
+        [TOOLS / "zizmor", "--offline", "--persona=pedantic", "--no-progress", zizmor_target],
+        [TOOLS / "actionlint", "-shellcheck", TOOLS / "shellcheck", *workflows],
+        *([[TOOLS / "shellcheck", *scripts]] if scripts else []),
         [TOOLS / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *workflows],
         [TOOLS / "check-jsonschema", "--builtin-schema", "vendor.dependabot",
          project / ".github/dependabot.yml"],
@@ -298,3 +298,25 @@ def test_the_workflow_checks_catch_a_bad_workflow(tmp_path: Path) -> None:
     failures = "\n".join(workflow_check_failures(project))
     assert "unpinned-uses" in failures and "template-injection" in failures
     assert failures.startswith("zizmor:") and "\nactionlint:" in failures
+
+
+PIN = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v[\d.]+)")
+
+
+def test_every_pinned_action_is_listed_in_pins_md() -> None:
+    """One table of pins (PINS.md) for the generated workflows and the template's own."""
+    listed = set(re.findall(r"^\| ([\w.-]+/[\w.-]+) \| (v[\d.]+) \| ([0-9a-f]{40}) \|",
+                            (TEMPLATE / "PINS.md").read_text(), re.MULTILINE))  # fmt: skip
+    workflows = [*(TEMPLATE / "{{cookiecutter.project_slug}}" / ".github/workflows").glob("*.yml")]
+    workflows += [*(TEMPLATE / ".github/workflows").glob("*.yml")]
+    used = set()
+    for workflow in workflows:
+        text = workflow.read_text()
+        assert text.count("uses:") == len(PIN.findall(text)), f"{workflow.name}: unpinned uses"
+        used |= {(action, version, sha) for action, sha, version in PIN.findall(text)}
+    assert used == listed
+
+
+def test_the_templates_own_workflows_pass_the_checks() -> None:
+    # .github only: the composite actions in tests/act/ are local stand-ins, never run on GitHub.
+    assert workflow_check_failures(TEMPLATE, zizmor_target=".github") == []
