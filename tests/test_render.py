@@ -110,6 +110,7 @@ def test_workflow_expressions_survive_rendering(default_bake: Path) -> None:
 def test_workflows_are_least_privilege_and_pinned(default_bake: Path, name: str) -> None:
     workflow = yaml.safe_load((default_bake / ".github/workflows" / name).read_text())
     assert workflow["permissions"] in ({}, {"contents": "read"})
+    assert set(workflow["concurrency"]) == {"group", "cancel-in-progress"}
     assert "pull_request_target" not in workflow[True]
     for job in workflow["jobs"].values():
         assert job["timeout-minutes"] <= 60
