@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, first_line
 from .files import METRICS, MODEL, REPORTS, TRAINING_DATA, read_json, read_table, write_json
 from .params import DriftParams, Params, Schema
 
@@ -297,7 +297,7 @@ def decide(
     performance: dict[str, Any] | None,
     forced: bool = False,
 ) -> dict[str, Any]:
-    """The verdict written to drift.json (without the per-column details' order changing)."""
+    """The verdict written to reports/drift.json: which rules fired, and the columns."""
     detected, share, critical_drifted = dataset_drift(
         columns, drift.share_threshold, drift.critical_columns
     )
@@ -385,18 +385,16 @@ def _registry_champion(params: Params) -> tuple[Any, float, str] | None:
     import mlflow.pyfunc
     from mlflow import MlflowClient
 
-    from .promote import CHAMPION, _alias, metrics_from_tags
+    from .promote import CHAMPION, metrics_from_tags, version_by_alias
 
     name = params.model.name
     try:
-        version = _alias(MlflowClient(), name, CHAMPION)
+        version = version_by_alias(MlflowClient(), name, CHAMPION)
         if version is None:
             return None
         reference = metrics_from_tags(version.tags)[params.model.primary_metric]
         loaded = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
     except Exception as error:  # an unreachable store must not hide drift
-        from .errors import first_line
-
         print(
             f"drift: champion not available ({first_line(error)}); using {MODEL}", file=sys.stderr
         )

@@ -68,7 +68,7 @@ def version_tags(key: str, metrics: dict[str, float], extra: dict[str, str]) -> 
     return tags
 
 
-def _alias(client: Any, name: str, alias: str) -> Any | None:
+def version_by_alias(client: Any, name: str, alias: str) -> Any | None:
     from mlflow.exceptions import MlflowException
 
     try:
@@ -84,7 +84,7 @@ def decide(
 ) -> Promotion:
     """The whole promotion, given a tracking client and a way to register the candidate."""
     name, primary = params.model.name, params.model.primary_metric
-    champion = _alias(client, name, CHAMPION)
+    champion = version_by_alias(client, name, CHAMPION)
     champion_metrics = metrics_from_tags(champion.tags) if champion else None
     same = client.search_model_versions(f"name = '{name}' and tags.model_key = '{key}'")
     earlier = same[0] if same else None
@@ -183,7 +183,8 @@ def report(result: Promotion) -> None:
 def rollback(client: Any, params: Params) -> Promotion:
     """Emergency: move `champion` back to `previous` (and `previous` to the demoted version)."""
     name = params.model.name
-    champion, previous = _alias(client, name, CHAMPION), _alias(client, name, PREVIOUS)
+    champion = version_by_alias(client, name, CHAMPION)
+    previous = version_by_alias(client, name, PREVIOUS)
     if champion is None or previous is None:
         raise PromotionError(f"rollback: {name} has no {CHAMPION} and {PREVIOUS} versions to swap")
     client.set_registered_model_alias(name, CHAMPION, previous.version)
