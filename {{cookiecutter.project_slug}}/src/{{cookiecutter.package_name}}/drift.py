@@ -186,7 +186,6 @@ def categorical_column(
     p_value: float,
     distance: float,
     large_sample: int,
-    max_unseen_share: float,
 ) -> dict[str, Any]:
     ref_counts, cur_counts = _counts(reference), _counts(current)
     categories = list(dict.fromkeys([*ref_counts.index, *cur_counts.index]))
@@ -216,8 +215,7 @@ def categorical_column(
         "threshold": threshold,
         "drifted": bool(drifted),
         "unseen": unseen,
-        "unseen_share": round(unseen_share, 6),
-        "unseen_drifted": unseen_share > max_unseen_share,
+        "unseen_share": _round(unseen_share),
         "distribution": {
             "categories": [categories[i] for i in shown],
             "reference": [round(float(ref[i] / max(n_ref, 1)), 5) for i in shown],
@@ -241,19 +239,14 @@ def check_columns(
             )
         else:
             result = categorical_column(
-                reference[name],
-                current[name],
-                p_value,
-                distance,
-                drift.large_sample,
-                drift.max_unseen_share,
+                reference[name], current[name], p_value, distance, drift.large_sample
             )
         missing = {"reference": _missing(reference[name]), "current": _missing(current[name])}
         result["missing"] = {side: round(share, 6) for side, share in missing.items()}
         reasons = [result["test"]] if result["drifted"] else []
         if missing["current"] - missing["reference"] > drift.max_missing_increase:
             reasons.append(f"missing {missing['reference']:.1%} -> {missing['current']:.1%}")
-        if result.pop("unseen_drifted", False):
+        if result.get("unseen_share", 0.0) > drift.max_unseen_share:
             reasons.append(f"unseen values {sorted(result['unseen'])[:5]}")
         result["drifted"] = bool(reasons)
         result["reasons"] = reasons
