@@ -3,7 +3,8 @@
 Writes, with hashes and without index URLs, host names or local paths:
 - {{cookiecutter.project_slug}}/.locks/requirements-<remote>.lock, one per dvc_remote
   choice (the post-generation hook keeps the chosen one as requirements.lock);
-- requirements-dev.lock: the local variant's pins plus the template's test tools.
+- requirements-dev.lock: the s3 variant's pins (the local ones plus dvc-s3) and the template's
+  test tools, so the tests run local and s3 bakes, and the servers they need, from one venv.
 
 Usage: python scripts/lock.py  (needs `uv` and `jinja2` on PATH / importable)
 """
@@ -75,12 +76,12 @@ def lock_project(remote: str, work: Path) -> Path:
 def main() -> None:
     LOCKS.mkdir(exist_ok=True)
     with tempfile.TemporaryDirectory() as work:
-        local = None
-        for remote in json.loads((ROOT / "cookiecutter.json").read_text())["dvc_remote"]:
-            path = lock_project(remote, Path(work))
-            local = local or path
+        locks = {
+            remote: lock_project(remote, Path(work))
+            for remote in json.loads((ROOT / "cookiecutter.json").read_text())["dvc_remote"]
+        }
         dev_in = Path(work) / "dev.in"
-        dev_in.write_text(f"-r {local}\n-r {ROOT / 'requirements-dev.in'}\n")
+        dev_in.write_text(f"-r {locks['s3']}\n-r {ROOT / 'requirements-dev.in'}\n")
         output = ROOT / "requirements-dev.lock"
         uv(*UV_COMPILE, str(dev_in), "-o", str(output), command="make lock")
         print(f"locked {output.relative_to(ROOT)}")
