@@ -24,6 +24,7 @@ STANDIN_FOR = {
     "actions/create-github-app-token": "create-github-app-token",
     "actions/setup-python": "setup-python",
     "actions/upload-artifact": "upload-artifact",
+    "aws-actions/configure-aws-credentials": "configure-aws-credentials",
     "iterative/setup-cml": "setup-cml",
 }
 REPOSITORY = "example-org/example-repo"
@@ -70,10 +71,17 @@ def run_workflow(
     event: dict[str, Any],
     work: Path,
     env: dict[str, str] | None = None,
+    secrets: dict[str, str] | None = None,
+    variables: dict[str, str] | None = None,
+    network: bool = False,
 ) -> WorkflowRun:
+    """Run `workflow` for `event`; `network=True` lets it reach servers the test started."""
     work.mkdir(parents=True, exist_ok=True)
     event_file, calls, artifacts = work / "event.json", work / "calls.jsonl", work / "artifacts"
     event_file.write_text(json.dumps(event))
+    secret_file, var_file = work / "secrets.env", work / "vars.env"
+    for path, values in ((secret_file, secrets), (var_file, variables)):
+        path.write_text("".join(f"{key}={value}\n" for key, value in (values or {}).items()))
     calls.touch()
     home = work / "home"
     home.mkdir(exist_ok=True)
@@ -86,7 +94,7 @@ def run_workflow(
         **(env or {}),
     }
     command = [
-        *_network_free(),
+        *([] if network else _network_free()),
         str(Path(sys.executable).parent / "act"),
         event_name,
         "-W", f".github/workflows/{workflow}",
@@ -94,8 +102,8 @@ def run_workflow(
         "-P", "ubuntu-latest=-self-hosted",
         "--action-cache-path", str(work / "act-cache"),
         "--no-cache-server", "--pull=false", "--action-offline-mode",
-        "--env-file", os.devnull, "--secret-file", os.devnull,
-        "--var-file", os.devnull, "--input-file", os.devnull,
+        "--env-file", os.devnull, "--secret-file", str(secret_file),
+        "--var-file", str(var_file), "--input-file", os.devnull,
         *_mappings(project / ".github/workflows" / workflow),
         *(arg for key, value in job_env.items() for arg in ("--env", f"{key}={value}")),
     ]  # fmt: skip
