@@ -13,6 +13,8 @@ from pathlib import Path
 
 DVC_REMOTE = "{{ cookiecutter.dvc_remote }}"
 LICENSE = "{{ cookiecutter.open_source_license }}"
+# deploy/ (a self-hosted MLflow + PostgreSQL + S3 stack) is for bakes that share infrastructure.
+SHARES_INFRASTRUCTURE = {{ "True" if cookiecutter.mlflow_tracking == "server" or cookiecutter.dvc_remote == "s3" else "False" }}
 # cruft renders the template into a temporary folder to diff it; that copy must not become a repo.
 RENDERED_BY_CRUFT = {{ "True" if cookiecutter.get("_commit") else "False" }}
 
@@ -50,6 +52,8 @@ def main() -> int:
     select_lock_file(root)
     if LICENSE == "Not open source":
         (root / "LICENSE").unlink()
+    if not SHARES_INFRASTRUCTURE:
+        shutil.rmtree(root / "deploy")
     in_temp_dir = root.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
     if not (RENDERED_BY_CRUFT and in_temp_dir):
         make_repository(root)
