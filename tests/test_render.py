@@ -37,6 +37,9 @@ TOP_FILES = [
 ]  # fmt: skip
 
 
+DEPLOY_FILES = ["deploy/.env.example", "deploy/README.md", "deploy/compose.yaml"]
+
+
 def expected_files(package: str = DEFAULT_PACKAGE) -> list[str]:
     return sorted(
         TOP_FILES
@@ -182,6 +185,8 @@ def test_variant(variant: tuple[dict, Path]) -> None:
     expected = expected_files(package)
     if answers.get("open_source_license") == "Not open source":
         expected.remove("LICENSE")
+    if answers.get("mlflow_tracking") == "server" or answers.get("dvc_remote") == "s3":
+        expected = sorted(expected + DEPLOY_FILES)
     assert files_of(project) == expected
 
     params = yaml.safe_load((project / "params.yaml").read_text())
@@ -209,6 +214,14 @@ def test_variant(variant: tuple[dict, Path]) -> None:
         assert f"url = {scheme}{project.name}-dvc/store" in config
         assert re.search(rf"^dvc-{remote}==", lock, re.MULTILINE)
         assert f"dvc[{remote}]" in (project / "pyproject.toml").read_text()
+        login = {"s3": "aws-actions/configure-aws-credentials@",
+                 "gs": "google-github-actions/auth@", "azure": "azure/login@"}[remote]  # fmt: skip
+        for name in ("pr.yml", "promote.yml", "drift.yml"):
+            workflow = yaml.safe_load((project / ".github/workflows" / name).read_text())
+            (job,) = workflow["jobs"].values()
+            assert job["permissions"]["id-token"] == "write"
+            steps = [step.get("uses", "") for step in job["steps"]]
+            assert sum(step.startswith(login) for step in steps) == 1, (name, steps)
     else:
         assert not re.search(r"^dvc-(s3|gs|azure)==", lock, re.MULTILINE)
     if answers.get("mlflow_tracking") == "server":
@@ -304,12 +317,47 @@ def test_the_workflow_checks_catch_a_bad_workflow(tmp_path: Path) -> None:
 PIN = re.compile(r"uses:\s*([\w.-]+/[\w.-]+)@([0-9a-f]{40}) # (v[\d.]+)")
 
 
+@pytest.mark.parametrize(
+    ("answers", "bucket"),
+    [({"dvc_remote": "s3", "mlflow_tracking": "server"}, "customer-churn-dvc"),
+     ({"mlflow_tracking": "server"}, "customer-churn-mlflow")],
+)  # fmt: skip
+def test_deploy_stack_is_a_valid_compose_file(
+    tmp_path: Path, answers: dict[str, str], bucket: str
+) -> None:
+    project = bake(tmp_path, **answers)
+    compose_file = project / "deploy" / "compose.yaml"
+    run([str(TOOLS / "check-jsonschema"), "--builtin-schema", "vendor.compose-spec",
+         str(compose_file)], project)  # fmt: skip
+    compose = yaml.safe_load(compose_file.read_text())
+    assert set(compose["services"]) == {"postgres", "s3", "bucket", "mlflow"}
+    mlflow_version = re.search(r"^mlflow==(\S+)", (project / "requirements.lock").read_text(), re.M)
+    assert compose["services"]["mlflow"]["image"].endswith(f":v{mlflow_version[1]}-full")
+    assert (
+        f"--artifacts-destination=s3://${{BUCKET:-{bucket}}}/mlflow"
+        in (compose["services"]["mlflow"]["command"])
+    )
+    ports = [port for service in compose["services"].values() for port in service.get("ports", [])]
+    assert ports and all(port.startswith("127.0.0.1:") for port in ports)
+    required = set(re.findall(r"\$\{(\w+):\?", compose_file.read_text()))
+    example = (project / "deploy" / ".env.example").read_text()
+    assert required == {"POSTGRES_PASSWORD", "S3_ACCESS_KEY_ID", "S3_SECRET_ACCESS_KEY"}
+    assert all(re.search(rf"^{name}=\w+$", example, re.M) for name in required)
+    assert ".env\n" in (project / ".gitignore").read_text()
+
+
+def test_default_bake_has_no_deploy_stack(default_bake: Path) -> None:
+    assert not (default_bake / "deploy").exists()
+    assert "deploy/" not in (default_bake / "README.md").read_text()
+
+
 def test_every_pinned_action_is_listed_in_pins_md() -> None:
     """One table of pins (PINS.md) for the generated workflows and the template's own."""
     listed = set(re.findall(r"^\| ([\w.-]+/[\w.-]+) \| (v[\d.]+) \| ([0-9a-f]{40}) \|",
                             (TEMPLATE / "PINS.md").read_text(), re.MULTILINE))  # fmt: skip
     workflows = [*(TEMPLATE / "{{cookiecutter.project_slug}}" / ".github/workflows").glob("*.yml")]
     workflows += [*(TEMPLATE / ".github/workflows").glob("*.yml")]
+    workflows += [*(TEMPLATE / "templates").glob("*.yml")]  # steps the workflows import
     used = set()
     for workflow in workflows:
         text = workflow.read_text()

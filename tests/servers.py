@@ -1,0 +1,188 @@
+"""Real servers on 127.0.0.1 for the scale-out tests, started and stopped here.
+
+- an S3-compatible object store: moto in server mode;
+- a PostgreSQL cluster from the Debian packages (`.ci/run` installs them);
+- `mlflow server` with its backend store in PostgreSQL and its artifacts in the
+  object store, served through the tracking server (clients need no S3 keys).
+
+Each server gets a free port and a log file, and is stopped when its context ends.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+BIN = Path(sys.executable).parent
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((HOST, 0))
+        return sock.getsockname()[1]
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return response.status == 200
+    except OSError:
+        return False
+
+
+@contextmanager
+def server(
+    args: list[str], log: Path, ready: Callable[[], bool], env: dict[str, str] | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `args` in its own process group until the block ends; wait (up to 120 s) for `ready`."""
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            args, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while not ready():
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"{args[0]} did not start:\n{log.read_text()[-3000:]}")
+            time.sleep(0.3)
+        yield process
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                process.wait()
+
+
+@dataclass(frozen=True)
+class ObjectStore:
+    endpoint: str
+
+    def client_env(self) -> dict[str, str]:
+        """What a client needs to reach this store (moto accepts any key)."""
+        return {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_ENDPOINT_URL": self.endpoint,
+        }
+
+    def client(self):
+        import boto3
+
+        env = self.client_env()
+        return boto3.client(
+            "s3",
+            endpoint_url=self.endpoint,
+            region_name=REGION,
+            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
+        )
+
+    def create_bucket(self, name: str) -> None:
+        self.client().create_bucket(Bucket=name)
+
+    def objects(self, bucket: str, prefix: str = "") -> dict[str, int]:
+        """Every object under `prefix`: key -> size in bytes."""
+        found: dict[str, int] = {}
+        pages = self.client().get_paginator("list_objects_v2")
+        for page in pages.paginate(Bucket=bucket, Prefix=prefix):
+            found.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
+        return found
+
+
+@contextmanager
+def object_store(work: Path) -> Iterator[ObjectStore]:
+    port = free_port()
+    endpoint = f"http://{HOST}:{port}"
+    args = [str(BIN / "moto_server"), "-H", HOST, "-p", str(port)]
+    with server(args, work / "moto.log", lambda: answers(f"{endpoint}/moto-api/")):
+        yield ObjectStore(endpoint)
+
+
+def postgres_bin(name: str) -> str:
+    """A PostgreSQL server program: on PATH, else Debian's versioned folder (newest)."""
+    found = shutil.which(name) or next(
+        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+    )
+    if found is None:
+        raise RuntimeError(
+            f"PostgreSQL's {name} was not found: install the Debian package postgresql "
+            "(.ci/run does)"
+        )
+    return found
+
+
+@contextmanager
+def postgres(database: str) -> Iterator[str]:
+    """A throwaway cluster with one database; yields its SQLAlchemy URI.
+
+    PostgreSQL refuses to run as root, so as root the cluster runs as the
+    `postgres` user (made by the Debian package) in a folder it owns.
+    """
+    as_owner: list[str] = []
+    folder = Path(tempfile.mkdtemp(prefix="pg-"))
+    if os.geteuid() == 0:
+        as_owner = ["runuser", "-u", "postgres", "--"]
+        shutil.chown(folder, "postgres")
+    data, port, user = folder / "data", free_port(), "mlflow"
+    pg_ctl = [*as_owner, postgres_bin("pg_ctl"), "-D", str(data), "-l", str(folder / "log")]
+    try:
+        subprocess.run(
+            [*as_owner, postgres_bin("initdb"), "-D", str(data), "-U", user, "--auth=trust",
+             "-E", "UTF8", "--no-sync"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        options = f"-c listen_addresses={HOST} -p {port} -k {folder} -c fsync=off"
+        subprocess.run([*pg_ctl, "-o", options, "-w", "start"], check=True, capture_output=True)
+        try:
+            import psycopg
+
+            with psycopg.connect(
+                host=HOST, port=port, user=user, dbname="postgres", autocommit=True
+            ) as connection:
+                connection.execute(f'CREATE DATABASE "{database}"')
+            yield f"postgresql://{user}@{HOST}:{port}/{database}"
+        finally:
+            subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], capture_output=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@contextmanager
+def tracking_server(
+    work: Path, backend_store_uri: str, artifacts: str, store: ObjectStore
+) -> Iterator[str]:
+    """`mlflow server` on PostgreSQL with artifacts in the object store; yields its URL."""
+    port = free_port()
+    url = f"http://{HOST}:{port}"
+    env = {
+        **os.environ,
+        **store.client_env(),
+        "MLFLOW_S3_ENDPOINT_URL": store.endpoint,
+        "MLFLOW_DISABLE_TELEMETRY": "true",
+    }
+    args = [
+        str(BIN / "mlflow"), "server",
+        "--backend-store-uri", backend_store_uri,
+        "--artifacts-destination", artifacts,
+        "--host", HOST, "--port", str(port), "--workers", "1",
+    ]  # fmt: skip
+    with server(args, work / "mlflow-server.log", lambda: answers(f"{url}/health"), env=env):
+        yield url

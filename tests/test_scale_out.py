@@ -1,0 +1,200 @@
+"""Level 5: the s3 + server bake against real servers on 127.0.0.1.
+
+An S3-compatible store (moto's server mode) is the DVC remote; a real
+`mlflow server` keeps runs and the registry in PostgreSQL and artifacts in the
+same store. The tests start the servers and stop them when the module ends.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from . import servers
+from .conftest import bake, run, shared_env
+from .workflows import run_workflow
+
+pytestmark = pytest.mark.slow
+
+BUCKET = "customer-churn-dvc"  # the s3 bake's default remote: s3://customer-churn-dvc/store
+MODEL = "customer-churn"
+
+
+@dataclass(frozen=True)
+class Stack:
+    store: servers.ObjectStore
+    database: str
+    tracking_uri: str
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    work = tmp_path_factory.mktemp("servers")
+    with ExitStack() as stop:
+        store = stop.enter_context(servers.object_store(work))
+        store.create_bucket(BUCKET)
+        database = stop.enter_context(servers.postgres("mlflow"))
+        uri = stop.enter_context(
+            servers.tracking_server(work, database, f"s3://{BUCKET}/mlflow", store)
+        )
+        yield Stack(store, database, uri)
+
+
+def s3_bake(output: Path, stack: Stack, **answers: str) -> Path:
+    """An s3 + server bake whose remote points at the local store (committed, as for MinIO)."""
+    project = bake(output, dvc_remote="s3", mlflow_tracking="server", **answers)
+    endpoint = ["dvc", "remote", "modify", "storage", "endpointurl", stack.store.endpoint]
+    run(endpoint, project, env=shared_env(project))
+    run(["git", "commit", "-qam", "Use the team's S3-compatible store"], project)
+    return project
+
+
+def project_env(project: Path, stack: Stack) -> dict[str, str]:
+    env = {
+        **shared_env(project),
+        **stack.store.client_env(),
+        "MLFLOW_TRACKING_URI": stack.tracking_uri,
+    }
+    del env["AWS_ENDPOINT_URL"]  # the endpoint comes from .dvc/config
+    return env
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory, stack: Stack) -> Path:
+    project = s3_bake(tmp_path_factory.mktemp("s3"), stack)
+    run(["dvc", "repro"], project, env=project_env(project, stack))
+    return project
+
+
+def digests(project: Path, paths: list[str]) -> dict[str, str]:
+    return {path: hashlib.md5((project / path).read_bytes()).hexdigest() for path in paths}
+
+
+def test_pipeline_logs_runs_to_postgres_and_artifacts_to_the_store(
+    trained: Path, stack: Stack
+) -> None:
+    import psycopg
+    from mlflow import MlflowClient
+
+    runs = MlflowClient(stack.tracking_uri).search_runs(
+        [MlflowClient(stack.tracking_uri).get_experiment_by_name(MODEL).experiment_id]
+    )
+    assert len(runs) == 1
+    metrics = json.loads((trained / "reports" / "metrics.json").read_text())
+    assert runs[0].data.metrics["roc_auc"] == pytest.approx(metrics["roc_auc"])
+    assert runs[0].info.artifact_uri.startswith("mlflow-artifacts:")  # served, no client keys
+
+    with psycopg.connect(stack.database) as connection:
+        stored = connection.execute("SELECT run_uuid FROM runs").fetchall()
+    assert stored == [(runs[0].info.run_id,)]
+    artifacts = stack.store.objects(BUCKET, "mlflow/")
+    assert any(key.endswith("/MLmodel") for key in artifacts), sorted(artifacts)
+    assert any(key.endswith("model_card.md") for key in artifacts), sorted(artifacts)
+
+
+def test_dvc_push_then_pull_into_an_empty_cache(trained: Path, stack: Stack) -> None:
+    env = project_env(trained, stack)
+    outputs = ["data/train.parquet", "models/model.skops"]
+    before = digests(trained, outputs)
+
+    started = time.perf_counter()
+    run(["dvc", "push", "--run-cache"], trained, env=env)
+    pushed = time.perf_counter() - started
+    stored = stack.store.objects(BUCKET, "store/")
+    assert len(stored) >= len(outputs)
+    assert "in sync" in run(["dvc", "status", "--cloud"], trained, env=env).stdout
+
+    shutil.rmtree(trained / ".dvc" / "cache")
+    for path in outputs:
+        (trained / path).unlink()
+    started = time.perf_counter()
+    pulled_output = run(["dvc", "pull", "--run-cache"], trained, env=env).stdout
+    pulled = time.perf_counter() - started
+
+    assert digests(trained, outputs) == before
+    assert "up to date" in run(["dvc", "status"], trained, env=env).stdout
+    print(
+        f"\nS3 remote: {len(stored)} objects, {sum(stored.values()) / 1e6:.2f} MB; "
+        f"push {pushed:.2f} s, pull {pulled:.2f} s ({pulled_output.strip().splitlines()[-1]})"
+    )
+
+
+def test_promote_moves_the_alias_and_predict_loads_the_champion(
+    trained: Path, stack: Stack, tmp_path: Path
+) -> None:
+    from mlflow import MlflowClient
+
+    env = project_env(trained, stack)
+    package = "customer_churn"
+    started = time.perf_counter()
+    run(["python", "-m", package, "promote"], trained, env=env)
+    promoted_in = time.perf_counter() - started
+    record = json.loads((trained / "reports" / "promotion.json").read_text())
+    assert record["promoted"] is True and record["version"] == "1", record
+    champion = MlflowClient(stack.tracking_uri).get_model_version_by_alias(MODEL, "champion")
+    assert champion.version == "1"
+
+    run(["python", "-m", package, "promote"], trained, env=env)  # a re-run registers nothing
+    again = json.loads((trained / "reports" / "promotion.json").read_text())
+    assert again["reason"] == "version 1 is already the champion", again
+    assert len(MlflowClient(stack.tracking_uri).search_model_versions(f"name = '{MODEL}'")) == 1
+
+    rows = tmp_path / "rows.csv"
+    run(
+        ["python", "-c", f"import pandas as pd; pd.read_parquet('data/train.parquet').head(50)"
+         f".to_csv('{rows}', index=False)"],
+        trained, env=env,
+    )  # fmt: skip
+    scored = tmp_path / "scored.csv"
+    run(
+        ["python", "-m", package, "predict", "--model", f"models:/{MODEL}@champion",
+         "--input", str(rows), "--output", str(scored)],
+        trained, env=env,
+    )  # fmt: skip
+    lines = scored.read_text().splitlines()
+    assert len(lines) == 51 and lines[0].endswith(",score,prediction")
+    print(f"\npromote against the server: {promoted_in:.2f} s (command, imports included)")
+
+
+def test_merge_workflow_promotes_into_the_server_and_pushes_to_the_store(
+    tmp_path: Path, stack: Stack
+) -> None:
+    """promote.yml under act, given the servers as its secrets and variables."""
+    project = s3_bake(tmp_path / "bake", stack, project_name="Churn Act")
+    stack.store.create_bucket("churn-act-dvc")
+    event = {
+        "ref": "refs/heads/main",
+        "after": run(["git", "rev-parse", "HEAD"], project).stdout.strip(),
+    }
+    keys = stack.store.client_env()
+    result = run_workflow(
+        project, "promote.yml", "push", event, tmp_path / "act",
+        secrets={
+            "MLFLOW_TRACKING_URI": stack.tracking_uri,
+            "AWS_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"],
+        },
+        variables={"AWS_REGION": servers.REGION},
+        network=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.output[-6000:]
+
+    from mlflow import MlflowClient
+
+    champion = MlflowClient(stack.tracking_uri).get_model_version_by_alias("churn-act", "champion")
+    assert champion.version == "1"
+    record = json.loads((result.artifacts / "promotion" / "promotion.json").read_text())
+    assert record["promoted"] is True and record["model_name"] == "churn-act"
+    assert "SQLite registry" not in result.output
+    assert "was not reachable" not in result.output
+    assert stack.store.objects("churn-act-dvc", "store/"), "dvc push sent nothing"
+    assert result.calls == []  # access keys, so the OIDC step was skipped
+    assert "S3 access keys for the DVC remote" in result.output
