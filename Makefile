@@ -14,7 +14,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help demo test test-fast lint lock bench bench-drift bench-lock clean
+.PHONY: help demo test test-fast lint lock bench bench-drift bench-scale-out bench-lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -53,6 +53,10 @@ $(EVIDENTLY)/.installed: benchmarks/requirements-evidently.lock
 bench: $(STAMP) $(EVIDENTLY)/.installed ## measure a bake end to end -> benchmarks/RESULTS.md, results.json
 	$(BIN)/python benchmarks/pipeline.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/drift.py run
+	$(BIN)/python benchmarks/scale_out.py
+
+bench-scale-out: $(STAMP) ## DVC push/pull and promote against local S3 + PostgreSQL + MLflow servers
+	$(BIN)/python benchmarks/scale_out.py $(BENCH_ARGS)
 
 bench-drift: $(STAMP) $(EVIDENTLY)/.installed ## only the drift check at 1M rows vs Evidently
 	$(BIN)/python benchmarks/drift.py run $(BENCH_ARGS)

@@ -293,7 +293,7 @@ def main() -> None:
     else:
         from results import record
 
-        record(run(args.rows, args.runs, args.evidently_runs))
+        record(run(args.rows, args.runs, args.evidently_runs), "drift")
 
 
 if __name__ == "__main__":

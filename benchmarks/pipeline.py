@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument("--large-runs", type=int, default=1)
     args = parser.parse_args()
     sizes = [int(size) for size in args.sizes.split(",")]
-    record(measure(args.runs, args.setup_runs, sizes, args.large_runs))
+    record(measure(args.runs, args.setup_runs, sizes, args.large_runs), "pipeline")
 
 
 if __name__ == "__main__":

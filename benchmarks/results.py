@@ -43,6 +43,13 @@ DESCRIPTIONS = {
     "drift_speedup_with_loading_vs_evidently": ("speed-up over Evidently, with loading", "x"),
     "drift_agreement_vs_evidently": ("per-column verdicts that agree with Evidently", "share"),
     "drift_largest_statistic_difference": ("largest difference of a column's statistic", ""),
+    "servers_ready_s": ("local S3 (moto), PostgreSQL and `mlflow server` up and answering", "s"),
+    "repro_server_s": ("`dvc repro` from clean, 20k rows, logging to that MLflow server", "s"),
+    "evaluate_server_s": ("evaluate stage alone (logs the run and model), to the server", "s"),
+    "evaluate_sqlite_s": ("the same, to a SQLite store", "s"),
+    "promote_first_server_s": ("`promote` against the server: register version 1, move alias", "s"),
+    "promote_noop_server_s": ("`promote` against the server when already champion", "s"),
+    "predict_champion_server_s": ("`predict` 20k rows with `models:/<name>@champion` from it", "s"),
 }
 
 
@@ -75,14 +82,13 @@ def revision() -> str:
     return done.stdout.strip() or "unknown"
 
 
-def record(figures: dict[str, object]) -> None:
+def record(figures: dict[str, object], benchmark: str) -> None:
+    """Merge `figures` into results.json, noting when and at which revision `benchmark` ran."""
     results = json.loads(RESULTS_JSON.read_text()) if RESULTS_JSON.is_file() else {}
     results.update(figures)
-    results.update(
-        machine=machine(),
-        git_revision=revision(),
-        measured_at=datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    )
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    results.update(machine=machine(), git_revision=revision(), measured_at=now)
+    results.setdefault("runs", {})[benchmark] = {"git_revision": revision(), "measured_at": now}
     RESULTS_JSON.write_text(json.dumps(results, indent=2) + "\n")
     RESULTS_MD.write_text(markdown(results))
     print(
@@ -92,12 +98,17 @@ def record(figures: dict[str, object]) -> None:
 
 def markdown(results: dict[str, object]) -> str:
     box = results["machine"]
+    runs = results.get("runs") or {"all": results}
+    when = "; ".join(
+        f"{name} at {run['measured_at']} on revision `{run['git_revision']}`"
+        for name, run in runs.items()
+    )
     lines = [
         "# Benchmark results",
         "",
-        f"Measured at {results['measured_at']} on revision `{results['git_revision']}`:"
-        f" {box['cores']} cores, {box['memory_gb']} GB, Python {box['python']},"
-        f" {box['system']}. Written by `make bench`; medians of the runs stated.",
+        f"Measured ({when}) on {box['cores']} cores, {box['memory_gb']} GB, Python"
+        f" {box['python']}, {box['system']}. Written by `make bench`; medians of the runs"
+        " stated.",
         "",
         "| figure | value | key |",
         "|---|---:|---|",
@@ -135,6 +146,20 @@ def markdown(results: dict[str, object]) -> str:
             ]
             total = sum(stages[name]["wall_s"] for name in STAGE_NAMES)
             lines.append(f"| {int(rows):,} | " + " | ".join(cells) + f" | {total:.1f} s |")
+    if "scale_out_transfer" in results:
+        lines += [
+            "",
+            "## DVC remote on the local S3 server (push to an empty prefix, pull into an empty"
+            " cache)",
+            "",
+            "| rows | files | stored | push | pull |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for rows, figures in results["scale_out_transfer"].items():
+            lines.append(
+                f"| {int(rows):,} | {figures['files']} | {figures['stored_mb']:.2f} MB"
+                f" | {figures['push_s']:.2f} s | {figures['pull_s']:.2f} s |"
+            )
     if "import_s" in results:
         imports = ", ".join(
             f"{name} {seconds:g} s" for name, seconds in results["import_s"].items()

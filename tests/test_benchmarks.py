@@ -33,10 +33,14 @@ def test_the_drift_benchmark_measures_the_bakes_check(default_bake: Path, tmp_pa
             "measured_at": "2026-11-28 06:00 UTC",
             "drift_1m_rows_s": 1.234,
             "drift_agreement_vs_evidently": 1.0,
+            "scale_out_transfer": {
+                "1000000": {"files": 2, "stored_mb": 12.4758, "push_s": 1.5, "pull_s": 1.44}
+            },
         }
     )
     assert "| drift check, 1M rows x 20 columns (see below), data in memory | 1.23 s |" in table
     assert "| 100.0% | `drift_agreement_vs_evidently` |" in table
+    assert "| 1,000,000 | 2 | 12.48 MB | 1.50 s | 1.44 s |" in table
 
 
 def test_the_pipeline_benchmark_sets_sizes_and_counts_imports(
