@@ -61,13 +61,22 @@ def server(
             time.sleep(0.3)
         yield process
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
+        stop_group(process)
+
+
+def stop_group(process: subprocess.Popen[bytes]) -> None:
+    """Stop the process and everything it started (its own session), even if it has exited."""
+    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, None)):
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            process.wait(timeout=wait)
+            if sig == signal.SIGTERM:
+                time.sleep(0.5)  # children of the group may still be shutting down
+        except subprocess.TimeoutExpired:
+            continue
 
 
 @dataclass(frozen=True)
@@ -116,17 +125,20 @@ def object_store(work: Path) -> Iterator[ObjectStore]:
         yield ObjectStore(endpoint)
 
 
-def postgres_bin(name: str) -> str:
-    """A PostgreSQL server program: on PATH, else Debian's versioned folder (newest)."""
-    found = shutil.which(name) or next(
-        iter(sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"), reverse=True)), None
+def postgres_bin_dir() -> Path:
+    """PostgreSQL's server programs: Debian's newest versioned folder, else those on PATH."""
+    folders = sorted(
+        (Path(path).parent for path in glob.glob("/usr/lib/postgresql/*/bin/initdb")),
+        key=lambda folder: int(folder.parent.name) if folder.parent.name.isdigit() else 0,
     )
-    if found is None:
-        raise RuntimeError(
-            f"PostgreSQL's {name} was not found: install the Debian package postgresql "
-            "(.ci/run does)"
-        )
-    return found
+    on_path = shutil.which("initdb")
+    if folders:
+        return folders[-1]
+    if on_path:
+        return Path(on_path).resolve().parent
+    raise RuntimeError(
+        "PostgreSQL's initdb was not found: install the Debian package postgresql (.ci/run does)"
+    )
 
 
 @contextmanager
@@ -137,31 +149,34 @@ def postgres(database: str) -> Iterator[str]:
     `postgres` user (made by the Debian package) in a folder it owns.
     """
     as_owner: list[str] = []
-    folder = Path(tempfile.mkdtemp(prefix="pg-"))
-    if os.geteuid() == 0:
+    root = os.geteuid() == 0
+    folder = Path(tempfile.mkdtemp(prefix="pg-", dir="/tmp" if root else None))
+    if root:
         as_owner = ["runuser", "-u", "postgres", "--"]
         shutil.chown(folder, "postgres")
+    programs = postgres_bin_dir()
     data, port, user = folder / "data", free_port(), "mlflow"
-    pg_ctl = [*as_owner, postgres_bin("pg_ctl"), "-D", str(data), "-l", str(folder / "log")]
+    pg_ctl = [*as_owner, str(programs / "pg_ctl"), "-D", str(data), "-l", str(folder / "log")]
     try:
         subprocess.run(
-            [*as_owner, postgres_bin("initdb"), "-D", str(data), "-U", user, "--auth=trust",
+            [*as_owner, str(programs / "initdb"), "-D", str(data), "-U", user, "--auth=trust",
              "-E", "UTF8", "--no-sync"],
             check=True, capture_output=True,
         )  # fmt: skip
         options = f"-c listen_addresses={HOST} -p {port} -k {folder} -c fsync=off"
-        subprocess.run([*pg_ctl, "-o", options, "-w", "start"], check=True, capture_output=True)
-        try:
-            import psycopg
+        subprocess.run(
+            [*pg_ctl, "-o", options, "-w", "-t", "60", "start"], check=True, capture_output=True
+        )
+        import psycopg
 
-            with psycopg.connect(
-                host=HOST, port=port, user=user, dbname="postgres", autocommit=True
-            ) as connection:
-                connection.execute(f'CREATE DATABASE "{database}"')
-            yield f"postgresql://{user}@{HOST}:{port}/{database}"
-        finally:
-            subprocess.run([*pg_ctl, "-m", "fast", "-w", "stop"], capture_output=True)
+        with psycopg.connect(
+            host=HOST, port=port, user=user, dbname="postgres", autocommit=True
+        ) as connection:
+            connection.execute(f'CREATE DATABASE "{database}"')
+        yield f"postgresql://{user}@{HOST}:{port}/{database}"
     finally:
+        if (data / "postmaster.pid").exists():  # started, or half-started: stop before deleting
+            subprocess.run([*pg_ctl, "-m", "immediate", "-w", "stop"], capture_output=True)
         shutil.rmtree(folder, ignore_errors=True)
 
 

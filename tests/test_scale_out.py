@@ -84,16 +84,17 @@ def test_pipeline_logs_runs_to_postgres_and_artifacts_to_the_store(
     import psycopg
     from mlflow import MlflowClient
 
-    runs = MlflowClient(stack.tracking_uri).search_runs(
-        [MlflowClient(stack.tracking_uri).get_experiment_by_name(MODEL).experiment_id]
-    )
+    client = MlflowClient(stack.tracking_uri)
+    experiment = client.get_experiment_by_name(MODEL).experiment_id
+    runs = client.search_runs([experiment])
     assert len(runs) == 1
     metrics = json.loads((trained / "reports" / "metrics.json").read_text())
     assert runs[0].data.metrics["roc_auc"] == pytest.approx(metrics["roc_auc"])
     assert runs[0].info.artifact_uri.startswith("mlflow-artifacts:")  # served, no client keys
 
     with psycopg.connect(stack.database) as connection:
-        stored = connection.execute("SELECT run_uuid FROM runs").fetchall()
+        query = "SELECT run_uuid FROM runs WHERE experiment_id = %s"
+        stored = connection.execute(query, (int(experiment),)).fetchall()
     assert stored == [(runs[0].info.run_id,)]
     artifacts = stack.store.objects(BUCKET, "mlflow/")
     assert any(key.endswith("/MLmodel") for key in artifacts), sorted(artifacts)
