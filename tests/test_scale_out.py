@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 
 from . import servers
-from .conftest import bake, run, shared_env
-from .workflows import run_workflow
+from .conftest import bake, edit_yaml, lower_learning_rate, run, shared_env
+from .workflows import pull_request_event, run_workflow
 
 pytestmark = pytest.mark.slow
 
@@ -165,17 +165,24 @@ def test_promote_moves_the_alias_and_predict_loads_the_champion(
     print(f"\npromote against the server: {promoted_in:.2f} s (command, imports included)")
 
 
-def test_merge_workflow_promotes_into_the_server_and_pushes_to_the_store(
+def test_workflows_pull_from_the_store_and_promote_into_the_server(
     tmp_path: Path, stack: Stack
 ) -> None:
-    """promote.yml under act, given the servers as its secrets and variables."""
+    """promote.yml, then pr.yml, under act with the servers in their secrets and variables."""
     project = s3_bake(tmp_path / "bake", stack, project_name="Churn Act")
     stack.store.create_bucket("churn-act-dvc")
+    keys = stack.store.client_env()
+    # As a user would: train on main, commit the lock file, push data and model.
+    env = project_env(project, stack)
+    run(["dvc", "repro"], project, env={**env, "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db"})
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "Train the first model"], project)
+    run(["dvc", "push"], project, env=env)
+
     event = {
         "ref": "refs/heads/main",
         "after": run(["git", "rev-parse", "HEAD"], project).stdout.strip(),
     }
-    keys = stack.store.client_env()
     result = run_workflow(
         project, "promote.yml", "push", event, tmp_path / "act",
         secrets={
@@ -195,7 +202,24 @@ def test_merge_workflow_promotes_into_the_server_and_pushes_to_the_store(
     record = json.loads((result.artifacts / "promotion" / "promotion.json").read_text())
     assert record["promoted"] is True and record["model_name"] == "churn-act"
     assert "SQLite registry" not in result.output
-    assert "was not reachable" not in result.output
-    assert stack.store.objects("churn-act-dvc", "store/"), "dvc push sent nothing"
+    assert "was not reachable" not in result.output, result.output[-6000:]  # pull and push
+    assert "2 files fetched" in result.output
     assert result.calls == []  # access keys, so the OIDC step was skipped
     assert "S3 access keys for the DVC remote" in result.output
+
+    # A pull request pulls main's data with the read-only keys, and trains.
+    run(["git", "switch", "-qc", "tune"], project)
+    edit_yaml(project / "params.yaml", lower_learning_rate)
+    run(["git", "commit", "-qam", "Lower the learning rate"], project)
+    event = pull_request_event(project, base="main", head="tune")
+    read_only = {"AWS_READ_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
+                 "AWS_READ_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"]}  # fmt: skip
+    result = run_workflow(
+        project, "pr.yml", "pull_request", event, tmp_path / "act-pr", secrets=read_only,
+        network=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.output[-6000:]
+    assert "S3 access keys for the DVC remote" in result.output
+    assert "was not reachable" not in result.output, result.output[-6000:]
+    assert "2 files fetched" in result.output
+    assert [call["tool"] for call in result.calls] == ["cml"]
