@@ -44,7 +44,6 @@ DESCRIPTIONS = {
     "drift_agreement_vs_evidently": ("per-column verdicts that agree with Evidently", "share"),
     "drift_largest_statistic_difference": ("largest difference of a column's statistic", ""),
     "servers_ready_s": ("local S3 (moto), PostgreSQL and `mlflow server` up and answering", "s"),
-    "repro_server_s": ("`dvc repro` from clean, 20k rows, logging to that MLflow server", "s"),
     "evaluate_server_s": ("evaluate stage alone (logs the run and model), to the server", "s"),
     "evaluate_sqlite_s": ("the same, to a SQLite store", "s"),
     "promote_first_server_s": ("`promote` against the server: register version 1, move alias", "s"),
