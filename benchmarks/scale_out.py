@@ -31,7 +31,7 @@ from results import record
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from pipeline import IDENTITY, QUIET, median, progress, set_rows  # noqa: E402
+from pipeline import IDENTITY, QUIET, median, progress, set_rows, timed  # noqa: E402
 
 from tests import servers  # noqa: E402
 
@@ -41,12 +41,7 @@ OUTPUTS = ["data/train.parquet", "models/model.skops"]
 
 
 def seconds(command: list[str], cwd: Path, env: dict[str, str]) -> float:
-    started = time.perf_counter()
-    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
-    elapsed = time.perf_counter() - started
-    if done.returncode != 0:
-        sys.exit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
-    return elapsed
+    return timed(command, cwd, env)[0]
 
 
 def bake(work: Path, endpoint: str) -> Path:
