@@ -23,7 +23,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import ExitStack
 from pathlib import Path
 
 from results import record
@@ -34,6 +33,7 @@ sys.path.insert(0, str(ROOT))
 from pipeline import IDENTITY, QUIET, median, progress, set_rows, timed  # noqa: E402
 
 from tests import servers  # noqa: E402
+from tests.conftest import shared_env  # noqa: E402
 
 BUCKET = "customer-churn-dvc"
 PACKAGE = "customer_churn"
@@ -59,14 +59,7 @@ def bake(work: Path, endpoint: str) -> Path:
 
 
 def tool_env(project: Path, extra: dict[str, str]) -> dict[str, str]:
-    bin_dir = str(Path(sys.executable).parent)
-    return {
-        **{key: value for key, value in os.environ.items() if key != "AWS_ENDPOINT_URL"},
-        "PATH": f"{bin_dir}:{os.environ['PATH']}",
-        "PYTHONPATH": str(project / "src"),
-        **QUIET,
-        **extra,
-    }
+    return {**shared_env(project), **QUIET, **extra}
 
 
 def transfer(project: Path, env: dict[str, str], store: servers.ObjectStore, runs: int) -> dict:
@@ -92,21 +85,14 @@ def transfer(project: Path, env: dict[str, str], store: servers.ObjectStore, run
 
 def measure(runs: int, sizes: list[int]) -> dict:
     figures: dict = {"scale_out_runs": runs, "scale_out_transfer": {}}
-    with tempfile.TemporaryDirectory() as folder, ExitStack() as stop:
-        work = Path(folder)
-        started = time.perf_counter()
-        store = stop.enter_context(servers.object_store(work))
-        store.create_bucket(BUCKET)
-        database = stop.enter_context(servers.postgres("mlflow"))
-        uri = stop.enter_context(
-            servers.tracking_server(work, database, f"s3://{BUCKET}/mlflow", store)
-        )
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder, servers.stack(Path(folder), BUCKET) as running:
+        work, store, uri = Path(folder), running.store, running.tracking_uri
         figures["servers_ready_s"] = round(time.perf_counter() - started, 1)
         progress(f"servers ready in {figures['servers_ready_s']} s: {store.endpoint}, {uri}")
 
         project = bake(work, store.endpoint)
-        keys = {k: v for k, v in store.client_env().items() if k != "AWS_ENDPOINT_URL"}
-        env = tool_env(project, {**keys, "MLFLOW_TRACKING_URI": uri})
+        env = tool_env(project, {**store.client_env(), "MLFLOW_TRACKING_URI": uri})
 
         seconds(["dvc", "repro"], project, env)  # a first run: not timed (cold caches)
         evaluate = ["dvc", "repro", "--force", "--single-item", "evaluate"]

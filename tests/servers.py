@@ -21,7 +21,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,12 +84,11 @@ class ObjectStore:
     endpoint: str
 
     def client_env(self) -> dict[str, str]:
-        """What a client needs to reach this store (moto accepts any key)."""
+        """A client's keys and region (moto accepts any key); the endpoint is given apart."""
         return {
             "AWS_ACCESS_KEY_ID": "testing",
             "AWS_SECRET_ACCESS_KEY": "testing",
             "AWS_DEFAULT_REGION": REGION,
-            "AWS_ENDPOINT_URL": self.endpoint,
         }
 
     def client(self):
@@ -201,3 +200,22 @@ def tracking_server(
     ]  # fmt: skip
     with server(args, work / "mlflow-server.log", lambda: answers(f"{url}/health"), env=env):
         yield url
+
+
+@dataclass(frozen=True)
+class Stack:
+    store: ObjectStore
+    database: str
+    tracking_uri: str
+
+
+@contextmanager
+def stack(work: Path, bucket: str) -> Iterator[Stack]:
+    """All three: the store (with `bucket`), PostgreSQL, and MLflow keeping artifacts in
+    s3://<bucket>/mlflow."""
+    with ExitStack() as stop:
+        store = stop.enter_context(object_store(work))
+        store.create_bucket(bucket)
+        database = stop.enter_context(postgres("mlflow"))
+        uri = stop.enter_context(tracking_server(work, database, f"s3://{bucket}/mlflow", store))
+        yield Stack(store, database, uri)

@@ -10,42 +10,34 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import time
 from collections.abc import Iterator
-from contextlib import ExitStack
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from . import servers
-from .conftest import bake, edit_yaml, lower_learning_rate, run, shared_env
+from .conftest import (
+    DEFAULT_PACKAGE,
+    DEFAULT_SLUG,
+    bake,
+    edit_yaml,
+    lower_learning_rate,
+    run,
+    shared_env,
+)
+from .servers import Stack
 from .workflows import pull_request_event, run_workflow
 
 pytestmark = pytest.mark.slow
 
-BUCKET = "customer-churn-dvc"  # the s3 bake's default remote: s3://customer-churn-dvc/store
-MODEL = "customer-churn"
-
-
-@dataclass(frozen=True)
-class Stack:
-    store: servers.ObjectStore
-    database: str
-    tracking_uri: str
+BUCKET = f"{DEFAULT_SLUG}-dvc"  # the s3 bake's default remote: s3://customer-churn-dvc/store
+MODEL = DEFAULT_SLUG
 
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    work = tmp_path_factory.mktemp("servers")
-    with ExitStack() as stop:
-        store = stop.enter_context(servers.object_store(work))
-        store.create_bucket(BUCKET)
-        database = stop.enter_context(servers.postgres("mlflow"))
-        uri = stop.enter_context(
-            servers.tracking_server(work, database, f"s3://{BUCKET}/mlflow", store)
-        )
-        yield Stack(store, database, uri)
+    with servers.stack(tmp_path_factory.mktemp("servers"), BUCKET) as started:
+        yield started
 
 
 def s3_bake(output: Path, stack: Stack, **answers: str) -> Path:
@@ -58,13 +50,12 @@ def s3_bake(output: Path, stack: Stack, **answers: str) -> Path:
 
 
 def project_env(project: Path, stack: Stack) -> dict[str, str]:
-    env = {
+    # the store's endpoint comes from .dvc/config
+    return {
         **shared_env(project),
         **stack.store.client_env(),
         "MLFLOW_TRACKING_URI": stack.tracking_uri,
     }
-    del env["AWS_ENDPOINT_URL"]  # the endpoint comes from .dvc/config
-    return env
 
 
 @pytest.fixture(scope="module")
@@ -106,9 +97,7 @@ def test_dvc_push_then_pull_into_an_empty_cache(trained: Path, stack: Stack) -> 
     outputs = ["data/train.parquet", "models/model.skops"]
     before = digests(trained, outputs)
 
-    started = time.perf_counter()
     run(["dvc", "push", "--run-cache"], trained, env=env)
-    pushed = time.perf_counter() - started
     stored = stack.store.objects(BUCKET, "store/")
     assert len(stored) >= len(outputs)
     assert "in sync" in run(["dvc", "status", "--cloud"], trained, env=env).stdout
@@ -116,16 +105,10 @@ def test_dvc_push_then_pull_into_an_empty_cache(trained: Path, stack: Stack) -> 
     shutil.rmtree(trained / ".dvc" / "cache")
     for path in outputs:
         (trained / path).unlink()
-    started = time.perf_counter()
-    pulled_output = run(["dvc", "pull", "--run-cache"], trained, env=env).stdout
-    pulled = time.perf_counter() - started
+    run(["dvc", "pull", "--run-cache"], trained, env=env)
 
     assert digests(trained, outputs) == before
     assert "up to date" in run(["dvc", "status"], trained, env=env).stdout
-    print(
-        f"\nS3 remote: {len(stored)} objects, {sum(stored.values()) / 1e6:.2f} MB; "
-        f"push {pushed:.2f} s, pull {pulled:.2f} s ({pulled_output.strip().splitlines()[-1]})"
-    )
 
 
 def test_promote_moves_the_alias_and_predict_loads_the_champion(
@@ -134,10 +117,8 @@ def test_promote_moves_the_alias_and_predict_loads_the_champion(
     from mlflow import MlflowClient
 
     env = project_env(trained, stack)
-    package = "customer_churn"
-    started = time.perf_counter()
+    package = DEFAULT_PACKAGE
     run(["python", "-m", package, "promote"], trained, env=env)
-    promoted_in = time.perf_counter() - started
     record = json.loads((trained / "reports" / "promotion.json").read_text())
     assert record["promoted"] is True and record["version"] == "1", record
     champion = MlflowClient(stack.tracking_uri).get_model_version_by_alias(MODEL, "champion")
@@ -162,7 +143,6 @@ def test_promote_moves_the_alias_and_predict_loads_the_champion(
     )  # fmt: skip
     lines = scored.read_text().splitlines()
     assert len(lines) == 51 and lines[0].endswith(",score,prediction")
-    print(f"\npromote against the server: {promoted_in:.2f} s (command, imports included)")
 
 
 def test_workflows_pull_from_the_store_and_promote_into_the_server(
