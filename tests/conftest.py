@@ -12,13 +12,15 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 from cookiecutter.main import cookiecutter
+
+from .fake_github import FakeGitHub
 
 TEMPLATE = Path(__file__).resolve().parents[1]
 DEFAULT_SLUG = "customer-churn"
@@ -104,3 +106,17 @@ def train_main_then_branch(project: Path, branch: str) -> None:
 @pytest.fixture(scope="session")
 def default_bake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return bake(tmp_path_factory.mktemp("default"))
+
+
+@pytest.fixture
+def github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
+    """A fresh fake GitHub (tests/fake_github.py), serving until the test ends."""
+    with FakeGitHub(tmp_path_factory.mktemp("github")).serving() as fake:
+        yield fake
+
+
+def publish(project: Path, github: FakeGitHub, *refspecs: str) -> None:
+    """Push `refspecs` into the fake's repository (as a person would have) and make it origin."""
+    run(["git", "push", "-q", "--force", str(github.bare), *refspecs], project)
+    run(["git", "remote", "remove", "origin"], project, check=False)
+    run(["git", "remote", "add", "origin", github.clone_url], project)

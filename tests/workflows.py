@@ -2,8 +2,10 @@
 
 One harness for every workflow: each `uses:` in the workflow file is mapped
 to a local stand-in in tests/act/ (an unknown action fails the run before act
-starts), the stand-ins reuse this test environment instead of installing,
-and the `cml`/`gh` stand-ins record what they were asked.
+starts), and the stand-ins reuse this test environment instead of installing.
+Given a `FakeGitHub`, the run talks to it as a job talks to GitHub: its
+GITHUB_TOKEN is a token of the fake, the real `gh` (tests/act/runner/gh) and the
+CML stand-in call the fake's API, and git pushes to the fake's repository.
 """
 
 from __future__ import annotations
@@ -18,10 +20,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .fake_github import BOT, FakeGitHub
+
 STANDINS = Path(__file__).parent / "act"
 STANDIN_FOR = {
     "actions/checkout": "checkout",
     "actions/create-github-app-token": "create-github-app-token",
+    "actions/download-artifact": "download-artifact",
     "actions/setup-python": "setup-python",
     "actions/upload-artifact": "upload-artifact",
     "aws-actions/configure-aws-credentials": "configure-aws-credentials",
@@ -74,9 +79,17 @@ def run_workflow(
     secrets: dict[str, str] | None = None,
     variables: dict[str, str] | None = None,
     network: bool = False,
+    github: FakeGitHub | None = None,
 ) -> WorkflowRun:
-    """Run `workflow` for `event`; `network=True` lets it reach servers the test started."""
+    """Run `workflow` for `event`; `network=True` lets it reach servers the test started.
+
+    With `github`, the job's token and tools talk to that fake GitHub (network implied).
+    """
     work.mkdir(parents=True, exist_ok=True)
+    if github is not None:
+        network = True
+        secrets = {"GITHUB_TOKEN": github.token(BOT), **(secrets or {})}
+        env = {**github.client_env(), **(env or {})}
     event_file, calls, artifacts = work / "event.json", work / "calls.jsonl", work / "artifacts"
     event_file.write_text(json.dumps(event))
     secret_file, var_file = work / "secrets.env", work / "vars.env"
@@ -91,6 +104,7 @@ def run_workflow(
         "STANDIN_CALLS": str(calls),
         "STANDIN_ARTIFACTS": str(artifacts),
         "GITHUB_REPOSITORY": REPOSITORY,
+        "STANDIN_ORIGIN": github.clone_url if github else str(project),
         **(env or {}),
     }
     command = [
@@ -112,6 +126,7 @@ def run_workflow(
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_CACHE_HOME": str(home / ".cache"),
+        "PATH": f"{STANDINS / 'runner'}{os.pathsep}{os.environ['PATH']}",  # gh, as on runners
         "ACT_DISABLE_VERSION_CHECK": "1",
         "TERM": "dumb",
         "GIT_PAGER": "cat",
