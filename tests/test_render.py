@@ -127,6 +127,18 @@ def test_workflows_are_least_privilege_and_pinned(default_bake: Path, name: str)
             assert "${{" not in step.get("run", ""), step["run"]
 
 
+def test_pr_code_never_runs_in_the_job_that_can_write(default_bake: Path) -> None:
+    jobs = yaml.safe_load((default_bake / ".github/workflows/pr.yml").read_text())["jobs"]
+    assert jobs["report"]["permissions"] == {"contents": "read"}
+    comment = jobs["comment"]
+    assert comment["permissions"] == {"contents": "read", "pull-requests": "write"}
+    assert comment["needs"] == "report" and "head.repo.full_name ==" in comment["if"]
+    [checkout] = [step for step in comment["steps"] if "checkout@" in step.get("uses", "")]
+    assert checkout["with"]["ref"] == "${{ github.event.pull_request.base.sha }}"
+    runs = [step["run"] for step in comment["steps"] if "run" in step]
+    assert runs == ['.github/scripts/pr-comment.sh "$RUNNER_TEMP/reports/pr_report.md"']
+
+
 def test_lock_file_pins_everything_with_hashes_and_no_location(default_bake: Path) -> None:
     lock = (default_bake / "requirements.lock").read_text()
     requirements = [line for line in lock.splitlines() if line and not line.startswith((" ", "#"))]
@@ -217,9 +229,10 @@ def test_variant(variant: tuple[dict, Path]) -> None:
         login = {"s3": "aws-actions/configure-aws-credentials@",
                  "gs": "google-github-actions/auth@", "azure": "azure/login@"}[remote]  # fmt: skip
         for name in ("pr.yml", "promote.yml", "drift.yml"):
-            workflow = yaml.safe_load((project / ".github/workflows" / name).read_text())
-            (job,) = workflow["jobs"].values()
+            jobs = yaml.safe_load((project / ".github/workflows" / name).read_text())["jobs"]
+            job = jobs.pop("report") if name == "pr.yml" else jobs.pop(next(iter(jobs)))
             assert job["permissions"]["id-token"] == "write"
+            assert all("id-token" not in other["permissions"] for other in jobs.values())
             steps = [step.get("uses", "") for step in job["steps"]]
             assert sum(step.startswith(login) for step in steps) == 1, (name, steps)
     else:

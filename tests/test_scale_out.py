@@ -22,9 +22,11 @@ from .conftest import (
     bake,
     edit_yaml,
     lower_learning_rate,
+    publish,
     run,
     shared_env,
 )
+from .fake_github import BOT, FakeGitHub
 from .servers import Stack
 from .workflows import pull_request_event, run_workflow
 
@@ -146,7 +148,7 @@ def test_promote_moves_the_alias_and_predict_loads_the_champion(
 
 
 def test_workflows_pull_from_the_store_and_promote_into_the_server(
-    tmp_path: Path, stack: Stack
+    tmp_path: Path, stack: Stack, github: FakeGitHub
 ) -> None:
     """promote.yml, then pr.yml, under act with the servers in their secrets and variables."""
     project = s3_bake(tmp_path / "bake", stack, project_name="Churn Act")
@@ -191,15 +193,18 @@ def test_workflows_pull_from_the_store_and_promote_into_the_server(
     run(["git", "switch", "-qc", "tune"], project)
     edit_yaml(project / "params.yaml", lower_learning_rate)
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
-    event = pull_request_event(project, base="main", head="tune")
+    publish(project, github, "main", "tune")
+    pull = github.open_pull("tune")
+    event = pull_request_event(project, base="main", head="tune", number=pull.number)
     read_only = {"AWS_READ_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
                  "AWS_READ_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"]}  # fmt: skip
     result = run_workflow(
         project, "pr.yml", "pull_request", event, tmp_path / "act-pr", secrets=read_only,
-        network=True,
+        github=github,
     )  # fmt: skip
     assert result.returncode == 0, result.output[-6000:]
     assert "S3 access keys for the DVC remote" in result.output
     assert "was not reachable" not in result.output, result.output[-6000:]
     assert "2 files fetched" in result.output
-    assert [call["tool"] for call in result.calls] == ["cml"]
+    [comment] = github.comments_on(pull.number)
+    assert comment.user == BOT and comment.body.startswith("## Model report: `churn-act`")

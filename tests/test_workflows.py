@@ -1,4 +1,9 @@
-"""Level 4: the generated workflows, executed with act on a baked repository."""
+"""Level 4: the generated workflows, executed with act on a baked repository.
+
+The PR workflow talks to a stateful fake GitHub (tests/fake_github.py) through the
+real `gh` and a CML stand-in that behaves as CML 0.20.6 does; the tests assert the
+comments GitHub holds afterwards.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import bake, run, train_main_then_branch
-from .workflows import pull_request_event, run_workflow
+from .conftest import bake, edit_yaml, publish, run, train_main_then_branch
+from .fake_github import BOT, Comment, FakeGitHub, Pull
+from .workflows import REPOSITORY, WorkflowRun, pull_request_event, run_workflow
 
 pytestmark = pytest.mark.slow
+
+WATERMARK = '![](https://cml.dev/watermark.png#{sha} "CML watermark Model report")'
 
 
 @pytest.fixture(scope="module")
@@ -22,69 +30,165 @@ def pr_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-def test_pr_workflow_posts_one_report_comment(pr_repo: Path, tmp_path: Path) -> None:
-    event = pull_request_event(pr_repo, base="main", head="tune")
-    result = run_workflow(pr_repo, "pr.yml", "pull_request", event, tmp_path)
+def sha(project: Path, ref: str = "HEAD") -> str:
+    return run(["git", "rev-parse", ref], project).stdout.strip()
+
+
+def run_pr(
+    project: Path, github: FakeGitHub, pull: Pull, work: Path, **env: str
+) -> tuple[WorkflowRun, list]:
+    """pr.yml for a push to `pull`'s branch (checked out); returns the run and its API writes."""
+    before = len(github.writes())
+    event = pull_request_event(project, base="main", head=pull.head, number=pull.number)
+    result = run_workflow(project, "pr.yml", "pull_request", event, work, env=env, github=github)
     assert result.returncode == 0, result.output[-6000:]
+    return result, github.writes()[before:]
 
-    assert len(result.calls) == 1, result.calls
-    call = result.calls[0]
-    assert call["tool"] == "cml"
-    assert call["args"][:5] == [
-        "comment",
-        "update",
-        "--target=pr",
-        "--watermark-title=Model report",
-        "--no-publish",
-    ]
-    body = call["files"][call["args"][-1]]
-    main_auc = json.loads(run(["git", "show", "main:reports/metrics.json"], pr_repo).stdout)[
-        "roc_auc"
-    ]
-    assert f"| **roc_auc** | {main_auc:.4f} |" in body
-    assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in body
-    assert "Merge gate:" in body and "```mermaid" in body
 
+def reports(github: FakeGitHub, pull: Pull) -> list[Comment]:
+    return [c for c in github.comments_on(pull.number) if c.user == BOT]
+
+
+def test_one_report_comment_across_pushes_people_and_both_posting_paths(
+    pr_repo: Path, github: FakeGitHub, tmp_path: Path
+) -> None:
+    publish(pr_repo, github, "main", "tune")
+    pull = github.open_pull("tune")
+
+    # First push, CML installed: one comment, the report plus CML's watermark.
+    result, writes = run_pr(pr_repo, github, pull, tmp_path / "first")
+    [first] = github.comments_on(pull.number)
+    report = (result.artifacts / "reports" / "pr_report.md").read_text()
+    assert first.user == BOT
+    assert first.body == f"{report}\n\n{WATERMARK.format(sha=sha(pr_repo))}"
+    assert [(w.method, w.path) for w in writes] == [
+        ("POST", f"/repos/{REPOSITORY}/issues/{pull.number}/comments")
+    ]
+    main_auc = json.loads(run(["git", "show", "main:reports/metrics.json"], pr_repo).stdout)
+    assert f"| **roc_auc** | {main_auc['roc_auc']:.4f} |" in report
+    assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in report
     assert "Model report" in result.summary()
     assert "the DVC remote was not reachable" in result.output
-    assert (result.artifacts / "reports" / "reports" / "pr_report.md").read_text() == body
+
+    # A person comments; then a second push, posted by the gh fallback (no CML).
+    human = github.comment(pull.number, "Why did recall drop?")
+    edit_yaml(
+        pr_repo / "params.yaml",
+        lambda p: p["train"]["hyperparameters"].update(learning_rate=0.03),
+    )
+    run(["git", "commit", "-qam", "Lower it further"], pr_repo)
+    publish(pr_repo, github, "tune")
+    result, writes = run_pr(pr_repo, github, pull, tmp_path / "second", STANDIN_CML="missing")
+    assert "CML could not be installed" in result.output
+    assert [c.id for c in github.comments_on(pull.number)] == [first.id, human.id]
+    assert human.body == "Why did recall drop?"
+    [edited] = reports(github, pull)
+    assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.03` |" in edited.body
+    assert edited.body.endswith(WATERMARK.format(sha=sha(pr_repo)))
+    assert [(w.method, w.path) for w in writes] == [
+        ("PATCH", f"/repos/{REPOSITORY}/issues/comments/{first.id}")
+    ]
+
+    # And back to CML: it finds the comment the gh path wrote.
+    _, writes = run_pr(pr_repo, github, pull, tmp_path / "third")
+    assert [c.id for c in github.comments_on(pull.number)] == [first.id, human.id]
+    assert [(w.method, w.path) for w in writes] == [
+        ("PATCH", f"/repos/{REPOSITORY}/issues/comments/{first.id}")
+    ]
 
 
-def test_pr_from_a_fork_trains_but_posts_nothing(pr_repo: Path, tmp_path: Path) -> None:
-    event = pull_request_event(pr_repo, base="main", head="tune")
+def test_pr_from_a_fork_trains_but_posts_nothing(
+    pr_repo: Path, github: FakeGitHub, tmp_path: Path
+) -> None:
+    publish(pr_repo, github, "main", "tune")
+    pull = github.open_pull("tune")
+    event = pull_request_event(pr_repo, base="main", head="tune", number=pull.number)
     event["pull_request"]["head"]["repo"] = {"full_name": "someone/fork", "name": "fork"}
-    result = run_workflow(pr_repo, "pr.yml", "pull_request", event, tmp_path)
+    result = run_workflow(pr_repo, "pr.yml", "pull_request", event, tmp_path, github=github)
     assert result.returncode == 0, result.output[-6000:]
-    assert result.calls == []
+    assert github.comments == [] and github.writes() == []
     assert "comes from a fork" in result.output
     assert "Model report" in result.summary()
 
 
-def test_comment_script_falls_back_to_gh(tmp_path: Path) -> None:
-    """Without CML, the comment goes through the GitHub CLI, marked and edited in place."""
+HOSTILE_SCRIPT = """#!/usr/bin/env bash
+echo "$GITHUB_TOKEN" > {leak}/token-from-script
+gh api --method POST "repos/$GITHUB_REPOSITORY/issues/$PR_NUMBER/comments" -f body=pwned
+"""
+HOSTILE_CODE = """
+import os as _os, pathlib as _pathlib
+if _os.environ.get("GITHUB_PATH"):  # plant a `cml` for the steps after the pipeline
+    _bin = _pathlib.Path({leak!r}) / "bin"
+    _bin.mkdir(parents=True, exist_ok=True)
+    (_bin / "cml").write_text('#!/bin/sh\\necho "$GITHUB_TOKEN" > {leak}/token-from-cml\\n')
+    (_bin / "cml").chmod(0o755)
+    with open(_os.environ["GITHUB_PATH"], "a") as _path:
+        _path.write(str(_bin) + "\\n")
+"""
+
+
+def test_pr_code_never_runs_beside_the_write_token(
+    pr_repo: Path, github: FakeGitHub, tmp_path: Path
+) -> None:
+    """A PR rewrites the comment script and plants a `cml` from its pipeline code."""
+    leak = tmp_path / "leak"
+    leak.mkdir()
+    run(["git", "switch", "-qc", "hostile", "main"], pr_repo)
+    try:
+        script = pr_repo / ".github/scripts/pr-comment.sh"
+        script.write_text(HOSTILE_SCRIPT.format(leak=leak))
+        package = pr_repo / "src/customer_churn/__init__.py"
+        package.write_text(package.read_text() + HOSTILE_CODE.format(leak=str(leak)))
+        run(["git", "commit", "-qam", "Tidy the package"], pr_repo)
+        publish(pr_repo, github, "main", "hostile")
+        pull = github.open_pull("hostile")
+        run_pr(pr_repo, github, pull, tmp_path / "act")
+    finally:
+        run(["git", "switch", "-q", "tune"], pr_repo)
+
+    assert (leak / "bin" / "cml").is_file()  # the PR's code did run, in the training job
+    assert sorted(path.name for path in leak.iterdir()) == ["bin"]  # and nothing ran with a token
+    [comment] = github.comments_on(pull.number)
+    assert comment.user == BOT and comment.body.startswith("## Model report: `customer-churn`")
+    assert "pwned" not in comment.body
+
+
+def test_comment_script_gh_path_edits_only_its_own_comment(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    """pr-comment.sh without CML, against the fake: a person quoting the report is left alone."""
     project = bake(tmp_path / "bake")
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    calls = tmp_path / "gh.log"
-    gh = bin_dir / "gh"
-    gh.write_text(f'#!/usr/bin/env bash\necho "$@" >> {calls}\ncat "${{@: -1}}" >> {calls}\n')
-    gh.chmod(0o755)
+    run(["git", "commit", "-q", "--allow-empty", "-m", "Start"], project)
+    publish(project, github, "main", "main:feature")
+    run(["git", "commit", "-q", "--allow-empty", "-m", "Work"], project)
+    publish(project, github, "HEAD:feature")
+    pull = github.open_pull("feature")
+    head = sha(project)
+    quoted = github.comment(pull.number, "> " + WATERMARK.format(sha=head) + "\n\nSee above")
     report = tmp_path / "report.md"
-    report.write_text("## Model report\n")
-    env = {"PATH": f"{bin_dir}:/usr/bin:/bin", "PR_NUMBER": "7", "GITHUB_TOKEN": "t"}
-    run([".github/scripts/pr-comment.sh", str(report)], project, env=env)
-    logged = calls.read_text()
-    assert logged.startswith("pr comment 7 --edit-last --create-if-none --body-file ")
-    assert "<!-- Model report -->\n## Model report" in logged
+    env = {
+        **github.client_env(),
+        "PATH": f"{Path(__file__).parent / 'act' / 'runner'}:/usr/bin:/bin",
+        "STANDIN_VENV": str(Path(__import__("sys").executable).parent.parent),
+        "HOME": str(tmp_path),
+        "GITHUB_TOKEN": github.token(BOT),
+        "GITHUB_REPOSITORY": REPOSITORY,
+        "PR_NUMBER": str(pull.number),
+        "HEAD_SHA": head,
+    }
+    for text in ("## Model report\n\nfirst\n", "## Model report\n\nsecond\n"):
+        report.write_text(text)
+        run([".github/scripts/pr-comment.sh", str(report)], project, env=env)
+    assert quoted.body.startswith("> ![](")
+    [mine] = reports(github, pull)
+    assert mine.body == f"## Model report\n\nsecond\n\n\n{WATERMARK.format(sha=head)}"
+    assert [c.id for c in github.comments_on(pull.number)] == [quoted.id, mine.id]
 
 
 def test_promote_workflow_promotes_on_push_to_main(pr_repo: Path, tmp_path: Path) -> None:
     run(["git", "switch", "-q", "main"], pr_repo)
     try:
-        event = {
-            "ref": "refs/heads/main",
-            "after": run(["git", "rev-parse", "HEAD"], pr_repo).stdout.strip(),
-        }
+        event = {"ref": "refs/heads/main", "after": sha(pr_repo)}
         result = run_workflow(pr_repo, "promote.yml", "push", event, tmp_path)
     finally:
         run(["git", "switch", "-q", "tune"], pr_repo)
