@@ -1,24 +1,31 @@
-"""Level 4: the drift workflow, executed with act on a baked repository with a git remote."""
+"""Level 4: the drift workflow under act, against a stateful fake GitHub.
+
+Each test starts from a fresh fake holding the bake's history and asserts what it
+holds after the run: pull requests, their bodies, and the retraining branch.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from .conftest import bake, edit_yaml, git_identity_env, run, shared_env
+from .conftest import bake, edit_yaml, publish, run, shared_env
+from .fake_github import BOT, FakeGitHub, Pull
 from .workflows import REPOSITORY, WorkflowRun, run_workflow
 
 pytestmark = pytest.mark.slow
 
 BRANCH = "retrain/customer-churn"
 MESSAGE = "Retrain on the newest data window (drift check)"
+BOT_AUTHOR = "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
 
 
 @pytest.fixture(scope="module")
 def drift_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """main trained on window 0, its data pushed to a DVC remote, its history to `origin`."""
+    """main trained on window 0, its data pushed to a DVC remote."""
     root = tmp_path_factory.mktemp("drift")
     project = bake(root / "bake", dvc_remote_url=str(root / "dvc-remote"))
     env = shared_env(project)
@@ -26,49 +33,49 @@ def drift_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-qm", "Train the first model"], project)
     run(["dvc", "push"], project, env=env)
-    run(["git", "init", "-q", "--bare", str(root / "origin.git")], project)
-    run(["git", "remote", "add", "origin", str(root / "origin.git")], project)
-    run(["git", "push", "-q", "origin", "main"], project)
     return project
 
 
-def run_drift(project: Path, work: Path) -> WorkflowRun:
-    event = {
-        "schedule": "0 6 * * 1",
-        "repository": {"full_name": REPOSITORY, "default_branch": "main"},
-    }
-    return run_workflow(project, "drift.yml", "schedule", event, work, env=git_identity_env())
-
-
-def pr_creates(result: WorkflowRun) -> list[list[str]]:
-    return [
-        call["args"]
-        for call in result.calls
-        if call["tool"] == "cml" and call["args"][:2] == ["pr", "create"]
-    ]
-
-
-def option(args: list[str], name: str) -> str:
-    return args[args.index(name) + 1]
-
-
-def test_drift_opens_one_retraining_pull_request(drift_repo: Path, tmp_path: Path) -> None:
-    result = run_drift(drift_repo, tmp_path)
+def run_drift(
+    project: Path, github: FakeGitHub, work: Path, event_name: str = "schedule"
+) -> WorkflowRun:
+    """drift.yml on a schedule (whose payload has no repository) or by hand with retrain ticked."""
+    event: dict[str, Any] = {"schedule": "0 6 * * 1"}
+    if event_name == "workflow_dispatch":
+        event = {
+            "inputs": {"retrain": True},
+            "ref": f"refs/heads/{github.default_branch}",
+            "repository": {"full_name": REPOSITORY, "default_branch": github.default_branch},
+        }
+    result = run_workflow(project, "drift.yml", event_name, event, work, github=github)
     assert result.returncode == 0, result.output[-6000:]
+    return result
 
-    [args] = pr_creates(result)
-    assert option(args, "--branch") == BRANCH
-    assert option(args, "--target-branch") == "main"
-    assert option(args, "--message") == MESSAGE
-    assert not {"--merge", "--squash", "--rebase", "--auto-merge"} & set(args)
-    body = option(args, "--body")
-    assert body.startswith("## Drift check of `customer-churn`: 🔁 retraining: data drift")
-    assert "| `monthly_charges` (critical) | numeric | Wasserstein / std |" in body
-    call = next(call for call in result.calls if call["args"] == args)
-    assert "  window: 1 " in call["files"]["params.yaml"]  # retrained on the newest window
-    assert "dvc.lock" in call["files"] and "reports" in args
-    assert not [call for call in result.calls if call["tool"] == "gh"]
 
+def assert_one_fresh_pull(github: FakeGitHub, result: WorkflowRun) -> Pull:
+    """One open retraining PR: its branch is the default branch plus one bot commit."""
+    [pull] = github.open_pulls()
+    base = github.default_branch
+    assert (pull.head, pull.base, pull.user) == (BRANCH, base, BOT)
+    assert pull.title == "Retrain customer-churn on the newest data"
+    assert pull.body == (result.artifacts / "drift" / "drift.md").read_text()
+    assert github.git("rev-list", "--count", f"{base}..{BRANCH}") == "1"
+    assert github.git("rev-parse", f"{BRANCH}~1") == github.branches()[base]
+    assert github.git("log", "-1", "--format=%an <%ae>|%s", BRANCH) == f"{BOT_AUTHOR}|{MESSAGE}"
+    assert "  window: 1 " in github.git("show", f"{BRANCH}:params.yaml")
+    return pull
+
+
+def test_drift_opens_one_retraining_pull_request(
+    drift_repo: Path, github: FakeGitHub, tmp_path: Path
+) -> None:
+    publish(drift_repo, github, "main")
+    result = run_drift(drift_repo, github, tmp_path)
+
+    pull = assert_one_fresh_pull(github, result)
+    assert pull.body.startswith("## Drift check of `customer-churn`: 🔁 retraining: data drift")
+    assert "| `monthly_charges` (critical) | numeric | Wasserstein / std |" in pull.body
+    assert [(w.method, w.path) for w in github.writes()] == [("POST", f"/repos/{REPOSITORY}/pulls")]
     report = json.loads((result.artifacts / "drift" / "drift.json").read_text())
     assert report["retrain"] is True and report["triggers"] == ["data_drift"]
     assert report["current"] == {"source": "synthetic window 1", "rows": 20000}
@@ -78,29 +85,78 @@ def test_drift_opens_one_retraining_pull_request(drift_repo: Path, tmp_path: Pat
     assert "the DVC remote was not reachable" not in result.output  # pulled, not reproduced
 
 
+def stale_retraining_branch(project: Path, github: FakeGitHub) -> Pull:
+    """An earlier drift run's branch and pull request (one commit on main)."""
+    publish(project, github, "main")
+    run(["git", "switch", "-qc", "earlier"], project)
+    try:
+        run(["git", "commit", "-q", "--allow-empty", "-m", "An earlier retraining"], project)
+        publish(project, github, f"earlier:refs/heads/{BRANCH}")
+    finally:
+        run(["git", "switch", "-q", "main"], project)
+        run(["git", "branch", "-qD", "earlier"], project)
+    pull = github.open_pull(BRANCH, user=BOT)
+    pull.title, pull.body = "Retrain customer-churn on the newest data", "an older drift report"
+    return pull
+
+
 def test_an_open_retraining_pull_request_is_refreshed_not_duplicated(
-    drift_repo: Path, tmp_path: Path
+    drift_repo: Path, github: FakeGitHub, tmp_path: Path
 ) -> None:
-    run(["git", "push", "-q", "origin", f"main:refs/heads/{BRANCH}"], drift_repo)  # PR is open
-    result = run_drift(drift_repo, tmp_path)
-    assert result.returncode == 0, result.output[-6000:]
+    earlier = stale_retraining_branch(drift_repo, github)
+    old_head = github.branches()[BRANCH]
+    result = run_drift(drift_repo, github, tmp_path)
 
-    assert [option(args, "--branch") for args in pr_creates(result)] == [BRANCH]
-    [edit] = [call for call in result.calls if call["tool"] == "gh"]
-    assert edit["args"] == ["pr", "edit", BRANCH, "--body-file", "reports/drift.md"]
-    assert edit["files"]["reports/drift.md"].startswith("## Drift check of")
-    origin = drift_repo.parent.parent / "origin.git"
-    pushed = run(["git", "log", "-1", "--format=%s", BRANCH], origin).stdout.strip()
-    assert pushed == MESSAGE
-    params = run(["git", "show", f"{BRANCH}:params.yaml"], origin).stdout
-    assert "  window: 1 " in params
-    assert (
-        run(["git", "rev-parse", f"{BRANCH}~1"], origin).stdout
-        == run(["git", "rev-parse", "main"], origin).stdout
-    )  # one commit on top of main, whatever the branch held before
+    assert assert_one_fresh_pull(github, result) is earlier
+    assert github.branches()[BRANCH] != old_head
+    assert [(w.method, w.path) for w in github.writes()] == [
+        ("PATCH", f"/repos/{REPOSITORY}/pulls/{earlier.number}")
+    ]
 
 
-def test_no_drift_opens_nothing(drift_repo: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("ending", ["merged", "closed"])
+def test_a_new_pull_request_after_the_last_one_was_merged_or_closed(
+    drift_repo: Path, github: FakeGitHub, tmp_path: Path, ending: str
+) -> None:
+    """GitHub keeps the old branch; by hand (dispatch) on the default branch, as it now is."""
+    earlier = stale_retraining_branch(drift_repo, github)
+    if ending == "merged":
+        github.merge(earlier.number)
+        run(["git", "fetch", "-q", str(github.bare), "main"], drift_repo)
+        run(["git", "merge", "-q", "--ff-only", "FETCH_HEAD"], drift_repo)
+    else:
+        github.close(earlier.number)
+    result = run_drift(drift_repo, github, tmp_path, "workflow_dispatch")
+
+    pull = assert_one_fresh_pull(github, result)
+    assert pull.number != earlier.number
+    assert (earlier.state, earlier.merged, earlier.body) == (
+        "closed",
+        ending == "merged",
+        "an older drift report",
+    )
+    assert json.loads((result.artifacts / "drift" / "drift.json").read_text())["retrain"] is True
+
+
+def test_default_branch_master_on_a_schedule(
+    drift_repo: Path, tmp_path_factory: pytest.TempPathFactory, tmp_path: Path
+) -> None:
+    github = FakeGitHub(tmp_path_factory.mktemp("github"), default_branch="master")
+    run(["git", "switch", "-qc", "master", "main"], drift_repo)
+    try:
+        with github.serving():
+            publish(drift_repo, github, "master")
+            result = run_drift(drift_repo, github, tmp_path)
+    finally:
+        run(["git", "switch", "-q", "main"], drift_repo)
+        run(["git", "branch", "-qD", "master"], drift_repo)
+    assert assert_one_fresh_pull(github, result).base == "master"
+    assert "The target branch does not exist" not in result.output
+
+
+def test_no_drift_changes_nothing_on_github(
+    drift_repo: Path, github: FakeGitHub, tmp_path: Path
+) -> None:
     run(["git", "switch", "-qc", "calm"], drift_repo)
     try:
 
@@ -110,11 +166,14 @@ def test_no_drift_opens_nothing(drift_repo: Path, tmp_path: Path) -> None:
 
         edit_yaml(drift_repo / "params.yaml", calm)
         run(["git", "commit", "-qam", "Tolerate more drift"], drift_repo)
-        result = run_drift(drift_repo, tmp_path)
+        publish(drift_repo, github, "calm:main")
+        branches = github.branches()
+        result = run_drift(drift_repo, github, tmp_path)
     finally:
         run(["git", "switch", "-q", "main"], drift_repo)
-    assert result.returncode == 0, result.output[-6000:]
-    assert result.calls == []
+    assert github.writes() == [] and github.pulls == []
+    assert github.branches() == branches
+    assert not [r for r in github.requests if r.git and "receive-pack" in str(r.query)]
     report = json.loads((result.artifacts / "drift" / "drift.json").read_text())
     assert report["retrain"] is False and report["triggers"] == []
     assert "no retraining needed" in result.summary()
