@@ -25,6 +25,8 @@ def test_better_and_slightly_worse_pass_much_worse_fails() -> None:
     worse = decide({"roc_auc": 0.83, "segment_gap": 0.02}, champion)
     assert not worse.passed
     assert "vs champion 0.8500" in worse.summary
+    against_main = gate({"roc_auc": 0.83, "segment_gap": 0.02}, champion, RULES, "roc_auc", "main")
+    assert "vs main 0.8500" in against_main.summary
 
 
 def test_each_failed_rule_gives_a_reason() -> None:

@@ -52,13 +52,22 @@ def test_better_model_with_a_changed_param(params: Params, primary: str) -> None
     lines = text.splitlines()
     assert lines[0] == f"## Model report: `{params.model.name}`"
     assert lines[2].startswith(f"**Better**: `{primary}` 0.8000 → 0.8500 (+0.0500")
-    assert "Merge gate: ✅ **would pass**" in text
+    assert "Merge gate against main: ✅ **would pass**" in text
     assert f"| **{primary}** | 0.8000 | 0.8500 | ▲ +0.0500 🟢 |" in text
     assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in text
     assert "Training data unchanged" in text
     assert text.count("```mermaid") == 2 and "xychart-beta" in text
     assert "| 0 | 50 | 10 | 50 | 10 |" in text
     assert text.rstrip().endswith("[Workflow run](https://github.com/o/r/actions/runs/1)")
+
+
+def test_gate_line_and_chart_say_what_is_compared(params: Params, primary: str) -> None:
+    text = report(params, side(primary, 0.8038), side(primary, 0.8046))
+    assert "vs main 0.8038" in text and "vs champion" not in text
+    assert "Merge gate against main:" in text and "registry's champion" in text
+    assert 'title "Change of each metric: PR - main"' in text
+    assert '    y-axis "change" -0.001 --> 0.001' in text  # a +0.0008 change fills the axis
+    assert "0.000800" in text
 
 
 def test_worse_model_is_held_back_by_the_gate(params: Params, primary: str) -> None:

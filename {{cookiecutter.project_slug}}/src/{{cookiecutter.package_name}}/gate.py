@@ -25,8 +25,12 @@ def gate(
     champion: Mapping[str, float] | None,
     params: GateParams,
     metric: str,
+    against: str = "champion",
 ) -> GateDecision:
     """Would `candidate` replace `champion`? Every check that fails gives a reason.
+
+    `against` names what `champion` is in the reasons (the PR report passes "main":
+    it compares with main's committed metrics, promote with the registry's champion).
 
     - the primary metric must reach `min_value` (at most, for lower-is-better metrics);
     - it may not be worse than the champion's by more than `max_regression`;
@@ -48,14 +52,14 @@ def gate(
         )
         old = float(champion.get(metric, math.nan)) if champion else math.nan
         if champion is None:
-            passed.append("no champion yet")
+            passed.append(f"no {against} yet")
         elif math.isnan(old):
-            passed.append(f"champion has no {metric}; compared on absolute checks only")
+            passed.append(f"{against} has no {metric}; compared on absolute checks only")
         else:
             change = improvement(metric, value, old)
             ok = change >= -params.max_regression
             (passed if ok else failed).append(
-                f"{metric} {value:.4f} vs champion {old:.4f} ({change:+.4f}; "
+                f"{metric} {value:.4f} vs {against} {old:.4f} ({change:+.4f}; "
                 f"allowed regression {params.max_regression:.4f})"
             )
     gap = float(candidate.get("segment_gap", math.nan))

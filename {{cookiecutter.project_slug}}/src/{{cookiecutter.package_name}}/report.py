@@ -53,6 +53,7 @@ class Inputs:
     params_changed: dict[str, tuple[Any, Any]]
     validation: dict[str, Any] | None = None
     run_url: str | None = None
+    head_name: str = "the workspace"
 
 
 # ---------------------------------------------------------------- collecting
@@ -159,6 +160,7 @@ def collect(base: str) -> Inputs:
         params_changed=dict(sorted(changed.items())),
         validation=_load(None, VALIDATION),
         run_url=run_url(),
+        head_name=f"the workspace at `{_run(['git', 'rev-parse', '--short', 'HEAD']).strip()}`",
     )
 
 
@@ -263,25 +265,34 @@ def _scores(metrics: dict[str, float], names: list[str]) -> str:
     return ", ".join(f"{0.0 if math.isnan(value) else value:.3f}" for value in values)
 
 
+def _axis(values: list[float]) -> str:
+    """A y range around zero that fits `values`, so that a change of 0.0008 shows."""
+    reach = max([abs(value) for value in values] + [SAME]) * 1.25
+    digits = max(2, 1 - math.floor(math.log10(reach)))
+    reach = round(reach, digits)
+    return f"{-reach} --> {reach}"
+
+
 def _charts(inputs: Inputs, primary: str) -> list[str]:
-    """Metrics as bars (main) and a line (PR); ROC curves as lines. Mermaid xychart."""
+    """The change of each metric (PR - main) as bars on a zoomed axis; ROC curves as lines."""
     names = [
         name
         for name in dict.fromkeys([primary, *METRIC_DIRECTIONS])
         if METRIC_DIRECTIONS[name] and not math.isnan(inputs.head.metrics.get(name, math.nan))
     ]
     lines: list[str] = []
-    if names:
-        compared = any(name in inputs.base.metrics for name in names)
-        title = "main (bars) vs PR (line)" if compared else "PR"
-        lines += ["```mermaid", "xychart-beta", f'    title "Metrics: {title}"']
+    compared = [name for name in names if name in inputs.base.metrics]
+    if compared:
+        changes = [
+            round(inputs.head.metrics[name] - inputs.base.metrics[name], 6) for name in compared
+        ]
+        lines += ["```mermaid", "xychart-beta", '    title "Change of each metric: PR - main"']
+        lines += [f"    x-axis [{', '.join(compared)}]", f'    y-axis "change" {_axis(changes)}']
+        lines += [f"    bar [{', '.join(f'{change:.6f}' for change in changes)}]", "```"]
+    elif names:
+        lines += ["```mermaid", "xychart-beta", '    title "Metrics: PR"']
         lines += [f"    x-axis [{', '.join(names)}]", '    y-axis "score" 0 --> 1']
-        if compared:
-            lines += [f"    bar [{_scores(inputs.base.metrics, names)}]"]
-            lines += [f"    line [{_scores(inputs.head.metrics, names)}]"]
-        else:
-            lines += [f"    bar [{_scores(inputs.head.metrics, names)}]"]
-        lines += ["```"]
+        lines += [f"    bar [{_scores(inputs.head.metrics, names)}]", "```"]
     curves = [(label, side.roc) for label, side in (("main", inputs.base), ("PR", inputs.head))]
     curves = [(label, roc) for label, roc in curves if roc]
     if curves:
@@ -326,19 +337,21 @@ def build(inputs: Inputs, params: Params) -> str:
     """The report as Markdown; pure."""
     primary = params.model.primary_metric
     champion = inputs.base.metrics or None
-    decision = gate(inputs.head.metrics, champion, params.gate, primary)
+    decision = gate(inputs.head.metrics, champion, params.gate, primary, against="main")
     lines = [
         f"## Model report: `{params.model.name}`",
         "",
         verdict(inputs, params),
         "",
         (
-            f"Merge gate: ✅ **would pass** ({decision.summary})"
+            f"Merge gate against main: ✅ **would pass** ({decision.summary})"
             if decision.passed
-            else f"Merge gate: ❌ **would hold the model back**: {decision.summary}"
+            else f"Merge gate against main: ❌ **would hold the model back**: {decision.summary}"
         ),
         "",
-        f"### Metrics (main = `{inputs.base_name}`)",
+        "<sub>On merge, promote applies the same gate to the registry's champion.</sub>",
+        "",
+        f"### Metrics (main = `{inputs.base_name}`; PR = {inputs.head_name})",
         "",
         *_metrics_table(inputs, primary),
     ]
