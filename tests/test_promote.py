@@ -3,6 +3,7 @@ against SQLite and against a real `mlflow server` on 127.0.0.1."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import socket
@@ -219,3 +220,99 @@ def test_promotion_against_a_real_server(project: Path, tmp_path: Path) -> None:
         assert versions(project, env) == {"champion": "1", "count": 1}
     finally:
         stop(server)
+
+
+def snapshot(project: Path) -> dict[str, bytes]:
+    """Every file under models/, data/ and reports/, to show a refusal changed nothing."""
+    return {
+        str(path.relative_to(project)): path.read_bytes()
+        for folder in ("models", "data", "reports")
+        for path in sorted((project / folder).rglob("*"))
+        if path.is_file()
+    }
+
+
+def refused(project: Path, env: dict[str, str]) -> str:
+    """promote that must refuse: one line on stderr, exit 1, nothing in the workspace changed."""
+    before = snapshot(project)
+    done = run(["python", "-m", PACKAGE, "promote"], project, env=env, check=False)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert snapshot(project) == before
+    [line] = done.stderr.strip().splitlines()
+    return line
+
+
+POISON = """
+import sys, mlflow, mlflow.sklearn
+from pathlib import Path
+from sklearn.dummy import DummyClassifier
+from promo.files import read_table
+from promo.promote import model_key
+frame = read_table(Path("data/train.parquet"))
+features, target = frame.drop(columns="churned"), frame["churned"]
+model = DummyClassifier(strategy="constant", constant=0).fit(features, target)
+mlflow.set_experiment("promo")
+with mlflow.start_run() as run:
+    info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle")
+    mlflow.set_tags({"model_key": model_key(open("dvc.lock").read()), "model_md5": sys.argv[1],
+                     "model_uri": info.model_uri})
+print(run.info.run_id)
+"""
+
+
+def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
+    project = bake(tmp_path, project_name="Promo")
+    env = shared_env(project)
+    run(["dvc", "repro"], project, env=env)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "First model"], project)
+
+    # A run on the store with the model's key and md5 (both public in dvc.lock) is not used.
+    md5 = hashlib.md5((project / "models/model.skops").read_bytes()).hexdigest()
+    poisoned = run(["python", "-c", POISON, md5], project, env=env).stdout.split()[-1]
+    first = promote(project, env)
+    assert first["promoted"] is True and first["version"] == "1"
+    version = registered_version(project, env, "1")
+    assert version["run_id"] != poisoned and version["tags"]["model_md5"] == md5
+
+    # A model file that dvc.lock does not describe (an interrupted train, a hand copy).
+    model = project / "models/model.skops"
+    original = model.read_bytes()
+    model.write_bytes(original + b"\0")
+    line = refused(project, env)
+    assert line.startswith("error: promote: models/model.skops (md5 ")
+    assert "is not the model dvc.lock records" in line
+    model.write_bytes(original)
+
+    # A pipeline that is not up to date with params.yaml.
+    edit_yaml(project / "params.yaml", lower_learning_rate)
+    line = refused(project, env)
+    assert line.startswith("error: promote: the pipeline is not up to date (dvc status: ")
+    assert versions(project, env) == {"champion": "1", "count": 1}
+
+    # B is promoted; re-running promote on the older commit A cannot take the champion back.
+    run(["dvc", "repro"], project, env=env)
+    run(["git", "commit", "-qam", "Lower the learning rate"], project)
+    assert promote(project, env)["version"] == "2"
+    run(["git", "checkout", "-q", "HEAD~1"], project)
+    run(["dvc", "checkout", "--force"], project, env=env)
+    line = refused(project, env)
+    assert "does not descend from commit" in line and "version 2 champion" in line
+    assert versions(project, env) == {"champion": "2", "previous": "1", "count": 2}
+
+    # A revert is a new commit on top: it promotes, and version 1 comes back.
+    run(["git", "checkout", "-q", "main"], project)
+    run(["git", "revert", "--no-edit", "HEAD"], project)
+    run(["dvc", "checkout", "--force"], project, env=env)
+    back = promote(project, env)
+    assert back["version"] == "1" and back["reason"].startswith("rollback to version 1")
+    assert versions(project, env) == {"champion": "1", "previous": "2", "count": 2}
+
+
+def registered_version(project: Path, env: dict[str, str], number: str) -> dict:
+    code = (
+        "import json; from mlflow import MlflowClient;"
+        f"v = MlflowClient().get_model_version('promo', '{number}');"
+        "print(json.dumps({'run_id': v.run_id, 'tags': v.tags}))"
+    )
+    return json.loads(run(["python", "-c", code], project, env=env).stdout.strip().splitlines()[-1])

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.promote import (
     Promotion,
+    PromotionRefused,
+    decide,
     metrics_from_tags,
     model_key,
+    recorded_model_md5,
     summary,
     version_tags,
 )
@@ -48,3 +54,40 @@ def test_summary_says_what_happened() -> None:
     text = summary(held)
     assert text.startswith("## Promotion of `m`: ⏸️ held back")
     assert "(unchanged)" in text and "held back: too low" in text
+
+
+def test_the_recorded_model_is_the_train_stage_output() -> None:
+    assert recorded_model_md5(LOCK.format(out="4515eb")) == "4515eb"
+
+
+class Registry:
+    """Just enough of MlflowClient for `decide`: one champion, made by commit `made`."""
+
+    def __init__(self, made: str) -> None:
+        tags = {"promoted_from_commit": made, "metric.roc_auc": "0.8", "metric.segment_gap": "0"}
+        self.champion = SimpleNamespace(version="1", tags=tags)
+        self.moved: list[tuple[str, str]] = []
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> object:
+        return self.champion
+
+    def search_model_versions(self, query: str) -> list:
+        return []
+
+    def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
+        self.moved.append((alias, version))
+
+    def set_model_version_tag(self, *args: str) -> None:
+        pass
+
+
+def test_an_older_commit_cannot_take_the_champion_back(params: Params) -> None:
+    candidate = {params.model.primary_metric: 0.9, "segment_gap": 0.0}
+    registry = Registry(made="b" * 40)
+    with pytest.raises(PromotionRefused, match=r"commit aaaaaaaaaaaa does not descend from commit"):
+        decide(registry, params, candidate, "k", lambda: "2", "a" * 40, lambda commit: False)
+    with pytest.raises(PromotionRefused, match="not in this clone's history"):
+        decide(registry, params, candidate, "k", lambda: "2", "a" * 40, lambda commit: None)
+    assert registry.moved == []
+    result = decide(registry, params, candidate, "k", lambda: "2", "c" * 40, lambda commit: True)
+    assert result.promoted and registry.moved == [("previous", "1"), ("champion", "2")]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from {{ cookiecutter.package_name }}.errors import ParamsError
+from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.package_name }}.files import load_model, save_model
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.train import split, train
@@ -23,7 +23,9 @@ def test_split_is_deterministic_and_stratified(params: Params, frame: pd.DataFra
 @pytest.mark.parametrize(
     "estimator", ["hist_gradient_boosting", "logistic_regression", "random_forest"]
 )
-def test_every_estimator_learns(params: Params, frame: pd.DataFrame, estimator: str) -> None:
+def test_every_estimator_learns_and_loads_with_its_own_types(
+    params: Params, frame: pd.DataFrame, estimator: str, tmp_path: Path
+) -> None:
     hyperparameters = params.train.hyperparameters if estimator == "hist_gradient_boosting" else {}
     train_params = params.train.model_copy(
         update={"estimator": estimator, "hyperparameters": hyperparameters}
@@ -33,6 +35,10 @@ def test_every_estimator_learns(params: Params, frame: pd.DataFrame, estimator: 
     assert scores.shape == (len(frame),)
     churned = frame[params.data.schema_.target].to_numpy() == 1
     assert scores[churned].mean() > scores[~churned].mean() + 0.1
+    save_model(model, tmp_path / "model.skops")
+    loaded = load_model(tmp_path / "model.skops", estimator)  # its exact list of types suffices
+    features = frame[params.data.schema_.features]
+    np.testing.assert_allclose(loaded.predict_proba(features), model.predict_proba(features))
 
 
 def test_unknown_hyperparameter_is_named(params: Params, frame: pd.DataFrame) -> None:
@@ -48,3 +54,15 @@ def test_saved_model_round_trips(params: Params, frame: pd.DataFrame, tmp_path: 
     loaded = load_model(path)
     features = frame[params.data.schema_.features]
     np.testing.assert_allclose(loaded.predict_proba(features), model.predict_proba(features))
+
+
+def test_a_model_file_that_would_run_code_is_refused(tmp_path: Path) -> None:
+    import skops.io
+
+    path = tmp_path / "model.skops"
+    skops.io.dump({"predict_proba": eval}, path)  # a crafted file: names builtins.eval
+    assert "builtins.eval" in skops.io.get_untrusted_types(file=path)
+    with pytest.raises(DataError, match=r"refusing to load types .* \['builtins.eval'\]$"):
+        load_model(path)
+    with pytest.raises(DataError, match="a random_forest model never holds"):
+        load_model(path, "random_forest")

@@ -363,7 +363,7 @@ def _local_champion(params: Params) -> tuple[Any, float, str]:
 
     if not METRICS.is_file():
         raise DataError(f"drift: {METRICS} missing; run `dvc repro` first")
-    model = load_model(MODEL)
+    model = load_model(MODEL, params.train.estimator)
     reference = float(read_json(METRICS)[params.model.primary_metric])
     return (lambda features: model.predict_proba(features)[:, 1]), reference, str(MODEL)
 

@@ -132,7 +132,8 @@ def log(params: Params, metrics: dict[str, Any], model: Any = None) -> str:
     from . import tracking
     from .promote import model_key
 
-    model = load_model(MODEL) if model is None else model
+    estimator = params.train.estimator
+    model = load_model(MODEL, estimator) if model is None else model
     features = params.data.schema_.features
     key = model_key(PIPELINE_LOCK.read_text()) if PIPELINE_LOCK.is_file() else "unknown"
     return tracking.log_run(
@@ -146,7 +147,7 @@ def log(params: Params, metrics: dict[str, Any], model: Any = None) -> str:
             "model_key": key,
         },
         model=model,
-        trusted_types=trusted_types(MODEL),
+        trusted_types=trusted_types(MODEL, estimator),
         example=read_table(TRAINING_DATA, columns=features).head(5),
         artifacts=[METRICS, SEGMENTS, VALIDATION, MODEL_CARD, PLOTS],
     )
@@ -158,7 +159,7 @@ def main() -> None:
 
     params = load_params()
     frame = read_table(TRAINING_DATA)
-    model = load_model(MODEL)
+    model = load_model(MODEL, params.train.estimator)
     result = evaluate(model, frame, params)
     write_json(result["metrics"], METRICS)
     write_json(result["segments"], SEGMENTS)

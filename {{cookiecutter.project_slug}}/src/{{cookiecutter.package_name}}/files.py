@@ -22,9 +22,19 @@ SEGMENTS = REPORTS / "segments.json"
 PLOTS = REPORTS / "plots"
 MODEL_CARD = REPORTS / "model_card.md"
 
-# Types a model saved by train may contain; anything else is refused on load.
-TRUSTED_TYPE_PREFIXES = ("sklearn.", "numpy.", "builtins.", "collections.", "scipy.")
-TRUSTED_TYPES = ("functools.partial",)  # gradient boosting keeps its loss as a partial
+# The types beyond skops' own defaults that a model saved by train holds, per estimator,
+# exactly as skops.io.get_untrusted_types lists them (scikit-learn 1.9, skops 0.16). Loading
+# refuses any other type: a crafted file naming e.g. builtins.eval would run code.
+TRUSTED_TYPES = {
+    "hist_gradient_boosting": {
+        "functools.partial",  # the loss keeps check_array as a partial
+        "numpy.dtype",  # some training frames leave a dtype in the encoder
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.utils.validation.check_array",
+    },
+    "logistic_regression": {"numpy.dtype"},
+    "random_forest": {"numpy.dtype", "sklearn.tree._tree.Tree"},
+}
 
 
 def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
@@ -92,24 +102,23 @@ def save_model(model: Any, path: Path = MODEL) -> None:
     skops.io.dump(model, path)
 
 
-def trusted_types(path: Path = MODEL) -> list[str]:
-    """The non-default types in a saved model, refusing any outside the trusted prefixes."""
+def trusted_types(path: Path = MODEL, estimator: str | None = None) -> list[str]:
+    """The non-default types in a saved model; any that `estimator` (or, if not given, any
+    estimator train builds) does not hold is refused."""
     import skops.io
 
     if not path.is_file():
         raise DataError(f"{path}: no model; run `dvc repro` first")
+    allowed = TRUSTED_TYPES[estimator] if estimator else set().union(*TRUSTED_TYPES.values())
     untrusted = skops.io.get_untrusted_types(file=path)
-    refused = [
-        name
-        for name in untrusted
-        if not name.startswith(TRUSTED_TYPE_PREFIXES) and name not in TRUSTED_TYPES
-    ]
+    refused = sorted(set(untrusted) - allowed)
     if refused:
-        raise DataError(f"{path}: refusing to load untrusted types {refused}")
+        what = f"a {estimator} model" if estimator else "a model train saves"
+        raise DataError(f"{path}: refusing to load types that {what} never holds: {refused}")
     return untrusted
 
 
-def load_model(path: Path = MODEL) -> Any:
+def load_model(path: Path = MODEL, estimator: str | None = None) -> Any:
     import skops.io
 
-    return skops.io.load(path, trusted=trusted_types(path))
+    return skops.io.load(path, trusted=trusted_types(path, estimator))

@@ -5,6 +5,12 @@ identity as an earlier version, which is reused and gets the alias back.
 A model's identity is the hash of what produced it (the train stage's inputs and params in
 dvc.lock), not of the saved file: skops archives differ byte for byte between two saves of
 the same model.
+
+What gets registered is the workspace model, and only when it is the one the pipeline
+recorded: its md5 is the train stage's output in dvc.lock and `dvc status` is clean. The
+champion only moves forward in git: a candidate built from a commit that does not descend
+from the commit that made the champion (an old commit's re-run) is refused; a `git revert`
+is a new commit, so it promotes. The `rollback` command is the by-name way back.
 """
 
 from __future__ import annotations
@@ -12,23 +18,40 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import subprocess
+import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import yaml
 
 from .errors import DataError, PipelineError, first_line
-from .files import METRICS, MODEL, PIPELINE_LOCK, REPORTS, TRAINING_DATA, md5, read_json, write_json
+from .files import (
+    METRICS,
+    MODEL,
+    PIPELINE_LOCK,
+    REPORTS,
+    TRAINING_DATA,
+    md5,
+    read_json,
+    write_json,
+)
 from .gate import gate
 from .params import Params
 
 CHAMPION, PREVIOUS = "champion", "previous"
 WAS_CHAMPION = "was_champion"
+PROMOTED_FROM = "promoted_from_commit"  # the commit whose promote last moved champion here
 PROMOTION = REPORTS / "promotion.json"
 
 
 class PromotionError(PipelineError):
     """The registry could not be read or changed; no alias was moved."""
+
+
+class PromotionRefused(PipelineError):
+    """The candidate may not be promoted from this workspace or commit; nothing was moved."""
 
 
 @dataclass
@@ -52,6 +75,45 @@ def model_key(lock_text: str) -> str:
         raise DataError(f"{PIPELINE_LOCK}: no train stage; run `dvc repro` first") from None
     inputs = {"deps": stage.get("deps"), "params": stage.get("params")}
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def recorded_model_md5(lock_text: str) -> str:
+    """The md5 dvc.lock records for the train stage's model."""
+    stage = yaml.safe_load(lock_text)["stages"]["train"]
+    for out in stage.get("outs", []):
+        if out.get("path") == MODEL.as_posix():
+            return str(out["md5"])
+    raise DataError(f"{PIPELINE_LOCK}: the train stage records no {MODEL}; run `dvc repro`")
+
+
+def check_workspace(lock_text: str) -> None:
+    """Refuse unless the workspace model is the one dvc.lock records and nothing is stale."""
+    recorded = recorded_model_md5(lock_text)
+    actual = md5(MODEL) if MODEL.is_file() else "missing"
+    if actual != recorded:
+        raise PromotionRefused(
+            f"promote: {MODEL} (md5 {actual[:12]}) is not the model dvc.lock records "
+            f"({recorded[:12]}); run `dvc repro` and commit dvc.lock, nothing was moved"
+        )
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "status", "--json"], capture_output=True, text=True
+    )
+    stale = json.loads(done.stdout or "{}") if done.returncode == 0 else None
+    if stale is None:
+        raise PromotionRefused(f"promote: `dvc status` failed: {first_line(done.stderr)}")
+    if stale:
+        raise PromotionRefused(
+            f"promote: the pipeline is not up to date (dvc status: {', '.join(sorted(stale))} "
+            "changed); run `dvc repro` first, nothing was moved"
+        )
+
+
+def descends_from(commit: str) -> bool | None:
+    """Is HEAD `commit` or a descendant of it? None when this clone does not have `commit`."""
+    done = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", commit, "HEAD"], capture_output=True, check=False
+    )
+    return {0: True, 1: False}.get(done.returncode)
 
 
 def metrics_from_tags(tags: dict[str, str]) -> dict[str, float]:
@@ -80,9 +142,16 @@ def version_by_alias(client: Any, name: str, alias: str) -> Any | None:
 
 
 def decide(
-    client: Any, params: Params, candidate: dict[str, float], key: str, register: Any
+    client: Any,
+    params: Params,
+    candidate: dict[str, float],
+    key: str,
+    register: Callable[[], str],
+    commit: str,
+    descends: Callable[[str], bool | None] = descends_from,
 ) -> Promotion:
-    """The whole promotion, given a tracking client and a way to register the candidate."""
+    """The whole promotion of the candidate built from `commit`, given a tracking client and
+    a way to register the candidate."""
     name, primary = params.model.name, params.model.primary_metric
     champion = version_by_alias(client, name, CHAMPION)
     champion_metrics = metrics_from_tags(champion.tags) if champion else None
@@ -106,6 +175,22 @@ def decide(
         return record(
             True, str(champion.version), f"version {champion.version} is already the champion"
         )
+    if champion is not None:
+        made = champion.tags.get(PROMOTED_FROM) or champion.tags.get("git_commit", "unknown")
+    if champion is not None and made != "unknown":
+        descends_champion = descends(made)
+        where = f"commit {made[:12]} that made version {champion.version} champion"
+        if descends_champion is None:
+            raise PromotionRefused(
+                f"promote: {where} is not in this clone's history; fetch it "
+                "(`git fetch --unshallow`). Nothing was moved"
+            )
+        if not descends_champion:
+            raise PromotionRefused(
+                f"promote: commit {commit[:12]} does not descend from {where}: promoting it "
+                "would roll the champion back; revert on the default branch instead, or run "
+                "`rollback`. Nothing was moved"
+            )
     # A model that was champion before and comes back (a revert) is a rollback, judged on the
     # absolute checks alone. A version registered by a run that crashed before moving the
     # alias is reused and judged like any candidate.
@@ -120,22 +205,19 @@ def decide(
         client.set_registered_model_alias(name, PREVIOUS, champion.version)
     client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, WAS_CHAMPION, "true")
+    client.set_model_version_tag(name, version, PROMOTED_FROM, commit)
     what = f"rollback to version {version}" if rollback else f"version {version} promoted"
     return record(True, version, f"{what}: {decision.summary}")
 
 
 def _register(client: Any, params: Params, key: str, candidate: dict[str, float]) -> str:
-    """Register the candidate's logged model (logging it first if the store has no run for it)."""
+    """Log the workspace model (checked against dvc.lock) as a new run and register that run's
+    model. Runs already in the store are never reused: anyone who can log to it can tag a run
+    with this model's key and md5, both public in dvc.lock."""
     from . import evaluate, tracking
 
     name = params.model.name
-    experiment = client.get_experiment_by_name(name)
-    runs = (
-        client.search_runs([experiment.experiment_id], f"tags.model_key = '{key}'", max_results=1)
-        if experiment
-        else []
-    )
-    run_id = runs[0].info.run_id if runs else evaluate.log(params, candidate)
+    run_id = evaluate.log(params, candidate)
     model_uri = client.get_run(run_id).data.tags["model_uri"]
     audit = {
         **tracking.git_state(),
@@ -233,13 +315,16 @@ def main(strict: bool = False) -> None:
     if not PIPELINE_LOCK.is_file() or not METRICS.is_file():
         raise DataError(f"{PIPELINE_LOCK} or {METRICS} missing; run `dvc repro` first")
     candidate = read_json(METRICS)
-    key = model_key(PIPELINE_LOCK.read_text())
+    lock_text = PIPELINE_LOCK.read_text()
+    key = model_key(lock_text)
+    check_workspace(lock_text)
+    commit = tracking.git_state()["git_commit"]
     uri = tracking.configure()
     from mlflow import MlflowClient
 
     client = MlflowClient()
     register = lambda: _register(client, params, key, candidate)  # noqa: E731
-    result = _guarded(lambda: decide(client, params, candidate, key, register), uri)
+    result = _guarded(lambda: decide(client, params, candidate, key, register, commit), uri)
     report(result)
     if strict and not result.promoted:
         raise PipelineError(f"promote: held back and --strict was given: {result.reason}")
