@@ -28,7 +28,7 @@ from .conftest import (
 )
 from .fake_github import BOT, FakeGitHub
 from .servers import Stack
-from .workflows import pull_request_event, run_workflow
+from .workflows import pull_request_event, push_event, run_workflow
 
 pytestmark = pytest.mark.slow
 
@@ -161,12 +161,8 @@ def test_workflows_pull_from_the_store_and_promote_into_the_server(
     run(["git", "commit", "-qm", "Train the first model"], project)
     run(["dvc", "push"], project, env=env)
 
-    event = {
-        "ref": "refs/heads/main",
-        "after": run(["git", "rev-parse", "HEAD"], project).stdout.strip(),
-    }
     result = run_workflow(
-        project, "promote.yml", "push", event, tmp_path / "act",
+        project, "promote.yml", "push", push_event(project), tmp_path / "act",
         secrets={
             "MLFLOW_TRACKING_URI": stack.tracking_uri,
             "AWS_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],

@@ -14,10 +14,11 @@ import pytest
 
 from .conftest import bake, edit_yaml, publish, run, train_main_then_branch
 from .fake_github import BOT, Comment, FakeGitHub, Pull
-from .workflows import REPOSITORY, WorkflowRun, pull_request_event, run_workflow
+from .workflows import REPOSITORY, WorkflowRun, pull_request_event, push_event, run_workflow
 
 pytestmark = pytest.mark.slow
 
+PROMOTE_STEP = "⭐ Run Main Promote\n"  # how act logs the promote step starting
 WATERMARK = '![](https://cml.dev/watermark.png#{sha} "CML watermark Model report")'
 
 
@@ -188,8 +189,7 @@ def test_comment_script_gh_path_edits_only_its_own_comment(
 def test_promote_workflow_promotes_on_push_to_main(pr_repo: Path, tmp_path: Path) -> None:
     run(["git", "switch", "-q", "main"], pr_repo)
     try:
-        event = {"ref": "refs/heads/main", "after": sha(pr_repo)}
-        result = run_workflow(pr_repo, "promote.yml", "push", event, tmp_path)
+        result = run_workflow(pr_repo, "promote.yml", "push", push_event(pr_repo), tmp_path)
     finally:
         run(["git", "switch", "-q", "tune"], pr_repo)
     assert result.returncode == 0, result.output[-6000:]
@@ -197,4 +197,37 @@ def test_promote_workflow_promotes_on_push_to_main(pr_repo: Path, tmp_path: Path
     assert record["promoted"] is True and record["version"] == "1" and record["alias"] == "champion"
     assert "Promotion of `customer-churn`: ✅ promoted" in result.output
     assert "SQLite registry that does not outlive it" in result.output
+    assert PROMOTE_STEP in result.output
     assert result.calls == []
+
+
+def registered(uri: str) -> list[str]:
+    from mlflow import MlflowClient
+
+    return [model.name for model in MlflowClient(uri).search_registered_models()]
+
+
+def test_promote_by_hand_on_another_branch_does_nothing(pr_repo: Path, tmp_path: Path) -> None:
+    uri = f"sqlite:///{tmp_path / 'registry.db'}"
+    event = push_event(pr_repo, branch="tune")  # pr_repo has `tune` checked out
+    secrets = {"MLFLOW_TRACKING_URI": uri}
+    result = run_workflow(
+        pr_repo, "promote.yml", "workflow_dispatch", event, tmp_path, secrets=secrets
+    )
+    assert result.returncode == 0, result.output[-6000:]
+    assert "promotion runs only on the default branch; this run did nothing" in result.output
+    assert PROMOTE_STEP not in result.output and not (tmp_path / "registry.db").exists()
+
+
+def test_a_failing_dvc_push_fails_the_job_before_any_alias_moves(tmp_path: Path) -> None:
+    project = bake(tmp_path / "bake", dvc_remote_url="/proc/refuses-writes/store")
+    run(["git", "commit", "-q", "--allow-empty", "-m", "Start"], project)
+    uri = f"sqlite:///{tmp_path / 'registry.db'}"
+    secrets = {"MLFLOW_TRACKING_URI": uri}
+    result = run_workflow(
+        project, "promote.yml", "push", push_event(project), tmp_path, secrets=secrets
+    )
+    assert result.returncode != 0
+    assert "Failure - Main Push data, model and run-cache to the DVC remote" in result.output
+    assert PROMOTE_STEP not in result.output
+    assert registered(uri) == []  # the runs were tracked, nothing was registered

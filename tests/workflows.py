@@ -145,6 +145,19 @@ def run_workflow(
     return WorkflowRun(done.returncode, done.stdout + done.stderr, recorded, artifacts)
 
 
+def push_event(project: Path, branch: str = "main", default_branch: str = "main") -> dict:
+    """A push event as GitHub sends it (a workflow_dispatch payload has the same fields)."""
+    sha = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    repo = {"full_name": REPOSITORY, "name": REPOSITORY.split("/")[1]}
+    return {
+        "ref": f"refs/heads/{branch}",
+        "after": sha,
+        "repository": {**repo, "default_branch": default_branch},
+    }
+
+
 def pull_request_event(project: Path, base: str, head: str, number: int = 7) -> dict[str, Any]:
     """A pull_request event as GitHub sends it, for the branch `head` into `base`."""
 
