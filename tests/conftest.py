@@ -10,6 +10,7 @@ own lock file.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -109,10 +110,20 @@ def default_bake(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture
-def github(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FakeGitHub]:
-    """A fresh fake GitHub (tests/fake_github.py), serving until the test ends."""
+def github(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[FakeGitHub]:
+    """A fresh fake GitHub (tests/fake_github.py), serving until the test ends.
+
+    With FAKE_GITHUB_LOG=DIR, the requests it saw are written to DIR/<test>.txt.
+    """
     with FakeGitHub(tmp_path_factory.mktemp("github")).serving() as fake:
         yield fake
+    if log := os.environ.get("FAKE_GITHUB_LOG"):
+        lines = [f"{r.method} {r.path} {r.status} {r.login}" for r in fake.requests]
+        name = re.sub(r"[^\w.-]+", "_", request.node.name)
+        Path(log).mkdir(parents=True, exist_ok=True)
+        (Path(log) / f"{name}.txt").write_text("\n".join(lines) + "\n")
 
 
 def publish(project: Path, github: FakeGitHub, *refspecs: str) -> None:

@@ -271,29 +271,9 @@ class FakeGitHub:
                     errors=[{"resource": "PullRequest", "field": name, "code": "invalid"}],
                 )
         if any(p.head == head and p.base == base for p in self.open_pulls()):
-            raise ApiError(
-                422,
-                "Validation Failed",
-                errors=[
-                    {
-                        "resource": "PullRequest",
-                        "code": "custom",
-                        "message": f"A pull request already exists for {self._owner()}:{head}.",
-                    }
-                ],
-            )
+            raise _invalid(f"A pull request already exists for {self._owner()}:{head}.")
         if not self._git("rev-list", f"{base}..{head}"):
-            raise ApiError(
-                422,
-                "Validation Failed",
-                errors=[
-                    {
-                        "resource": "PullRequest",
-                        "code": "custom",
-                        "message": f"No commits between {base} and {head}",
-                    }
-                ],
-            )
+            raise _invalid(f"No commits between {base} and {head}")
         pull = Pull(
             next(self._numbers),
             head,
@@ -403,6 +383,12 @@ class FakeGitHub:
     def _put_merge(self, number: str, **_: Any) -> tuple[int, Any]:
         self._merge(self._pull(int(number)))
         return 200, {"merged": True, "message": "Pull Request successfully merged"}
+
+
+def _invalid(message: str) -> ApiError:
+    """GitHub's 422 for a pull request it will not open, with its reason."""
+    error = {"resource": "PullRequest", "code": "custom", "message": message}
+    return ApiError(422, "Validation Failed", errors=[error])
 
 
 def _text(data: dict[str, Any], key: str) -> str:
