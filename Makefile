@@ -14,20 +14,32 @@ export ITERATIVE_DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help demo test test-fast lint lock bench bench-drift bench-scale-out bench-lock clean
+.PHONY: help demo test test-fast lint lock bench bench-setup bench-drift bench-scale-out bench-lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
+# uv installs the lock (hashes required). Without a uv on PATH, the lock's own uv (its pin
+# and hashes) is installed into .venv with pip first.
 $(STAMP): requirements-dev.lock
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r requirements-dev.lock
+	@set -e; uv="$$(command -v uv || true)"; \
+	if [ -z "$$uv" ]; then \
+		echo "no uv on PATH: installing the locked uv into $(VENV) with pip first"; \
+		$(PYTHON) -m venv --clear $(VENV); \
+		$(PYTHON) -c "import re; print(re.search(r'^uv==.*(?:\n .*)*', open('requirements-dev.lock').read(), re.M).group())" > $(VENV)/uv.txt; \
+		$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $(VENV)/uv.txt; \
+		uv=$(BIN)/uv; \
+	else \
+		"$$uv" venv --quiet --clear --python $(PYTHON) $(VENV); \
+	fi; \
+	"$$uv" pip install --quiet --python $(BIN)/python --require-hashes --no-deps -r requirements-dev.lock
 	@touch $@
 
+# The bake's setup uses this environment's uv, and so its warm cache: seconds, not minutes.
 demo: $(STAMP) ## bake the defaults into build/demo, set it up and train a model
 	rm -rf $(DEMO) $(DEMO)-dvc-storage
 	$(BIN)/cookiecutter --no-input --output-dir build .
-	$(MAKE) -C $(DEMO) setup repro
+	$(MAKE) -C $(DEMO) setup repro UV=$(CURDIR)/$(BIN)/uv
 	@$(BIN)/python scripts/demo_summary.py $(DEMO)
 
 test: $(STAMP) ## run every test, slow lifecycle tests included
@@ -45,15 +57,19 @@ lock: $(STAMP) ## re-lock the generated project's and the template's dependencie
 
 EVIDENTLY := benchmarks/.venv-evidently
 
-$(EVIDENTLY)/.installed: benchmarks/requirements-evidently.lock
-	$(PYTHON) -m venv $(EVIDENTLY)
-	$(EVIDENTLY)/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes --no-deps -r $<
+$(EVIDENTLY)/.installed: benchmarks/requirements-evidently.lock $(STAMP)
+	$(BIN)/uv venv --quiet --clear --python $(PYTHON) $(EVIDENTLY)
+	$(BIN)/uv pip install --quiet --python $(EVIDENTLY)/bin/python --require-hashes --no-deps -r $<
 	@touch $@
 
 bench: $(STAMP) $(EVIDENTLY)/.installed ## measure a bake end to end -> benchmarks/RESULTS.md, results.json
+	$(BIN)/python benchmarks/setup.py
 	$(BIN)/python benchmarks/pipeline.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/drift.py run
 	$(BIN)/python benchmarks/scale_out.py
+
+bench-setup: $(STAMP) ## make setup with uv (warm, cold, no uv on PATH) vs pip; bytecode; the PR workflow
+	$(BIN)/python benchmarks/setup.py $(BENCH_ARGS)
 
 bench-scale-out: $(STAMP) ## DVC push/pull and promote against local S3 + PostgreSQL + MLflow servers
 	$(BIN)/python benchmarks/scale_out.py $(BENCH_ARGS)

@@ -21,8 +21,20 @@ STAGE_NAMES = ["ingest", "validate", "train", "evaluate"]
 # key -> (what it is, unit); figures not listed here are still kept in results.json
 DESCRIPTIONS = {
     "bake_s": ("bake the default template (cookiecutter, git init, first commit)", "s"),
-    "setup_warm_s": ("`make setup` from the lock file, warm package cache", "s"),
-    "venv_mb": ("size of the .venv it builds", "MB"),
+    "setup_uv_warm_s": ("`make setup` (uv on PATH), warm uv cache", "s"),
+    "setup_uv_cold_s": ("the same, empty uv cache (every package downloaded)", "s"),
+    "setup_bootstrap_warm_s": ("`make setup` with no uv on PATH (locked uv via pip first)", "s"),
+    "setup_pip_warm_s": ("the same lock with pip (setup before uv), warm pip cache", "s"),
+    "setup_pip_cold_s": ("the same, filling pip's cache", "s"),
+    "setup_speedup_uv_vs_pip": ("uv over pip, warm caches, same lock, same run", "x"),
+    "venv_uv_mb": ("size of the .venv uv builds (no bytecode)", "MB"),
+    "venv_pip_mb": ("size of the .venv pip builds (with bytecode)", "MB"),
+    "setup_uv_bytecode_warm_s": ("`make setup` with UV_COMPILE_BYTECODE=1, warm cache", "s"),
+    "venv_uv_bytecode_mb": ("size of that .venv", "MB"),
+    "repro_first_after_setup_s": ("first `dvc repro` from clean after setup (no bytecode)", "s"),
+    "repro_second_after_setup_s": ("second `dvc repro` from clean (bytecode written)", "s"),
+    "repro_first_after_bytecode_setup_s": ("first `dvc repro` after a compiling setup", "s"),
+    "pr_workflow_act_s": ("the PR workflow (both jobs) under act, end to end", "s"),
     "repro_clean_s": ("`dvc repro` from clean, default 20k rows", "s"),
     "noop_repro_s": ("`dvc repro` with nothing to do", "s"),
     "report_s": ("PR report (`report --base HEAD`)", "s"),
@@ -54,6 +66,9 @@ DESCRIPTIONS = {
 
 # key, the target, whether lower values are better
 TARGETS = [
+    ("setup_uv_warm_s", 15, True),
+    ("setup_speedup_uv_vs_pip", 8, False),
+    ("pr_workflow_act_s", 60, True),
     ("pipeline_1m_rows_s", 90, True),
     ("pipeline_1m_rows_peak_rss_mb", 3072, True),
     ("pipeline_growth_1m_over_100k", 12, True),

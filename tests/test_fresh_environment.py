@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import sys
 import time
@@ -29,10 +30,37 @@ def test_fresh_environment_from_the_lock_file_runs_the_whole_lifecycle(tmp_path:
     env.update(PATH=path, PYTHON=shutil.which("python3", path=path) or "python3")
     timings = {}
 
+    # No uv on PATH: setup installs the lock's own uv (pinned, hashed) with pip, then uses it.
     started = time.perf_counter()
-    run(["make", "setup"], project, env=env)
-    timings["setup"] = time.perf_counter() - started
+    done = run(["make", "setup"], project, env=env)
+    timings["setup_without_uv"] = time.perf_counter() - started
+    assert "no uv on PATH: installing the locked uv into .venv with pip first" in done.stdout
     assert (project / ".venv/bin/dvc").is_file()
+    # With a uv on PATH (here the one setup just installed), setup uses it directly.
+    uv_only = tmp_path / "uv-bin"
+    uv_only.mkdir()
+    shutil.copy(project / ".venv/bin/uv", uv_only / "uv")
+    shutil.rmtree(project / ".venv")
+    started = time.perf_counter()
+    done = run(["make", "setup"], project, env={**env, "PATH": f"{uv_only}{os.pathsep}{path}"})
+    timings["setup_with_uv"] = time.perf_counter() - started
+    assert "no uv on PATH" not in done.stdout and (project / ".venv/bin/dvc").is_file()
+
+    def name(text: str) -> str:
+        return re.sub(r"[-_.]+", "-", text).lower()
+
+    pins = [
+        line for line in (project / "requirements.lock").read_text().splitlines()
+        if "==" in line and not line.startswith((" ", "#"))
+    ]  # fmt: skip
+    locked = {name(pin.split("==")[0]): pin.split("==")[1].split()[0] for pin in pins}
+    unconditional = {name(pin.split("==")[0]) for pin in pins if ";" not in pin}
+    listed = run(["uv-bin/uv", "pip", "list", "--python", str(project / ".venv/bin/python"),
+                  "--format", "json"], tmp_path).stdout  # fmt: skip
+    installed = {name(item["name"]): item["version"] for item in json.loads(listed)}
+    installed.pop("customer-churn")
+    assert unconditional <= set(installed)  # every pin without a marker is installed
+    assert {key: locked.get(key) for key in installed} == installed  # at the lock's version
     help_text = run([".venv/bin/python", "-m", "customer_churn", "--help"], project, env=env).stdout
     assert "evaluate" in help_text
 

@@ -127,6 +127,27 @@ def test_workflows_are_least_privilege_and_pinned(default_bake: Path, name: str)
             assert "${{" not in step.get("run", ""), step["run"]
 
 
+def test_workflows_install_the_uv_the_lock_pins(default_bake: Path) -> None:
+    locked = re.search(r"^uv==(\S+)", (default_bake / "requirements.lock").read_text(), re.M)
+    assert locked
+    ours = re.search(r"^uv==(\S+)", (TEMPLATE / "requirements-dev.lock").read_text(), re.M)
+    assert ours and ours.group(1) == locked.group(1)
+    workflows = [default_bake / ".github/workflows" / name
+                 for name in ("ci.yml", "drift.yml", "pr.yml", "promote.yml")]  # fmt: skip
+    for path in [*workflows, TEMPLATE / ".github/workflows/ci.yml"]:
+        name = path.name if path.is_relative_to(default_bake) else "template ci.yml"
+        workflow = yaml.safe_load(path.read_text())
+        setups = [
+            step["with"]
+            for job in workflow["jobs"].values()
+            for step in job["steps"]
+            if step.get("uses", "").startswith("astral-sh/setup-uv@")
+        ]
+        assert setups and all(setup["version"] == locked.group(1) for setup in setups), name
+        cached = name != "promote.yml"  # nothing restored where a model is promoted
+        assert all(setup["enable-cache"] is cached for setup in setups), name
+
+
 def test_code_owners_cover_what_decides_a_promotion(default_bake: Path) -> None:
     lines = (default_bake / ".github/CODEOWNERS").read_text().splitlines()
     owned = {line.split()[0] for line in lines if line.startswith("/")}

@@ -29,6 +29,7 @@ STANDIN_FOR = {
     "actions/download-artifact": "download-artifact",
     "actions/setup-python": "setup-python",
     "actions/upload-artifact": "upload-artifact",
+    "astral-sh/setup-uv": "setup-uv",
     "aws-actions/configure-aws-credentials": "configure-aws-credentials",
     "iterative/setup-cml": "setup-cml",
 }

@@ -116,6 +116,26 @@ def descends_from(commit: str) -> bool | None:
     return {0: True, 1: False}.get(done.returncode)
 
 
+def refuse_older(champion: Any, commit: str, descends: Callable[[str], bool | None]) -> None:
+    """Refuse a candidate built from a commit that does not descend from the champion's."""
+    made = champion.tags.get(PROMOTED_FROM) or champion.tags.get("git_commit", "unknown")
+    if made == "unknown":
+        return
+    where = f"commit {made[:12]} that made version {champion.version} champion"
+    descendant = descends(made)
+    if descendant is None:
+        raise PromotionRefused(
+            f"promote: {where} is not in this clone's history; fetch it "
+            "(`git fetch --unshallow`). Nothing was moved"
+        )
+    if not descendant:
+        raise PromotionRefused(
+            f"promote: commit {commit[:12]} does not descend from {where}: promoting it would "
+            "roll the champion back; revert on the default branch instead, or run `rollback`. "
+            "Nothing was moved"
+        )
+
+
 def metrics_from_tags(tags: dict[str, str]) -> dict[str, float]:
     return {
         key.removeprefix("metric."): float(value)
@@ -176,21 +196,7 @@ def decide(
             True, str(champion.version), f"version {champion.version} is already the champion"
         )
     if champion is not None:
-        made = champion.tags.get(PROMOTED_FROM) or champion.tags.get("git_commit", "unknown")
-    if champion is not None and made != "unknown":
-        descends_champion = descends(made)
-        where = f"commit {made[:12]} that made version {champion.version} champion"
-        if descends_champion is None:
-            raise PromotionRefused(
-                f"promote: {where} is not in this clone's history; fetch it "
-                "(`git fetch --unshallow`). Nothing was moved"
-            )
-        if not descends_champion:
-            raise PromotionRefused(
-                f"promote: commit {commit[:12]} does not descend from {where}: promoting it "
-                "would roll the champion back; revert on the default branch instead, or run "
-                "`rollback`. Nothing was moved"
-            )
+        refuse_older(champion, commit, descends)
     # A model that was champion before and comes back (a revert) is a rollback, judged on the
     # absolute checks alone. A version registered by a run that crashed before moving the
     # alias is reused and judged like any candidate.
