@@ -23,6 +23,7 @@ help: ## list the targets
 # and hashes) is installed into .venv with pip first.
 $(STAMP): requirements-dev.lock
 	@set -e; uv="$$(command -v uv || true)"; \
+	case "$$uv" in "$(CURDIR)/$(VENV)/"*) uv="";; esac; \
 	if [ -z "$$uv" ]; then \
 		echo "no uv on PATH: installing the locked uv into $(VENV) with pip first"; \
 		$(PYTHON) -m venv --clear $(VENV); \

@@ -115,6 +115,10 @@ def measure(runs: int, pip_runs: int) -> dict[str, Any]:
         base.pop("PYTHONDONTWRITEBYTECODE", None)  # as on a user's machine: bytecode is written
         # The machine's PATH without this environment's bin/, so that "no uv" means none.
         path = os.pathsep.join(p for p in base["PATH"].split(os.pathsep) if p != str(BIN))
+        if shutil.which("uv", path=path):
+            raise SystemExit(
+                f"a uv outside this environment is on PATH: {shutil.which('uv', path=path)}"
+            )
         cache = folder / "uv-cache"
         with_uv = {**base, "PATH": path, "UV": str(UV), "UV_CACHE_DIR": str(cache)}
         without_uv = {**base, "PATH": path, "UV_CACHE_DIR": str(cache)}

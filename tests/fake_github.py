@@ -184,9 +184,19 @@ class FakeGitHub:
         class Handler(_Handler):
             github = fake
 
-        server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        server.daemon_threads = True
-        server.socket = self._context.wrap_socket(server.socket, server_side=True)
+        class Server(ThreadingHTTPServer):
+            daemon_threads = True
+
+            def finish_request(self, request: Any, client_address: Any) -> None:
+                # TLS in the request's own thread: a stalled client holds up no other.
+                request.settimeout(60)
+                try:
+                    request = fake._context.wrap_socket(request, server_side=True)
+                except (OSError, ssl.SSLError):
+                    return
+                super().finish_request(request, client_address)
+
+        server = Server(("127.0.0.1", self.port), Handler)
         self.port = server.server_address[1]
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()

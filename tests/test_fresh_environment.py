@@ -53,14 +53,18 @@ def test_fresh_environment_from_the_lock_file_runs_the_whole_lifecycle(tmp_path:
         line for line in (project / "requirements.lock").read_text().splitlines()
         if "==" in line and not line.startswith((" ", "#"))
     ]  # fmt: skip
-    locked = {name(pin.split("==")[0]): pin.split("==")[1].split()[0] for pin in pins}
+    locked: dict[str, set[str]] = {}  # a universal lock pins some packages once per marker
+    for pin in pins:
+        locked.setdefault(name(pin.split("==")[0]), set()).add(pin.split("==")[1].split()[0])
     unconditional = {name(pin.split("==")[0]) for pin in pins if ";" not in pin}
     listed = run(["uv-bin/uv", "pip", "list", "--python", str(project / ".venv/bin/python"),
                   "--format", "json"], tmp_path).stdout  # fmt: skip
     installed = {name(item["name"]): item["version"] for item in json.loads(listed)}
     installed.pop("customer-churn")
     assert unconditional <= set(installed)  # every pin without a marker is installed
-    assert {key: locked.get(key) for key in installed} == installed  # at the lock's version
+    off_lock = {key: version for key, version in installed.items()
+                if version not in locked.get(key, set())}  # fmt: skip
+    assert off_lock == {}  # everything installed is at a version the lock pins
     help_text = run([".venv/bin/python", "-m", "customer_churn", "--help"], project, env=env).stdout
     assert "evaluate" in help_text
 

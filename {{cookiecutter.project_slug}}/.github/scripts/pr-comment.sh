@@ -25,8 +25,9 @@ body="$(mktemp)"
 trap 'rm -f "$body"' EXIT
 { cat "$report"; printf '\n\n![](%s#%s "CML watermark %s")' "$image" "$sha" "$title"; } > "$body"
 
-# The newest comment written by a bot with the watermark on a line of its own.
-mine='.[] | select(.user.type == "Bot" and (.body | split("\n") | any(
+# The newest comment by the workflow's token (github-actions[bot]) with the watermark on a line
+# of its own. (CML itself takes the newest comment holding the watermark, whoever wrote it.)
+mine='.[] | select(.user.login == "github-actions[bot]" and (.body | split("\n") | any(
   startswith("![]('"$image"'#") and endswith(" \"CML watermark '"$title"'\")")))) | .id'
 id="$(gh api --paginate "repos/$repo/issues/$number/comments" --jq "$mine" | tail -n 1)"
 if [ -n "$id" ]; then

@@ -43,6 +43,7 @@ from .params import Params
 CHAMPION, PREVIOUS = "champion", "previous"
 WAS_CHAMPION = "was_champion"
 PROMOTED_FROM = "promoted_from_commit"  # the commit whose promote last moved champion here
+DEMOTED = "demoted_by_rollback"  # `rollback` took the alias from it: no longer trusted as a revert
 PROMOTION = REPORTS / "promotion.json"
 
 
@@ -198,9 +199,13 @@ def decide(
     if champion is not None:
         refuse_older(champion, commit, descends)
     # A model that was champion before and comes back (a revert) is a rollback, judged on the
-    # absolute checks alone. A version registered by a run that crashed before moving the
-    # alias is reused and judged like any candidate.
-    rollback = earlier is not None and earlier.tags.get(WAS_CHAMPION) == "true"
+    # absolute checks alone, unless the `rollback` command demoted it. A version registered by a
+    # run that crashed before moving the alias, or a demoted one, is judged like any candidate.
+    rollback = (
+        earlier is not None
+        and earlier.tags.get(WAS_CHAMPION) == "true"
+        and earlier.tags.get(DEMOTED) != "true"
+    )
     decision = gate(candidate, None if rollback else champion_metrics, params.gate, primary)
     if not decision.passed:
         return record(
@@ -212,6 +217,8 @@ def decide(
     client.set_registered_model_alias(name, CHAMPION, version)
     client.set_model_version_tag(name, version, WAS_CHAMPION, "true")
     client.set_model_version_tag(name, version, PROMOTED_FROM, commit)
+    if earlier is not None and earlier.tags.get(DEMOTED) == "true":
+        client.delete_model_version_tag(name, version, DEMOTED)
     what = f"rollback to version {version}" if rollback else f"version {version} promoted"
     return record(True, version, f"{what}: {decision.summary}")
 
@@ -278,6 +285,7 @@ def rollback(client: Any, params: Params) -> Promotion:
     client.set_registered_model_alias(name, CHAMPION, previous.version)
     client.set_registered_model_alias(name, PREVIOUS, champion.version)
     client.set_model_version_tag(name, previous.version, "rolled_back_from", champion.version)
+    client.set_model_version_tag(name, champion.version, DEMOTED, "true")
     return Promotion(
         promoted=True,
         model_name=name,
