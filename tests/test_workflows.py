@@ -7,12 +7,13 @@ comments GitHub holds afterwards.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 
-from .conftest import bake, edit_yaml, publish, run, train_main_then_branch
+from .conftest import bake, edit_yaml, publish, run, shared_env, train_main_then_branch
 from .fake_github import BOT, Comment, FakeGitHub, Pull
 from .workflows import REPOSITORY, WorkflowRun, pull_request_event, push_event, run_workflow
 
@@ -199,6 +200,41 @@ def test_promote_workflow_promotes_on_push_to_main(pr_repo: Path, tmp_path: Path
     assert "SQLite registry that does not outlive it" in result.output
     assert PROMOTE_STEP in result.output
     assert result.calls == []
+
+
+def test_promote_gates_on_metrics_it_computed_not_committed_ones(
+    pr_repo: Path, tmp_path: Path
+) -> None:
+    """A commit that edits reports/metrics.json and its md5 in dvc.lock does not fool the gate."""
+    real = json.loads(run(["git", "show", "main:reports/metrics.json"], pr_repo).stdout)
+    env = shared_env(pr_repo)
+    run(["git", "switch", "-qc", "forged", "main"], pr_repo)
+    try:
+        # A remote the job can reach, holding main's data, model and run-cache: the job's
+        # `make repro` then has nothing to do, as on GitHub with a real remote.
+        remote = ["dvc", "remote", "modify", "storage", "url", str(tmp_path / "remote")]
+        run(remote, pr_repo, env=env)
+        run(["dvc", "push", "--run-cache"], pr_repo, env=env)
+        metrics = pr_repo / "reports/metrics.json"
+        old_md5 = hashlib.md5(metrics.read_bytes()).hexdigest()
+        metrics.write_text(json.dumps({**real, "roc_auc": 0.99}, indent=2) + "\n")
+        new_md5 = hashlib.md5(metrics.read_bytes()).hexdigest()
+        lock = pr_repo / "dvc.lock"
+        assert lock.read_text().count(old_md5) == 1
+        lock.write_text(lock.read_text().replace(old_md5, new_md5))
+        run(["git", "commit", "-qam", "Better numbers"], pr_repo)
+        status = run(["dvc", "status"], pr_repo, env=env).stdout
+        assert "Data and pipelines are up to date" in status  # DVC alone sees nothing wrong
+        event = push_event(pr_repo)  # as if this were main's new commit
+        result = run_workflow(pr_repo, "promote.yml", "push", event, tmp_path / "act")
+    finally:
+        run(["git", "switch", "-q", "tune"], pr_repo)
+        run(["git", "branch", "-qD", "forged"], pr_repo)
+    assert result.returncode == 0, result.output[-6000:]
+    assert "Running stage 'train'" not in result.output  # pulled, not retrained
+    assert "Running stage 'evaluate'" in result.output  # evaluated again all the same
+    record = json.loads((result.artifacts / "promotion" / "promotion.json").read_text())
+    assert record["candidate"]["roc_auc"] == pytest.approx(real["roc_auc"])
 
 
 def registered(uri: str) -> list[str]:
