@@ -15,7 +15,16 @@ import pytest
 
 from .conftest import bake, edit_yaml, publish, run, shared_env, train_main_then_branch
 from .fake_github import BOT, Comment, FakeGitHub, Pull
-from .workflows import REPOSITORY, WorkflowRun, pull_request_event, push_event, run_workflow
+from .workflows import (
+    REPOSITORY,
+    STANDINS,
+    VENV,
+    WorkflowRun,
+    pull_request_event,
+    push_event,
+    run_workflow,
+    sha,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -30,10 +39,6 @@ def pr_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
     train_main_then_branch(project, "tune")
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
     return project
-
-
-def sha(project: Path, ref: str = "HEAD") -> str:
-    return run(["git", "rev-parse", ref], project).stdout.strip()
 
 
 def run_pr(
@@ -170,8 +175,8 @@ def test_comment_script_gh_path_edits_only_its_own_comment(
     report = tmp_path / "report.md"
     env = {
         **github.client_env(),
-        "PATH": f"{Path(__file__).parent / 'act' / 'runner'}:/usr/bin:/bin",
-        "STANDIN_VENV": str(Path(__import__("sys").executable).parent.parent),
+        "PATH": f"{STANDINS / 'runner'}:/usr/bin:/bin",
+        "STANDIN_VENV": str(VENV),
         "HOME": str(tmp_path),
         "GITHUB_TOKEN": github.token(BOT),
         "GITHUB_REPOSITORY": REPOSITORY,

@@ -34,6 +34,8 @@ STANDIN_FOR = {
     "iterative/setup-cml": "setup-cml",
 }
 REPOSITORY = "example-org/example-repo"
+REPOSITORY_PAYLOAD = {"full_name": REPOSITORY, "name": REPOSITORY.split("/")[1]}
+VENV = Path(sys.executable).parent.parent  # the test environment the stand-ins reuse
 
 
 @dataclass
@@ -99,9 +101,8 @@ def run_workflow(
     calls.touch()
     home = work / "home"
     home.mkdir(exist_ok=True)
-    venv = Path(sys.executable).parent.parent
     job_env = {
-        "STANDIN_VENV": str(venv),
+        "STANDIN_VENV": str(VENV),
         "STANDIN_CALLS": str(calls),
         "STANDIN_ARTIFACTS": str(artifacts),
         "GITHUB_REPOSITORY": REPOSITORY,
@@ -146,35 +147,32 @@ def run_workflow(
     return WorkflowRun(done.returncode, done.stdout + done.stderr, recorded, artifacts)
 
 
+def sha(project: Path, ref: str = "HEAD") -> str:
+    """The commit `ref` names in `project`."""
+    return subprocess.run(
+        ["git", "rev-parse", ref], cwd=project, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
 def push_event(project: Path, branch: str = "main", default_branch: str = "main") -> dict:
     """A push event as GitHub sends it (a workflow_dispatch payload has the same fields)."""
-    sha = subprocess.run(
-        ["git", "rev-parse", "HEAD"], cwd=project, capture_output=True, text=True, check=True
-    ).stdout.strip()
-    repo = {"full_name": REPOSITORY, "name": REPOSITORY.split("/")[1]}
     return {
         "ref": f"refs/heads/{branch}",
-        "after": sha,
-        "repository": {**repo, "default_branch": default_branch},
+        "after": sha(project),
+        "repository": {**REPOSITORY_PAYLOAD, "default_branch": default_branch},
     }
 
 
 def pull_request_event(project: Path, base: str, head: str, number: int = 7) -> dict[str, Any]:
     """A pull_request event as GitHub sends it, for the branch `head` into `base`."""
-
-    def sha(ref: str) -> str:
-        return subprocess.run(
-            ["git", "rev-parse", ref], cwd=project, capture_output=True, text=True, check=True
-        ).stdout.strip()
-
-    repo = {"full_name": REPOSITORY, "name": REPOSITORY.split("/")[1]}
+    repo = REPOSITORY_PAYLOAD
     return {
         "action": "synchronize",
         "number": number,
         "pull_request": {
             "number": number,
-            "head": {"ref": head, "sha": sha(head), "repo": repo},
-            "base": {"ref": base, "sha": sha(base), "repo": repo},
+            "head": {"ref": head, "sha": sha(project, head), "repo": repo},
+            "base": {"ref": base, "sha": sha(project, base), "repo": repo},
         },
         "repository": {**repo, "default_branch": base},
     }
