@@ -2,6 +2,9 @@
 
 Self-contained on purpose: a hook runs in whatever interpreter runs
 cookiecutter, so it may import only the standard library.
+hooks/check_answers.py runs this file's problems() and report() while the
+answers are collected, before cookiecutter makes the project folder; as a
+hook, it checks again the runs that do not prompt (--replay).
 """
 
 from __future__ import annotations
@@ -9,6 +12,10 @@ from __future__ import annotations
 import keyword
 import re
 import sys
+import unicodedata
+
+# tojson writes an answer that is not text (a YAML config's `model_name: yes`) as a JSON literal.
+true, false, null = True, False, None
 
 ANSWERS = {
     "project_name": {{ cookiecutter.project_name | tojson }},
@@ -30,7 +37,13 @@ TAKEN_PACKAGE_NAMES = {
 }  # fmt: skip
 
 SLUG = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+NAME_LIMIT = 100  # GitHub's limit for repository names; also keeps folder names short
 MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+# The bucket (or container) of a cloud remote's URL, as it goes into deploy/compose.yaml.
+BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
+# Line breaks and control characters (also U+2028 and U+2029, which YAML reads as line breaks),
+# and lone surrogates (bytes that are not UTF-8).
+NOT_ONE_LINE = {"Cc", "Cs", "Zl", "Zp"}
 # A GitHub user (@name) or team (@org/team), as CODEOWNERS names them.
 OWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?$")
 URL_SCHEMES = {"s3": "s3://", "gs": "gs://", "azure": "azure://"}
@@ -74,22 +87,36 @@ def cron_error(expression: str) -> str | None:
     return None
 
 
-def problems(answers: dict[str, str]) -> list[str]:
+def shown(value: str) -> str:
+    """`value` quoted for a message, shortened when long."""
+    return repr(value) if len(value) <= 60 else f"{value[:40]!r}... ({len(value)} characters)"
+
+
+def problems(answers: dict[str, object]) -> list[str]:
     found = []
     for key, value in answers.items():
-        if any(ord(char) < 32 for char in value):
+        if not isinstance(value, str):
+            found.append(f"{key}: {value!r} is not text; quote it in your cookiecutter config")
+        elif any(unicodedata.category(char) in NOT_ONE_LINE for char in value):
             found.append(f"{key}: must be one line without control characters")
+    if not all(isinstance(value, str) for value in answers.values()):
+        return found  # the checks below expect text
     if not answers["project_name"].strip():
         found.append("project_name: must not be empty")
-    if not SLUG.match(answers["project_slug"]):
+    slug = answers["project_slug"]
+    if len(slug) > NAME_LIMIT:
+        found.append(f"project_slug: {shown(slug)} is too long; use at most {NAME_LIMIT} characters")
+    elif not SLUG.match(slug):
         found.append(
-            f"project_slug: {answers['project_slug']!r} is not allowed; use lowercase letters, "
+            f"project_slug: {shown(slug)} is not allowed; use lowercase letters, "
             "digits and single hyphens, starting with a letter (e.g. customer-churn)"
         )
     package = answers["package_name"]
-    if not (package.isidentifier() and package.isascii() and package == package.lower()):
+    if len(package) > NAME_LIMIT:
+        found.append(f"package_name: {shown(package)} is too long; use at most {NAME_LIMIT} characters")
+    elif not (package.isidentifier() and package.isascii() and package == package.lower()):
         found.append(
-            f"package_name: {package!r} is not allowed; use a lowercase Python identifier "
+            f"package_name: {shown(package)} is not allowed; use a lowercase Python identifier "
             "(letters, digits, underscores; e.g. customer_churn)"
         )
     elif keyword.iskeyword(package) or keyword.issoftkeyword(package):
@@ -98,37 +125,61 @@ def problems(answers: dict[str, str]) -> list[str]:
         found.append(
             f"package_name: {package!r} would shadow the module of the same name; choose another"
         )
-    if not MODEL_NAME.match(answers["model_name"]):
+    model = answers["model_name"]
+    if not MODEL_NAME.match(model):
         found.append(
-            f"model_name: {answers['model_name']!r} is not allowed; use letters, digits, '.', "
+            f"model_name: {shown(model)} is not allowed; use letters, digits, '.', "
             "'_' and '-', starting with a letter or digit (at most 128 characters)"
         )
+    elif ".." in model or model.endswith((".", ".lock")):
+        # git check-ref-format's rules, for the retraining branch retrain/<model_name>
+        found.append(
+            f"model_name: {model!r} would make retrain/{model} an invalid Git branch name; "
+            "use no '..' and do not end with '.' or '.lock'"
+        )
     remote, url = answers["dvc_remote"], answers["dvc_remote_url"]
-    if remote in URL_SCHEMES and not url.startswith(URL_SCHEMES[remote]):
-        found.append(f"dvc_remote_url: {url!r} must start with {URL_SCHEMES[remote]} for {remote}")
-    if remote == "local" and (not url.strip() or "://" in url):
-        found.append(f"dvc_remote_url: {url!r} must be a folder path for a local remote")
+    if url != url.strip() or '"' in url:
+        found.append(
+            f"dvc_remote_url: {shown(url)} is not allowed; use no double quotes and no spaces "
+            "at either end (it goes into .dvc/config)"
+        )
+    elif remote in URL_SCHEMES:
+        bucket = url.removeprefix(URL_SCHEMES[remote]).split("/")[0]
+        if not url.startswith(URL_SCHEMES[remote]):
+            found.append(
+                f"dvc_remote_url: {shown(url)} must start with {URL_SCHEMES[remote]} for {remote}"
+            )
+        elif not BUCKET.match(bucket):
+            found.append(
+                f"dvc_remote_url: bucket {shown(bucket)} is not allowed; use 3 to 63 lowercase "
+                f"letters, digits, '.', '-' and '_' (e.g. {URL_SCHEMES[remote]}my-bucket/store)"
+            )
+    elif remote == "local" and (not url or "://" in url):
+        found.append(f"dvc_remote_url: {shown(url)} must be a folder path for a local remote")
     owners = answers["code_owners"].split()
     if not owners or not all(OWNER.match(owner) for owner in owners):
         found.append(
-            f"code_owners: {answers['code_owners']!r} is not allowed; use GitHub @users or"
+            f"code_owners: {shown(answers['code_owners'])} is not allowed; use GitHub @users or"
             " @org/teams separated by spaces (e.g. @alice @acme/ml-team)"
         )
-    error = cron_error(answers["drift_schedule"])
+    schedule = answers["drift_schedule"]
+    error = cron_error(schedule)
     if error:
-        found.append(f"drift_schedule: {answers['drift_schedule']!r} is not a cron expression: {error}")
+        found.append(f"drift_schedule: {shown(schedule)} is not a cron expression: {error}")
     return found
+
+
+def report(found: list[str]) -> str:
+    """What the user sees when answers are refused."""
+    lines = [f"ERROR: {line}" for line in found]
+    return "\n".join([*lines, "Nothing was written. Run cookiecutter again with corrected answers."])
 
 
 def main() -> int:
     found = problems(ANSWERS)
-    if not found:
-        return 0
-    print(f"ERROR: {found[0]}", file=sys.stderr)
-    for line in found[1:]:
-        print(f"ERROR: {line}", file=sys.stderr)
-    print("Nothing was written. Run cookiecutter again with corrected answers.", file=sys.stderr)
-    return 1
+    if found:
+        print(report(found), file=sys.stderr)
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -7,11 +7,14 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
 import pytest
+import yaml
+from cookiecutter.exceptions import FailedHookException
 
-from .conftest import TEMPLATE, run
+from .conftest import TEMPLATE, bake, run, shared_env
 
 COOKIECUTTER = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)]
 
@@ -49,20 +52,136 @@ REFUSED = [
 ]
 
 
+def refuse(tmp_path: Path, *args: str) -> list[str]:
+    """Run cookiecutter into tmp_path/out; check that it refused, wrote nothing, no traceback."""
+    out = tmp_path / "out"
+    done = subprocess.run(
+        [*COOKIECUTTER, "--output-dir", str(out), *args],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+    )
+    output = done.stdout + done.stderr
+    assert done.returncode != 0, output
+    assert "Traceback" not in output, output
+    assert list(tmp_path.iterdir()) == [], "written: " + ", ".join(os.listdir(tmp_path))
+    lines = output.splitlines()
+    assert lines[-1] == "Nothing was written. Run cookiecutter again with corrected answers."
+    return lines
+
+
 @pytest.mark.parametrize(("answers", "message"), REFUSED, ids=[str(a) for a, _ in REFUSED])
 def test_bad_answer_is_refused_and_nothing_is_written(
     tmp_path: Path, answers: dict, message: str
 ) -> None:
-    out = tmp_path / "out"
-    args = [*COOKIECUTTER, "--output-dir", str(out), *(f"{k}={v}" for k, v in answers.items())]
-    done = subprocess.run(args, capture_output=True, text=True)
-    assert done.returncode != 0
-    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR: ")]
-    assert errors, done.stderr
+    lines = refuse(tmp_path, *(f"{k}={v}" for k, v in answers.items()))
+    errors = [line for line in lines if line.startswith("ERROR: ")]
+    assert errors and errors[0] == lines[0], lines
     assert message in errors[0]
     key = errors[0].removeprefix("ERROR: ").split(":")[0]
     assert key in answers or key in {"project_slug", "package_name", "model_name"}
-    assert not out.exists() or list(out.iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["Yes", "Null", "1.5"])
+def test_names_yaml_would_read_as_other_types_stay_text(tmp_path: Path, name: str) -> None:
+    project = bake(tmp_path, model_name=name)
+    loaded = run(
+        [sys.executable, "-c", "from customer_churn.params import load_params; "
+         "print(repr(load_params().model.name))"],
+        project, env=shared_env(project),
+    )  # fmt: skip
+    assert loaded.stdout.strip() == repr(name)
+    drift = yaml.safe_load((project / ".github/workflows/drift.yml").read_text())
+    assert drift["env"]["RETRAIN_BRANCH"] == f"retrain/{name}"
+
+
+def test_an_answer_a_yaml_config_made_a_boolean_is_refused(tmp_path: Path) -> None:
+    config = tmp_path.parent / f"{tmp_path.name}-config.yaml"
+    config.write_text("default_context:\n  model_name: Yes\n")
+    lines = refuse(tmp_path, "--config-file", str(config))
+    assert lines[0] == "ERROR: model_name: True is not text; quote it in your cookiecutter config"
+
+
+@pytest.mark.parametrize("name", ["churn..v2", "churn.lock", "churn."])
+def test_model_names_that_make_an_invalid_retraining_branch_are_refused(
+    tmp_path: Path, name: str
+) -> None:
+    assert run(
+        ["git", "check-ref-format", "--branch", f"retrain/{name}"], tmp_path, check=False
+    ).returncode
+    lines = refuse(tmp_path, f"model_name={name}")
+    assert lines[0] == (
+        f"ERROR: model_name: {name!r} would make retrain/{name} an invalid Git branch name; "
+        "use no '..' and do not end with '.' or '.lock'"
+    )
+
+
+def test_model_names_git_accepts_bake(tmp_path: Path) -> None:
+    project = bake(tmp_path, model_name="Churn_v1.2-lock.locked")
+    branch = yaml.safe_load((project / ".github/workflows/drift.yml").read_text())["env"]
+    run(["git", "check-ref-format", "--branch", branch["RETRAIN_BRANCH"]], project)
+
+
+def test_a_slug_outside_the_output_folder_is_refused_before_anything_is_made(
+    tmp_path: Path,
+) -> None:
+    lines = refuse(tmp_path, "project_slug=../x")  # no sibling x: refuse() sees tmp_path empty
+    assert lines[0].startswith("ERROR: project_slug: '../x' is not allowed; use lowercase letters")
+
+
+@pytest.mark.parametrize("key", ["project_name", "project_slug", "package_name", "model_name"])
+def test_a_5000_character_name_is_refused_in_one_short_line(tmp_path: Path, key: str) -> None:
+    lines = refuse(tmp_path, f"{key}={'a' * 5000}")
+    first = {
+        "model_name": "ERROR: model_name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'... "
+        "(5000 characters) is not allowed",
+        "package_name": "ERROR: package_name: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'... "
+        "(5000 characters) is too long; use at most 100 characters",
+    }.get(key, "ERROR: project_slug: 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa'... "
+          "(5000 characters) is too long; use at most 100 characters")  # fmt: skip
+    assert lines[0].startswith(first)
+    assert max(len(line) for line in lines) < 300
+
+
+def test_a_local_remote_url_with_a_comma_and_a_hash_reaches_dvc_whole(tmp_path: Path) -> None:
+    project = bake(tmp_path / "out", dvc_remote_url="../store,v2#main")
+    done = run([sys.executable, "-m", "dvc", "config", "remote.storage.url"], project)
+    assert Path(done.stdout.strip()) == tmp_path / "out" / "store,v2#main"
+
+
+@pytest.mark.parametrize(
+    ("url", "first"),
+    [
+        (
+            '../say "hi"',
+            "ERROR: dvc_remote_url: '../say \"hi\"' is not allowed; use no double quotes",
+        ),
+        (" ../store", "ERROR: dvc_remote_url: ' ../store' is not allowed; use no double quotes"),
+    ],
+)
+def test_a_remote_url_dvc_config_cannot_hold_is_refused(
+    tmp_path: Path, url: str, first: str
+) -> None:
+    assert refuse(tmp_path, f"dvc_remote_url={url}")[0].startswith(first)
+
+
+def test_a_bucket_name_compose_yaml_cannot_hold_is_refused(tmp_path: Path) -> None:
+    lines = refuse(tmp_path, "dvc_remote=s3", "dvc_remote_url=s3://my bucket #1/store")
+    assert lines[0].startswith("ERROR: dvc_remote_url: bucket 'my bucket #1' is not allowed")
+
+
+def test_text_beyond_ascii_stays_valid_toml_and_yaml(tmp_path: Path) -> None:
+    text = "Zoë & <Ops> 🚀"
+    project = bake(tmp_path, author_name=text, description=text)
+    pyproject = tomllib.loads((project / "pyproject.toml").read_text())["project"]
+    assert pyproject["authors"] == [{"name": text}] and pyproject["description"] == text
+    assert yaml.safe_load((project / "params.yaml").read_text())["model"]["description"] == text
+
+
+def test_the_python_api_refuses_before_anything_is_made(tmp_path: Path) -> None:
+    with pytest.raises(FailedHookException, match=r"^ERROR: project_slug: '\.\./x' is not"):
+        bake(tmp_path / "out", project_slug="../x")
+    assert list((tmp_path / "out").iterdir()) == [] and not (tmp_path / "x").exists()
 
 
 def test_unknown_choice_is_refused_by_cookiecutter(tmp_path: Path) -> None:
