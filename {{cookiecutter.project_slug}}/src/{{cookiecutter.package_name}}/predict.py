@@ -1,21 +1,136 @@
-"""Score a CSV or Parquet file with a registered or local model, through MLflow's pyfunc loader."""
+"""Score a CSV or Parquet file with the local model file or an MLflow model URI.
+
+A path ending in `.skops` is loaded with the project's own safe loader (only the
+types a model train saves); anything else goes through MLflow's pyfunc loader,
+so MLflow is imported only then. Numeric columns holding text are refused;
+categories the schema does not declare, or the model never saw, are scored
+(as unknown) with a warning per column.
+"""
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
+import pandas as pd
 
-from .errors import PipelineError, first_line
-from .files import read_table, write_table
+from .errors import DataError, PipelineError, first_line
+from .files import load_model, read_table, write_table
+from .params import Schema, load_params
+
+TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
+EXAMPLES = 3  # values quoted in a message
 
 
-def main(model: str, input: Path, output: Path) -> None:
+def is_local_model(model: str) -> bool:
+    """A `.skops` file path (not a URI such as runs:/ or models:/)."""
+    if not model.lower().endswith(".skops") or Path(model).is_dir():
+        return False
+    return Path(model).is_file() or len(urlparse(model).scheme) <= 1  # C:\ is a path
+
+
+def _examples(values: pd.Series) -> str:
+    unique = list(dict.fromkeys(values.tolist()))
+    quoted = ", ".join(repr(value) for value in unique[:EXAMPLES])
+    return quoted + (", ..." if len(unique) > EXAMPLES else "")
+
+
+def numeric_features(frame: pd.DataFrame, schema: Schema, source: Path) -> pd.DataFrame:
+    """`frame` with its numeric feature columns as numbers; text in any of them is refused."""
+    frame = frame.copy()
+    problems = []
+    for column in schema.numeric:
+        values = frame[column]
+        if pd.api.types.is_bool_dtype(values):
+            numbers = pd.Series(np.nan, index=values.index)  # true/false is not a quantity
+        elif pd.api.types.is_numeric_dtype(values):
+            continue
+        else:
+            numbers = pd.to_numeric(values, errors="coerce")
+        bad = values[numbers.isna() & values.notna()]
+        if len(bad):
+            noun = "value" if len(bad) == 1 else "values"
+            problems.append(
+                f"{column} holds {len(bad):,} non-numeric {noun}, e.g. {_examples(bad)}"
+            )
+        else:
+            frame[column] = numbers
+    if problems:
+        raise DataError(f"predict: {source}: " + "; ".join(problems))
+    return frame
+
+
+def model_categories(model: Any) -> dict[str, set[Any]]:
+    """The categories each column had in training, from the fitted encoders of a pipeline
+    train builds; {} for a model of another shape."""
+    try:
+        transformers = model.named_steps["preprocess"].transformers_
+    except (AttributeError, KeyError, TypeError):
+        return {}
+    known: dict[str, set[Any]] = {}
+    for _, transformer, columns in transformers:
+        steps = [step for _, step in getattr(transformer, "steps", [])] or [transformer]
+        for step in steps:
+            categories = getattr(step, "categories_", None)
+            if categories is not None and isinstance(columns, list):
+                known.update(
+                    {
+                        column: set(values)
+                        for column, values in zip(columns, categories, strict=True)
+                    }
+                )
+    return known
+
+
+def warn_unseen(frame: pd.DataFrame, schema: Schema, seen: dict[str, set[Any]]) -> None:
+    """One line per categorical column with values the schema does not declare (an empty
+    list allows any) or the model did not see in training."""
+    for column, declared in schema.categorical.items():
+        values = frame[column]
+        allowed = [set(declared)] if declared else []
+        if column in seen:
+            allowed.append({value for value in seen[column] if pd.notna(value)})
+        outside = pd.Series(False, index=values.index)
+        for known in allowed:
+            outside |= ~values.isin(known)
+        unknown = outside & values.notna()
+        if unknown.any():
+            print(
+                f"warning: predict: {column}: {int(unknown.sum()):,} of {len(values):,} rows "
+                f"hold categories not declared in params.yaml or unseen in training "
+                f"({_examples(values[unknown])}); scored as unknown",
+                file=sys.stderr,
+            )
+
+
+def _reason(error: BaseException) -> str:
+    """MLflow's schema errors quote the whole frame first: keep the part after `Error: `."""
+    text = str(error)
+    if "Error: " in text:
+        text = text.rsplit("Error: ", 1)[1].split(" Hint:", 1)[0]
+    return (text.strip().splitlines() or [first_line(error)])[0]
+
+
+def load_scorer(model: str) -> tuple[Callable[[pd.DataFrame], Any], dict[str, set[Any]]]:
+    """A function from features to churn probabilities, and the categories the model saw."""
+    if is_local_model(model):
+        path = Path(model)
+        try:
+            estimator = load_model(path)  # refuses any type a model train saves never holds
+        except DataError as error:
+            raise DataError(f"predict: {error}") from error
+        except Exception as error:  # skops raises many types for a damaged file
+            raise DataError(f"predict: cannot load {path}: {first_line(error)}") from error
+        if not hasattr(estimator, "predict_proba"):
+            raise DataError(f"predict: {path} holds a {type(estimator).__name__}, not a model")
+        return estimator.predict_proba, model_categories(estimator)
+
     from . import tracking
-    from .params import load_params
 
-    params = load_params()
-    schema = params.data.schema_
     tracking.configure()
     import mlflow.pyfunc
 
@@ -23,12 +138,34 @@ def main(model: str, input: Path, output: Path) -> None:
         loaded = mlflow.pyfunc.load_model(model)
     except Exception as error:  # MLflow raises many types for a bad URI or an unreachable store
         raise PipelineError(f"predict: cannot load {model}: {first_line(error)}") from error
+    try:
+        raw = loaded.get_raw_model()
+    except Exception:  # a flavor without a raw model: check the schema's values only
+        raw = None
+    return loaded.predict, model_categories(raw)
+
+
+def main(model: str, input: Path, output: Path) -> None:
+    if output.suffix.lower() not in TABLE_SUFFIXES:
+        raise DataError(
+            f"predict: {output}: unsupported file type {output.suffix!r}; use .csv or .parquet"
+        )
+    if output.resolve() == input.resolve():
+        raise DataError(f"predict: --output {output} would overwrite the input")
+    params = load_params()
+    schema = params.data.schema_
     frame = read_table(input)
     missing = [column for column in schema.features if column not in frame.columns]
     if missing:
-        raise PipelineError(f"predict: {input} lacks the feature columns {missing}")
-    features = frame[schema.features].astype({column: object for column in schema.categorical})
-    probabilities = np.asarray(loaded.predict(features))
+        raise DataError(f"predict: {input} lacks the feature columns {missing}")
+    features = numeric_features(frame[schema.features], schema, input)
+    features = features.astype({column: object for column in schema.categorical})
+    scorer, seen = load_scorer(model)
+    warn_unseen(features, schema, seen)
+    try:
+        probabilities = np.asarray(scorer(features))
+    except Exception as error:  # the model's or MLflow's own checks of the input
+        raise DataError(f"predict: {model} cannot score {input}: {_reason(error)}") from error
     scores = probabilities[:, 1] if probabilities.ndim == 2 else probabilities
     result = frame.assign(score=scores, prediction=(scores >= params.model.threshold).astype(int))
     write_table(result, output)

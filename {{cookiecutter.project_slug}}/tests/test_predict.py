@@ -1,0 +1,193 @@
+"""predict: the local model file or an MLflow model; text in a numeric column is refused in
+one line; categories the schema or the model does not know are scored, with a warning."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.__main__ import main
+from {{ cookiecutter.package_name }}.files import save_model, trusted_types
+from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.train import train
+
+MODEL = "models/model.skops"
+INPUT = "customers.csv"
+OUTPUT = "scored.csv"
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    raw_params: dict,
+    params: Params,
+    frame: pd.DataFrame,
+) -> Any:
+    """A project folder with params.yaml, a small model and 40 customers to score."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    quick = params.train.model_copy(
+        update={"hyperparameters": {**params.train.hyperparameters, "max_iter": 20}}
+    )
+    model = train(frame, params.data.schema_, params.split, quick)
+    save_model(model, Path(MODEL))
+    frame.head(40).to_csv(INPUT, index=False)
+    return model
+
+
+def predict(model: str = MODEL) -> int:
+    return main(["predict", "--model", model, "--input", INPUT, "--output", OUTPUT])
+
+
+def snapshot(*paths: str | Path) -> dict[Path, bytes]:
+    """The bytes of each file (every file under a folder)."""
+    files = [
+        p for path in map(Path, paths) for p in ([path] if path.is_file() else path.rglob("*"))
+    ]
+    return {path: path.read_bytes() for path in files if path.is_file()}
+
+
+def edit_input(**cells: dict[int, Any]) -> None:
+    """Set cells of the input file: column -> {row: value}."""
+    frame = pd.read_csv(INPUT)
+    for column, values in cells.items():
+        frame[column] = frame[column].astype(object)
+        for row, value in values.items():
+            frame.loc[row, column] = value
+    frame.to_csv(INPUT, index=False)
+
+
+def expected_scores(model: Any, params: Params) -> np.ndarray:
+    features = pd.read_csv(INPUT)[params.data.schema_.features]
+    return model.predict_proba(
+        features.astype({c: object for c in params.data.schema_.categorical})
+    )[:, 1]
+
+
+def assert_scored(model: Any, params: Params) -> None:
+    given, scored = pd.read_csv(INPUT), pd.read_csv(OUTPUT)
+    assert list(scored.columns) == [*given.columns, "score", "prediction"]
+    pd.testing.assert_frame_equal(scored[given.columns], given)
+    np.testing.assert_allclose(scored["score"], expected_scores(model, params))
+    assert (scored["prediction"] == (scored["score"] >= params.model.threshold)).all()
+
+
+def test_the_local_model_file_scores(
+    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(MODEL, INPUT)
+    assert predict() == 0
+    out, err = capsys.readouterr()
+    assert out == f"predict: 40 rows scored with {MODEL} -> {OUTPUT}\n"
+    assert err == ""
+    assert_scored(project, params)
+    assert snapshot(MODEL, INPUT) == before
+
+
+def test_text_in_a_numeric_column_is_refused_in_one_line(
+    project: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_input(tenure_months={1: "abc", 4: "twelve", 7: "abc"}, support_calls={3: "x"})
+    before = snapshot(MODEL, INPUT)
+    assert predict() == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: predict: {INPUT}: tenure_months holds 3 non-numeric values, e.g. 'abc', 'twelve';"
+        " support_calls holds 1 non-numeric value, e.g. 'x'"
+    ]
+    assert not Path(OUTPUT).exists()
+    assert snapshot(MODEL, INPUT) == before
+
+
+def test_unseen_categories_are_scored_with_one_warning_per_column(
+    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_input(region={0: "mars", 2: "mars", 5: "moon"}, contract={6: "weekly", 9: None})
+    before = snapshot(MODEL, INPUT)
+    assert predict() == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "warning: predict: contract: 1 of 40 rows hold categories not declared in params.yaml"
+        " or unseen in training ('weekly'); scored as unknown",
+        "warning: predict: region: 3 of 40 rows hold categories not declared in params.yaml"
+        " or unseen in training ('mars', 'moon'); scored as unknown",
+    ]
+    assert out.startswith("predict: 40 rows scored")
+    assert_scored(project, params)
+    assert snapshot(MODEL, INPUT) == before
+
+
+def test_a_category_the_schema_allows_but_the_model_never_saw_is_warned_about(
+    project: Any, raw_params: dict, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw_params["data"]["schema"]["categorical"]["region"] = []  # any value allowed
+    Path("params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
+    edit_input(region={0: "mars"})
+    assert predict() == 0
+    assert capsys.readouterr().err.splitlines() == [
+        "warning: predict: region: 1 of 40 rows hold categories not declared in params.yaml"
+        " or unseen in training ('mars'); scored as unknown"
+    ]
+
+
+def test_a_model_file_that_would_run_code_is_refused(
+    project: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import skops.io
+
+    skops.io.dump({"predict_proba": eval}, "models/crafted.skops")
+    before = snapshot("models", INPUT)
+    assert predict("models/crafted.skops") == 1
+    first = capsys.readouterr().err.splitlines()[0]
+    assert first.startswith("error: predict: models/crafted.skops: refusing to load types")
+    assert first.endswith("['builtins.eval']")
+    assert not Path(OUTPUT).exists()
+    assert snapshot("models", INPUT) == before
+
+
+def test_a_missing_model_file_is_named(project: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    assert predict("models/other.skops") == 1
+    assert capsys.readouterr().err.startswith("error: predict: models/other.skops: no model")
+    assert not Path(OUTPUT).exists()
+
+
+def test_an_mlflow_model_still_scores_and_warns(
+    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model saved as evaluate logs it (skops format, predict_proba) loads through pyfunc."""
+    import mlflow.sklearn
+
+    mlflow.sklearn.save_model(
+        project,
+        "mlflow-model",
+        serialization_format="skops",
+        skops_trusted_types=trusted_types(Path(MODEL)),
+        pyfunc_predict_fn="predict_proba",
+        pip_requirements=[],  # inferring them would load the model in a subprocess
+    )
+    edit_input(region={0: "mars"})
+    before = snapshot("mlflow-model", MODEL, INPUT)
+    assert predict("mlflow-model") == 0
+    out, err = capsys.readouterr()
+    assert err.splitlines() == [
+        "warning: predict: region: 1 of 40 rows hold categories not declared in params.yaml"
+        " or unseen in training ('mars'); scored as unknown"
+    ]
+    assert out == f"predict: 40 rows scored with mlflow-model -> {OUTPUT}\n"
+    assert_scored(project, params)
+    assert snapshot("mlflow-model", MODEL, INPUT) == before
+
+
+def test_the_output_may_not_overwrite_the_input(
+    project: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = snapshot(INPUT)
+    assert main(["predict", "--model", MODEL, "--input", INPUT, "--output", INPUT]) == 1
+    assert capsys.readouterr().err.startswith("error: predict: --output customers.csv would")
+    assert snapshot(INPUT) == before
