@@ -6,6 +6,7 @@ Pure functions of the dict written to reports/drift.json; no I/O.
 from __future__ import annotations
 
 import math
+import re
 from html import escape
 from typing import Any
 
@@ -29,10 +30,18 @@ def _number(value: float | None) -> str:
     return f"{value:.3g}" if 0 < abs(value) < 0.001 else f"{value:.4f}"
 
 
-def verdict(result: dict[str, Any]) -> str:
+def verdict(result: dict[str, Any], emoji: bool = True) -> str:
+    """The outcome in a few words; the emoji only where GitHub renders it (Markdown)."""
     if not result["retrain"]:
-        return "✅ no retraining needed"
-    return "🔁 retraining: " + ", ".join(TRIGGER_NAMES[t] for t in result["triggers"])
+        return ("✅ " if emoji else "") + "no retraining needed"
+    triggers = ", ".join(TRIGGER_NAMES[t] for t in result["triggers"])
+    return ("🔁 " if emoji else "") + "retraining: " + triggers
+
+
+def _inline_html(line: str) -> str:
+    """One line of findings() as HTML: its **bold** and `code` marks become tags."""
+    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escape(line))
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
 
 
 def findings(result: dict[str, Any]) -> list[str]:
@@ -125,6 +134,7 @@ table { border-collapse: collapse; margin: 1rem 0; } td, th { padding: .3rem .7r
 .card.drifted { border-color: #cf222e; }
 .legend span { display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 .8rem; }
 .legend .ref { background: #8c959f; } .legend .cur { background: #0969da; }
+code { font-size: 90%; background: #eff1f3; padding: .1rem .3rem; border-radius: 4px; }
 svg text { font-size: 10px; fill: #57606a; } .ref { fill: #8c959f; } .cur { fill: #0969da; }
 """
 
@@ -163,20 +173,48 @@ def _bars(
     return "".join(parts)
 
 
+def _category_bars(labels: list[str], reference: list[float], current: list[float]) -> str:
+    """One pair of horizontal bars per category, its full name on the left, shares on the right.
+
+    The name column is as wide as the longest name (about 6 units per character), so
+    no name is cut: the bars get what is left of the 460 units the other charts have.
+    """
+    row, numbers = 24, 70
+    left = 10 + 6 * max((len(label) for label in labels), default=1)
+    bars = max(460 - left - numbers, 160)
+    top = max([*reference, *current, 0.01])
+    width, height = left + bars + numbers, row * len(labels) + 4
+    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img">']
+    for i, label in enumerate(labels):
+        y, middle = 2 + i * row, 2 + i * row + row / 2 + 3
+        name = escape(label)
+        parts.append(f'<text x="{left - 6}" y="{middle:.1f}" text-anchor="end">{name}</text>')
+        for offset, (css, share) in enumerate((("ref", reference[i]), ("cur", current[i]))):
+            side = "reference" if css == "ref" else "new"
+            parts.append(
+                f'<rect class="{css}" x="{left}" y="{y + 2 + offset * 10}" '
+                f'width="{share / top * bars:.1f}" height="9">'
+                f"<title>{escape(label)}: {side} {share:.1%}</title></rect>"
+            )
+        end = left + max(reference[i], current[i]) / top * bars + 5
+        parts.append(
+            f'<text x="{end:.1f}" y="{middle:.1f}">{reference[i]:.0%} → {current[i]:.0%}</text>'
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
 def _chart(column: dict[str, Any]) -> str:
     shape = column["distribution"]
     if not shape.get("categories", shape.get("edges")):
         return "<p>No values to draw.</p>"
     if column["type"] == "categorical":
-        labels = shape["categories"]
-        slots = len(labels)
-        axis = [((i + 0.5) / slots, label[:10]) for i, label in enumerate(labels)]
-        axis = axis if slots <= 8 else []
-    else:
-        edges = shape["edges"]
-        labels = [f"{edges[i]:g} to {edges[i + 1]:g}" for i in range(len(edges) - 1)]
-        ends = (0.0, edges[0]), (0.5, edges[len(edges) // 2]), (1.0, edges[-1])
-        axis = [(fraction, f"{edge:g}") for fraction, edge in ends]
+        labels = [str(label) for label in shape["categories"]]
+        return _category_bars(labels, shape["reference"], shape["current"])
+    edges = shape["edges"]
+    labels = [f"{edges[i]:g} to {edges[i + 1]:g}" for i in range(len(edges) - 1)]
+    ends = (0.0, edges[0]), (0.5, edges[len(edges) // 2]), (1.0, edges[-1])
+    axis = [(fraction, f"{edge:g}") for fraction, edge in ends]
     return _bars(labels, shape["reference"], shape["current"], axis)
 
 
@@ -209,15 +247,14 @@ def html(result: dict[str, Any], model_name: str) -> str:
             f"<h2>{escape(name)}: {'drifted' if column['drifted'] else 'stable'}</h2>"
             f"<div>{escape(facts)}</div>{_chart(column)}</div>"
         )
-    findings_html = "".join(
-        f"<li>{escape(line).replace('**', '')}</li>" for line in findings(result)
-    )
+    findings_html = "".join(f"<li>{_inline_html(line)}</li>" for line in findings(result))
     title = f"Drift check of {model_name}"
+    outcome = "yes" if result["retrain"] else "no"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <style>{STYLE}</style></head><body>
-<h1>{escape(title)}: {escape(verdict(result))}</h1>
+<h1>{escape(title)}: <span class="{outcome}">{escape(verdict(result, emoji=False))}</span></h1>
 <p>New data: {escape(result["current"]["source"])}, {result["current"]["rows"]:,} rows.
 Reference: the training snapshot, {result["reference"]["rows"]:,} rows.</p>
 <ul>{findings_html}</ul>
