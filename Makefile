@@ -41,6 +41,8 @@ demo: $(STAMP) ## bake the defaults into build/demo, set it up and train a model
 	rm -rf $(DEMO) $(DEMO)-dvc-storage
 	$(BIN)/cookiecutter --no-input --output-dir build .
 	$(MAKE) -C $(DEMO) setup repro UV=$(CURDIR)/$(BIN)/uv
+	git -C $(DEMO) add dvc.lock reports
+	git -C $(DEMO) commit -q -m "First training run" || echo "demo: not committed (see above); commit dvc.lock and reports/ yourself"
 	@$(BIN)/python scripts/demo_summary.py $(DEMO)
 
 test: $(STAMP) ## run every test, slow lifecycle tests included

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from .conftest import bake, run
-from .test_lifecycle import OUTPUTS, assert_pipeline_outputs
+from .test_lifecycle import OUTPUTS, assert_pipeline_outputs, readme_block
 
 pytestmark = pytest.mark.slow
 
@@ -107,6 +107,24 @@ def test_fresh_environment_from_the_lock_file_runs_the_whole_lifecycle(tmp_path:
     status = run(["git", "status", "--porcelain", "--untracked-files=all"], project).stdout
     committable = {line[3:] for line in status.splitlines()}
     assert committable == {name for name in OUTPUTS if not name.startswith(("data/", "models/"))}
+
+    # The README's quick start as written (setup and repro have nothing left to do; it commits
+    # the first run and activates .venv), then the plain commands the README names.
+    commands = readme_block(project, "Quick start") + "\n".join(
+        [
+            "dvc metrics diff && dvc params diff && dvc push",
+            "make report",
+            "python -c \"import pandas as p; p.read_parquet('data/train.parquet').head(50)"
+            ".to_csv('customers.csv', index=False)\"",
+            "python -m customer_churn predict --model models/model.skops"
+            " --input customers.csv --output scored.csv",
+        ]
+    )
+    done = run(["bash", "-euo", "pipefail", "-c", commands], project, env=env).stdout
+    assert "report: no remote 'origin' yet: comparing with the local branch 'main'" in done
+    assert "predict: 50 rows scored with models/model.skops -> scored.csv" in done
+    log = run(["git", "log", "--format=%s", "-1", "--", "dvc.lock"], project).stdout
+    assert log.strip() == "First training run"
 
     # Re-locking (needs the package index) with nothing changed reproduces the shipped lock:
     # uv prefers the pins already in the output file, and the flags match scripts/lock.py.

@@ -7,9 +7,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import re
+import shutil
 from pathlib import Path
 
 import pytest
+import yaml
 
 from .conftest import (
     bake,
@@ -113,36 +117,47 @@ def test_bad_data_stops_dvc_repro_and_keeps_the_previous_model(other_bake: Path)
     assert md5(model) == before[0]
 
 
-def test_use_your_own_data_as_the_readme_says(tmp_path: Path) -> None:
-    """Follow the README's "Use your own data" steps with a CSV file."""
+def readme_block(project: Path, section: str) -> str:
+    """The first ```bash block under the README heading `section`."""
+    text = (project / "README.md").read_text()
+    body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
+    return body.split("```bash\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_use_your_own_data_as_the_readme_says(tmp_path: Path, suffix: str) -> None:
+    """The README's "Use your own data" commands, as written, with a table that ships with
+    scikit-learn instead of the README's example file; then a new version of the file."""
     project = bake(tmp_path, project_name="Own Data")
     env = shared_env(project)
-    raw = project / "data/raw/customers.csv"
-    raw.parent.mkdir(parents=True)
+    table = tmp_path / f"cancer{suffix}"
 
-    def write_csv(rows: int, seed: int) -> None:
-        code = f"from own_data.synthetic import generate; generate({rows}, seed={seed}).to_csv"
-        run(["python", "-c", f"{code}('{raw}', index=False)"], project, env=env)
+    def write(rows: int, path: Path) -> None:
+        from sklearn.datasets import load_breast_cancer
 
-    write_csv(3000, seed=7)
-    run(["dvc", "add", "data/raw/customers.csv"], project, env=env)
-    edit_yaml(
-        project / "params.yaml",
-        lambda params: params["data"].update(source="file", path="data/raw/customers.csv"),
+        frame = load_breast_cancer(as_frame=True).frame.head(rows)
+        frame.to_csv(path, index=False) if suffix == ".csv" else frame.to_parquet(path)
+
+    write(569, table)
+    commands = (
+        readme_block(project, "Use your own data")
+        .replace("~/Downloads/customers.csv", str(table))
+        .replace("customers.csv", f"cancer{suffix}")
+        .replace("--target churned", "--target target")
     )
-    edit_yaml(
-        project / "dvc.yaml",
-        lambda pipeline: pipeline["stages"]["ingest"]["deps"].append("data/raw/customers.csv"),
-    )
-
-    output = run(["dvc", "repro"], project, env=env).stdout
-    assert "ingest: 3,000 rows x 10 columns from file" in output
-    assert_pipeline_outputs(project)
+    assert "source .venv/bin/activate" not in commands  # the test environment is active
+    output = run(["bash", "-euo", "pipefail", "-c", commands], project, env=env).stdout
+    assert "use-data: 569 rows; 30 numeric and 0 categorical features" in output
+    assert "ingest: 569 rows x 31 columns from file" in output
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert metrics["roc_auc"] > 0.95 and "segment_gap" not in metrics
+    assert "no metrics per segment" in (project / "reports/model_card.md").read_text()
+    assert run(["git", "status", "--porcelain"], project).stdout == ""  # all committed
 
     # A new version of the file re-runs the pipeline from ingest.
-    write_csv(2500, seed=8)
+    write(500, project / f"data/raw/cancer{suffix}")
     output = run(["dvc", "repro"], project, env=env).stdout
-    assert "ingest: 2,500 rows" in output and "Running stage 'train'" in output
+    assert "ingest: 500 rows" in output and "Running stage 'train'" in output
 
 
 def test_bad_params_stop_dvc_repro_with_the_key_named(other_bake: Path) -> None:
@@ -156,6 +171,57 @@ def test_bad_params_stop_dvc_repro_with_the_key_named(other_bake: Path) -> None:
     assert done.returncode != 0
     assert "error: params.yaml: data.rows: Input should be a valid integer" in done.stderr
     assert "data.colour: unknown key" in done.stderr
+
+
+def test_make_plots_draws_offline_and_make_mlflow_ui_points_at_the_runs(
+    other_bake: Path, tmp_path: Path
+) -> None:
+    """Issue: `make plots` wrote a page that is blank offline (its chart library came from a
+    CDN); `make mlflow-ui` opened MLflow 3's GenAI home page, not the training runs."""
+    env = shared_env(other_bake)
+    stamp = other_bake / ".venv/.installed"  # make runs the targets without its own setup
+    stamp.parent.mkdir()
+    stamp.touch()
+    fake = tmp_path / "bin"  # an `mlflow` that shows how it was called instead of serving
+    fake.mkdir()
+    (fake / "mlflow").write_text('#!/bin/sh\necho "mlflow $*"\n')
+    (fake / "mlflow").chmod(0o755)
+    try:
+        run(["make", "plots"], other_bake, env=env)
+        page = (other_bake / "dvc_plots/index.html").read_text()
+        ui = run(
+            ["make", "mlflow-ui", "MLFLOW_PORT=5999"],
+            other_bake,
+            env={**env, "PATH": f"{fake}{os.pathsep}{env['PATH']}"},
+        ).stdout
+    finally:
+        shutil.rmtree(other_bake / ".venv")
+
+    assert not re.search(r"https?:|<script|<link", page)
+    assert page.count("<svg") == 3
+    for name in ("roc", "precision_recall"):
+        rows = json.loads((other_bake / f"reports/plots/{name}.json").read_text())
+        assert any(
+            len(curve.split()) == len(rows)
+            for curve in re.findall(r'<polyline points="([^"]+)"', page)
+        ), name
+    for cell in json.loads((other_bake / "reports/plots/confusion.json").read_text()):
+        assert f">{cell['count']:,}</text>" in page
+
+    import mlflow
+
+    name = yaml.safe_load((other_bake / "params.yaml").read_text())["model"]["name"]
+    experiment = mlflow.MlflowClient(env["MLFLOW_TRACKING_URI"]).get_experiment_by_name(name)
+    base, view = "http://127.0.0.1:5999/#/", "?workflowType=machine_learning"
+    assert f"{base}experiments/{experiment.experiment_id}/runs{view}" in ui
+    assert f"{base}models{view}" in ui
+    assert f"mlflow ui --backend-store-uri {env['MLFLOW_TRACKING_URI']} --host 127.0.0.1" in ui
+    # those routes and the view switch exist in the MLflow UI that is installed
+    scripts = Path(mlflow.__file__).parent / "server/js/build/static/js"
+    bundle = "".join(path.read_text(errors="ignore") for path in scripts.glob("main.*.js"))
+    for text in ('"/experiments/:experimentId/runs"', '"/models"', '"workflowType"'):
+        assert text in bundle, text
+    assert '"machine_learning"' in bundle
 
 
 def test_report_compares_a_branch_with_main(tmp_path: Path) -> None:

@@ -15,15 +15,17 @@ import yaml
 from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, bake, run
 
 PACKAGE_FILES = [
-    "__init__.py", "__main__.py", "errors.py", "evaluate.py", "files.py", "gate.py",
-    "drift.py", "drift_report.py", "ingest.py", "metrics.py", "params.py", "predict.py",
-    "promote.py", "report.py", "synthetic.py", "tracking.py", "train.py", "validate.py",
+    "__init__.py", "__main__.py", "check.py", "errors.py", "evaluate.py", "files.py", "gate.py",
+    "drift.py", "drift_report.py", "ingest.py", "metrics.py", "params.py", "plots.py",
+    "predict.py",
+    "promote.py", "report.py", "synthetic.py", "tracking.py", "train.py", "use_data.py",
+    "validate.py",
 ]  # fmt: skip
 TEST_FILES = [
     "__init__.py", "conftest.py", "test_drift.py", "test_evaluate.py", "test_gate.py",
     "test_ingest.py",
-    "test_params.py", "test_pipeline.py", "test_promote.py", "test_report.py", "test_tracking.py",
-    "test_train.py", "test_validate.py",
+    "test_params.py", "test_pipeline.py", "test_plots.py", "test_predict.py", "test_promote.py",
+    "test_report.py", "test_tracking.py", "test_train.py", "test_use_data.py", "test_validate.py",
 ]  # fmt: skip
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvc/plots/confusion_counts.json", ".dvcignore",

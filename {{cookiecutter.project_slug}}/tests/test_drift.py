@@ -8,12 +8,14 @@ import pytest
 from scipy import stats
 
 from {{ cookiecutter.package_name }} import drift, drift_report
-from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.package_name }}.files import METRICS, MODEL, save_model, write_json
 from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.metrics import classification_metrics
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.train import split, train
+
+from .conftest import ROOT
 
 
 def check(params: Params, reference: pd.DataFrame, current: pd.DataFrame) -> dict:
@@ -153,6 +155,17 @@ def test_next_window_keeps_comments() -> None:
     assert moved == text.replace("window: 3 ", "window: 4 ")
 
 
+def test_next_window_refuses_a_duplicated_key_and_writes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (ROOT / "params.yaml").read_text().replace("  window: 0", "  window: 0\n  window: 7")
+    (tmp_path / "params.yaml").write_text(text)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(ParamsError, match=r"at line \d+: duplicate key 'window'"):
+        drift.next_window_main()
+    assert (tmp_path / "params.yaml").read_text() == text
+
+
 def test_reports_show_each_column(params: Params, frame: pd.DataFrame) -> None:
     reference, current = halves(frame, 0)
     result = check(params, reference, current.assign(tenure_months=current["tenure_months"] + 6))
@@ -165,3 +178,29 @@ def test_reports_show_each_column(params: Params, frame: pd.DataFrame) -> None:
     page = drift_report.html(result, params.model.name)
     assert page.count('<div class="card') == len(params.data.schema_.features)
     assert "<script" not in page and "http" not in page  # one self-contained page
+
+
+def test_drift_page_shows_no_markdown_marks_cut_labels_or_emoji(
+    params: Params, frame: pd.DataFrame
+) -> None:
+    """The page showed `backticks`, category names cut to 10 characters, an emoji title."""
+    reference, current = halves(frame, 0)
+    critical = params.drift.critical_columns[0]
+    result = check(params, reference, current.assign(**{critical: current[critical] * 1.3}))
+    assert result["critical_drifted"] == [critical] and result["retrain"]  # the finding names it
+    result["reference"] = {"source": "data/train.parquet", "rows": len(reference)}
+    result["current"] = {"source": "test", "rows": len(current)}
+    page = drift_report.html(result, params.model.name)
+    assert "`" not in page and "**" not in page
+    assert f"including the critical <code>{critical}</code>" in page
+    assert "<strong>Data drift: yes</strong>" in page
+    names = [name for values in params.data.schema_.categorical.values() for name in values]
+    assert any(len(name) > 10 for name in names)
+    for name in names:  # each category is labelled by its whole name
+        assert f">{name}</text>" in page
+    heading = page.split("<h1>")[1].split("</h1>")[0] + page.split("<title>")[1].split("</")[0]
+    assert "retraining: data drift" in heading
+    assert all(ord(char) < 0x2000 for char in heading), heading  # no emoji, no symbols
+    assert drift_report.markdown(result, params.model.name).startswith(
+        f"## Drift check of `{params.model.name}`: 🔁 retraining"
+    )  # GitHub renders emoji: the PR body keeps it

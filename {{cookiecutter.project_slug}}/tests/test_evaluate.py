@@ -36,3 +36,27 @@ def test_gap_ignores_undefined_segments() -> None:
     segments = {"a": {"roc_auc": 0.9}, "b": {"roc_auc": 0.7}, "c": {"roc_auc": math.nan}}
     assert largest_gap(segments, "roc_auc") == 0.9 - 0.7
     assert largest_gap({"a": {"roc_auc": 0.9}}, "roc_auc") == 0.0
+
+
+def test_no_segment_column_means_no_gap(raw_params: dict, frame: pd.DataFrame) -> None:
+    from {{ cookiecutter.package_name }}.params import parse_params
+
+    raw_params["data"]["schema"]["segment"] = None
+    params = parse_params(raw_params)
+    model = train(frame, params.data.schema_, params.split, params.train)
+    result = evaluate(model, frame, params)
+    assert result["segments"] == {} and "segment_gap" not in result["metrics"]
+    assert "no metrics per segment" in model_card(params, result, "0" * 32, len(frame))
+
+
+def test_a_segment_that_is_not_a_feature(raw_params: dict, frame: pd.DataFrame) -> None:
+    from {{ cookiecutter.package_name }}.params import parse_params
+
+    schema = raw_params["data"]["schema"]
+    schema["segment"] = "contract"
+    del schema["categorical"]["region"]  # region stays in the data, not in the model
+    params = parse_params(raw_params)
+    model = train(frame, params.data.schema_, params.split, params.train)
+    assert "region" not in params.data.schema_.features
+    result = evaluate(model, frame, params)
+    assert set(result["segments"]) == {"month-to-month", "one-year", "two-year"}

@@ -48,3 +48,10 @@ def test_lower_is_better_metrics_use_the_other_direction() -> None:
     assert gate({"log_loss": 0.38, "segment_gap": 0.0}, champion, rules, "log_loss").passed
     assert not gate({"log_loss": 0.45, "segment_gap": 0.0}, champion, rules, "log_loss").passed
     assert not gate({"log_loss": 0.6, "segment_gap": 0.0}, None, rules, "log_loss").passed
+
+
+def test_without_a_segment_column_the_gap_is_not_checked() -> None:
+    decision = gate({"roc_auc": 0.8}, None, RULES, "roc_auc", segmented=False)
+    assert decision.passed
+    assert "no segment column: segment gap not checked" in decision.summary
+    assert not gate({"roc_auc": 0.8}, None, RULES, "roc_auc").passed  # segmented: gap missing

@@ -59,3 +59,41 @@ def test_file_source_refuses_unknown_types_and_missing_files(
         data = params.data.model_copy(update={"source": "file", "path": str(tmp_path / name)})
         with pytest.raises(DataError, match=message):
             ingest(data)
+
+
+def _file_source(params: Params, path: Path, **update) -> object:
+    return params.data.model_copy(update={"source": "file", "path": str(path), **update})
+
+
+def test_duplicate_column_names_are_refused(
+    params: Params, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "twice.csv"
+    twice = pd.concat(
+        [frame, frame[["tenure_months"]]], axis=1
+    )  # pandas would read tenure_months.1
+    twice.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"duplicate column names \['tenure_months'\]"):
+        ingest(_file_source(params, path))
+
+
+def test_infinite_numbers_are_refused_naming_the_column(
+    params: Params, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "inf.csv"
+    broken = frame.copy()
+    broken.loc[:2, "total_charges"] = [float("inf"), float("-inf"), float("inf")]
+    broken.to_csv(path, index=False)
+    with pytest.raises(DataError, match=r"column 'total_charges' holds 3 infinite value"):
+        ingest(_file_source(params, path))
+
+
+def test_the_csv_delimiter_is_guessed_or_given(
+    params: Params, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    path = tmp_path / "semicolons.csv"
+    frame.to_csv(path, index=False, sep=";")
+    assert len(ingest(_file_source(params, path))) == len(frame)
+    assert len(ingest(_file_source(params, path, sep=";"))) == len(frame)
+    with pytest.raises(DataError, match=r"read with separator ','; set data.sep"):
+        ingest(_file_source(params, path, sep=","))

@@ -63,6 +63,45 @@ def test_inconsistent_params_are_refused(raw_params: dict, change, message: str)
         parse_params(raw)
 
 
+def test_whole_params_errors_are_short_and_name_the_key(raw_params: dict) -> None:
+    raw_params["drift"]["critical_columns"] = ["nope"]
+    with pytest.raises(ParamsError) as error:
+        parse_params(raw_params)
+    assert str(error.value).startswith(
+        "params.yaml: drift.critical_columns: ['nope'] not among the feature columns"
+    )
+    assert len(str(error.value)) < 200  # not the whole params mapping
+
+
+@pytest.mark.parametrize("path", ["data/train.parquet", "./models/x.csv", "reports/a.csv"])
+def test_a_data_path_inside_a_pipeline_output_is_refused(raw_params: dict, path: str) -> None:
+    raw_params["data"].update(source="file", path=path)
+    with pytest.raises(ParamsError, match=f"data.path {path!r} is inside the pipeline's output"):
+        parse_params(raw_params)
+
+
+def test_file_source_needs_no_synthetic_keys_and_segment_is_optional(raw_params: dict) -> None:
+    data = raw_params["data"]
+    for key in ("window", "rows", "seed"):
+        del data[key]
+    data.update(source="file", path="data/raw/table.csv")
+    data["schema"]["segment"] = None
+    params = parse_params(raw_params)
+    assert params.data.window == 0 and params.data.schema_.segment is None
+    data["schema"]["segment"] = "branch"  # not a feature: kept for metrics only
+    assert parse_params(raw_params).data.schema_.columns[-2:] == ["branch", "churned"]
+    data["source"] = "synthetic"
+    with pytest.raises(ParamsError, match=r"source 'synthetic' needs data\.rows and data\.seed"):
+        parse_params(raw_params)
+
+
+def test_duplicate_keys_are_refused_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "params.yaml"
+    path.write_text("data:\n  window: 1\n  rows: 5\n  window: 2\n")
+    with pytest.raises(ParamsError, match=r"not valid YAML at line 4: duplicate key 'window'"):
+        load_params(path)
+
+
 def test_missing_and_malformed_files(tmp_path: Path) -> None:
     with pytest.raises(ParamsError, match="not found"):
         load_params(tmp_path / "params.yaml")

@@ -41,10 +41,30 @@ def test_every_estimator_learns_and_loads_with_its_own_types(
     np.testing.assert_allclose(loaded.predict_proba(features), model.predict_proba(features))
 
 
-def test_unknown_hyperparameter_is_named(params: Params, frame: pd.DataFrame) -> None:
-    train_params = params.train.model_copy(update={"hyperparameters": {"max_depht": 3}})
-    with pytest.raises(ParamsError, match=r"train.hyperparameters: \['max_depht'\]"):
+@pytest.mark.parametrize(
+    ("hyperparameters", "first_line"),
+    [
+        ({"max_depht": 3}, "train.hyperparameters.max_depht: not a parameter of"),
+        (
+            {"learning_rate": -1},
+            "train.hyperparameters.learning_rate: must be a float in the range (0.0, inf) (got -1)",
+        ),
+        (
+            {"max_iter": "200"},
+            "train.hyperparameters.max_iter: must be an int in the range [1, inf) (got '200')",
+        ),
+        ({"learning_rate": "fast"}, "train.hyperparameters.learning_rate: must be a float"),
+    ],
+)
+def test_bad_hyperparameter_is_one_line_naming_its_key(
+    params: Params, frame: pd.DataFrame, hyperparameters: dict, first_line: str
+) -> None:
+    train_params = params.train.model_copy(update={"hyperparameters": hyperparameters})
+    with pytest.raises(ParamsError) as error:
         train(frame, params.data.schema_, params.split, train_params)
+    message = str(error.value)
+    assert "\n" not in message
+    assert message.startswith(f"params.yaml: {first_line}")
 
 
 def test_saved_model_round_trips(params: Params, frame: pd.DataFrame, tmp_path: Path) -> None:

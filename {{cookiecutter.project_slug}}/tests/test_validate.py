@@ -39,7 +39,7 @@ def test_bad_data_is_refused_with_every_problem_named(params: Params, frame: pd.
         ("expect_column_values_to_not_be_null", "support_calls"),
         ("expect_column_values_to_be_in_set", "churned"),
     } <= failures_of(report)
-    message = describe_failures(report)
+    message = describe_failures(report, schema)
     assert message.splitlines()[0].startswith("validation failed:")
     assert "tenure_months" in message and "lifetime" in message
 
@@ -57,3 +57,23 @@ def test_missing_values_within_allowance_pass(
     holey = frame.copy()
     holey.loc[: int(len(holey) * fraction), "data_usage_gb"] = np.nan
     assert validate(holey, schema)["success"]
+
+
+def test_infinity_is_out_of_range_even_with_an_open_bound(
+    params: Params, frame: pd.DataFrame
+) -> None:
+    schema = params.data.schema_
+    assert schema.numeric["total_charges"].max is None
+    bad = frame.copy()
+    bad.loc[:1, "total_charges"] = np.inf
+    assert ("expect_column_values_to_be_between", "total_charges") in failures_of(
+        validate(bad, schema)
+    )
+
+
+def test_too_few_rows_says_the_minimum(params: Params, frame: pd.DataFrame) -> None:
+    schema = params.data.schema_
+    message = describe_failures(validate(frame.head(10), schema), schema)
+    assert (
+        f"observed 10 rows; data.schema.min_rows asks for at least {schema.min_rows:,}" in message
+    )

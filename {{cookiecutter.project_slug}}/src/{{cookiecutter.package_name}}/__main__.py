@@ -14,6 +14,7 @@ from pathlib import Path
 
 # command -> (module, function, help)
 COMMANDS = {
+    "check": ("check", "main", "check every value in params.yaml before any stage runs"),
     "ingest": ("ingest", "main", "read the data source and write data/train.parquet"),
     "validate": ("validate", "main", "check the training snapshot with Great Expectations"),
     "train": ("train", "main", "fit the model and write models/model.skops"),
@@ -22,6 +23,7 @@ COMMANDS = {
         "main",
         "write metrics, plots and the model card; log the run to MLflow",
     ),
+    "plots": ("plots", "main", "draw the plots of dvc.yaml as one offline page (dvc_plots/)"),
     "report": (
         "report",
         "main",
@@ -37,7 +39,21 @@ COMMANDS = {
         "rollback_main",
         "move the champion alias back to the previous version",
     ),
-    "predict": ("predict", "main", "score a CSV or Parquet file with a model URI"),
+    "predict": (
+        "predict",
+        "main",
+        "score a CSV or Parquet file with models/model.skops or an MLflow model",
+    ),
+    "use-data": (
+        "use_data",
+        "main",
+        "point params.yaml and dvc.yaml at your own CSV or Parquet file",
+    ),
+    "ui-links": (
+        "tracking",
+        "ui_links_main",
+        "print where this project's runs and models are in the MLflow UI",
+    ),
     "drift": (
         "drift",
         "main",
@@ -90,13 +106,26 @@ def parser() -> argparse.ArgumentParser:
             )
         if name == "predict":
             command.add_argument(
-                "--model", required=True, help="models:/<name>@champion or any URI"
+                "--model", required=True, help="models/model.skops or an MLflow model URI"
             )
             command.add_argument(
                 "--input", type=Path, required=True, help="CSV or Parquet to score"
             )
             command.add_argument(
                 "--output", type=Path, required=True, help="CSV or Parquet to write"
+            )
+        if name == "use-data":
+            command.add_argument(
+                "path", type=Path, help="the CSV or Parquet file, in the repository"
+            )
+            command.add_argument("--target", required=True, help="the 0/1 column to predict")
+            command.add_argument(
+                "--segment", help="a column to report metrics per segment (default: none)"
+            )
+            command.add_argument("--sep", help="the CSV delimiter (default: guessed)")
+        if name == "ui-links":
+            command.add_argument(
+                "--ui", default="", help="the UI's address (default: MLFLOW_TRACKING_URI)"
             )
         if name == "drift":
             command.add_argument(

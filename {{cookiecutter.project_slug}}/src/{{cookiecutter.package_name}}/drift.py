@@ -31,7 +31,16 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, first_line
-from .files import METRICS, MODEL, REPORTS, TRAINING_DATA, read_json, read_table, write_json
+from .files import (
+    METRICS,
+    MODEL,
+    REPORTS,
+    TRAINING_DATA,
+    read_json,
+    read_table,
+    write_json,
+    write_text,
+)
 from .params import DriftParams, Params, Schema
 
 DRIFT_JSON = REPORTS / "drift.json"
@@ -327,7 +336,7 @@ def current_data(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
 
     data = params.data
     if path is not None:
-        return read_table(path), str(path)
+        return read_table(path, sep=data.sep), str(path)
     if data.source == "synthetic":
         window = data.window + 1
         return ingest(data, window=window), f"synthetic window {window}"
@@ -339,7 +348,7 @@ def current_data(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
     matches = sorted(Path().glob(pattern))
     if not matches:
         raise DataError(f"drift: drift.current_path {pattern!r} matches no file")
-    frames = [read_table(match) for match in matches]
+    frames = [read_table(match, sep=data.sep) for match in matches]
     return pd.concat(frames, ignore_index=True), ", ".join(str(match) for match in matches)
 
 
@@ -454,8 +463,8 @@ def main(current: Path | None = None, force: bool = False) -> None:
 
     write_json(result, DRIFT_JSON)
     markdown = drift_report.markdown(result, params.model.name)
-    DRIFT_MD.write_text(markdown, encoding="utf-8")
-    DRIFT_HTML.write_text(drift_report.html(result, params.model.name), encoding="utf-8")
+    write_text(markdown, DRIFT_MD)
+    write_text(drift_report.html(result, params.model.name), DRIFT_HTML)
     _github_outputs(result, markdown)
     verdict = f"retrain ({', '.join(result['triggers'])})" if result["retrain"] else "no retraining"
     share = f"{result['share_drifted']:.0%} of columns drifted"
@@ -479,8 +488,9 @@ def next_window_main() -> None:
 
     from .params import PARAMS_FILE, load_params, parse_params
 
-    load_params()  # refuse to edit a file that is already invalid
+    load_params()  # refuse to edit a file that is already invalid (duplicate keys included)
     text, window = next_window(PARAMS_FILE.read_text(encoding="utf-8"))
-    parse_params(yaml.safe_load(text))
-    PARAMS_FILE.write_text(text, encoding="utf-8")
+    if parse_params(yaml.safe_load(text)).data.window != window:
+        raise DataError("next-window: could not find data.window's line in params.yaml")
+    write_text(text, PARAMS_FILE)
     print(f"next-window: data.window is now {window}; `dvc repro` retrains on it")

@@ -22,6 +22,7 @@ from .files import (
     read_table,
     trusted_types,
     write_json,
+    write_text,
 )
 from .params import Params
 from .train import split
@@ -36,16 +37,18 @@ def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
     labels = test[schema.target].to_numpy()
 
     segments: dict[str, dict[str, float]] = {}
-    segment_values = test[schema.segment].astype(str).to_numpy()
-    for name in sorted(np.unique(segment_values)):
-        rows = segment_values == name
-        segments[name] = {
-            **task.classification_metrics(labels[rows], scores[rows], threshold),
-            "rows": int(rows.sum()),
-        }
+    if schema.segment:
+        segment_values = test[schema.segment].astype(str).to_numpy()
+        for name in sorted(np.unique(segment_values)):
+            rows = segment_values == name
+            segments[name] = {
+                **task.classification_metrics(labels[rows], scores[rows], threshold),
+                "rows": int(rows.sum()),
+            }
     overall = task.classification_metrics(labels, scores, threshold)
     ordered = {primary: overall.pop(primary), **overall}
-    ordered["segment_gap"] = task.largest_gap(segments, primary)
+    if schema.segment:  # no segment column: no gap, and the gate has no gap to check
+        ordered["segment_gap"] = task.largest_gap(segments, primary)
     ordered["test_rows"] = len(test)
     return {
         "metrics": ordered,
@@ -84,8 +87,8 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
             else f" (`{params.data.path}`)"
         ),
         f"- Training snapshot: `{TRAINING_DATA}`, {rows:,} rows, MD5 `{data_md5}`",
-        f"- Numeric features: {', '.join(schema.numeric)}",
-        f"- Categorical features: {', '.join(schema.categorical)}",
+        f"- Numeric features: {', '.join(schema.numeric) or 'none'}",
+        f"- Categorical features: {', '.join(schema.categorical) or 'none'}",
         f"- Split: {params.split.test_size:.0%} held out for testing "
         f"({metrics['test_rows']:,} rows), seed {params.split.seed}",
         "",
@@ -103,6 +106,9 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
         f"| {name}{' (primary)' if name == primary else ''} | {_fmt(value)} |"
         for name, value in metrics.items()
     ]
+    if not schema.segment:
+        lines += ["", "No segment column (data.schema.segment): no metrics per segment.", ""]
+        return "\n".join(lines)
     lines += [
         "",
         f"## By {schema.segment}",
@@ -148,7 +154,10 @@ def log(params: Params, metrics: dict[str, Any], model: Any = None) -> str:
         },
         model=model,
         trusted_types=trusted_types(MODEL, estimator),
-        example=read_table(TRAINING_DATA, columns=features).head(5),
+        # numbers as floats in the signature: an integer column may hold a missing value later
+        example=read_table(TRAINING_DATA, columns=features)
+        .head(5)
+        .astype({column: float for column in params.data.schema_.numeric}),
         artifacts=[METRICS, SEGMENTS, VALIDATION, MODEL_CARD, PLOTS],
     )
 
@@ -166,11 +175,9 @@ def main() -> None:
     for name, points in result["plots"].items():
         write_json(points, PLOTS / f"{name}.json")
     data_md5 = md5(TRAINING_DATA)
-    MODEL_CARD.write_text(model_card(params, result, data_md5, len(frame)), encoding="utf-8")
+    write_text(model_card(params, result, data_md5, len(frame)), MODEL_CARD)
     primary, metrics = params.model.primary_metric, result["metrics"]
-    print(
-        f"evaluate: {primary}={_fmt(metrics[primary])} "
-        f"segment_gap={_fmt(metrics['segment_gap'])} -> {METRICS}"
-    )
+    gap = f" segment_gap={_fmt(metrics['segment_gap'])}" if "segment_gap" in metrics else ""
+    print(f"evaluate: {primary}={_fmt(metrics[primary])}{gap} -> {METRICS}")
     run_id = log(params, metrics, model)
     print(f"evaluate: logged MLflow run {run_id} to {tracking.configure()}")

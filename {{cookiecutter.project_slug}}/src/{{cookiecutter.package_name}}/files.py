@@ -10,7 +10,7 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import DataError
+from .errors import DataError, first_line
 
 PIPELINE_LOCK = Path("dvc.lock")
 TRAINING_DATA = Path("data/train.parquet")
@@ -37,31 +37,85 @@ TRUSTED_TYPES = {
 }
 
 
-def read_table(path: Path, columns: list[str] | None = None) -> pd.DataFrame:
-    """Read a CSV or Parquet file, optionally only `columns`."""
+def sniff_separator(path: Path) -> str:
+    """The delimiter of a CSV file, guessed from its first lines (comma when unsure)."""
+    import csv
+
+    with path.open(encoding="utf-8", errors="replace", newline="") as handle:
+        sample = handle.read(1 << 16)
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _header(path: Path, sep: str) -> list[str]:
+    if path.suffix.lower() == ".csv":
+        return [str(name) for name in pd.read_csv(path, sep=sep, header=None, nrows=1).iloc[0]]
+    import pyarrow.parquet
+
+    return list(pyarrow.parquet.read_schema(path).names)
+
+
+def read_table(
+    path: Path, columns: list[str] | None = None, sep: str | None = None
+) -> pd.DataFrame:
+    """Read a CSV (delimiter `sep`, or sniffed) or Parquet file, optionally only `columns`.
+
+    Refuses duplicate column names, which pandas would silently rename (`x`, `x.1`).
+    """
     suffix = path.suffix.lower()
     if suffix not in {".csv", ".parquet", ".pq"}:
         raise DataError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     try:
-        frame = pd.read_csv(path) if suffix == ".csv" else pd.read_parquet(path)
+        sep = (sep or sniff_separator(path)) if suffix == ".csv" else ","
+        header = [name for name in _header(path, sep) if name != "nan"]  # nan: a blank name
+        duplicated = sorted({name for name in header if header.count(name) > 1})
+        if duplicated:
+            raise DataError(
+                f"{path}: duplicate column names {duplicated}; each column needs its own"
+            )
+        frame = pd.read_csv(path, sep=sep) if suffix == ".csv" else pd.read_parquet(path)
+    except DataError:
+        raise
     except Exception as error:  # pandas raises many types for unreadable files
-        raise DataError(f"{path}: cannot be read: {error}") from None
+        raise DataError(f"{path}: cannot be read: {first_line(error)}") from None
     if columns is not None:
         missing = [column for column in columns if column not in frame.columns]
         if missing:
-            raise DataError(f"{path}: missing columns {missing}; it has {list(frame.columns)}")
+            hint = (
+                f" (read with separator {sep!r}; set data.sep)" if len(frame.columns) == 1 else ""
+            )
+            raise DataError(
+                f"{path}: missing columns {missing}; it has {list(frame.columns)}{hint}"
+            )
         frame = frame[columns]
     return frame
 
 
-def write_table(frame: pd.DataFrame, path: Path) -> None:
+def _replace(path: Path, write: Any) -> None:
+    """Write through a temporary file in the same folder, then rename: a failure midway
+    leaves the previous file as it was."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    try:
+        write(temporary)
+        temporary.replace(path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def write_table(frame: pd.DataFrame, path: Path) -> None:
     if path.suffix.lower() == ".csv":
-        frame.to_csv(path, index=False)
+        _replace(path, lambda target: frame.to_csv(target, index=False))
     else:
-        frame.to_parquet(path, index=False)
+        _replace(path, lambda target: frame.to_parquet(target, index=False))
+
+
+def write_text(text: str, path: Path) -> None:
+    _replace(path, lambda target: target.write_text(text, encoding="utf-8"))
 
 
 def _json_safe(value: Any) -> Any:
@@ -76,10 +130,7 @@ def _json_safe(value: Any) -> Any:
 
 def write_json(data: Any, path: Path) -> None:
     """Stable, diff-friendly JSON; NaN and infinity become null."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(
-        json.dumps(_json_safe(data), indent=2, sort_keys=False) + "\n", encoding="utf-8"
-    )
+    write_text(json.dumps(_json_safe(data), indent=2, sort_keys=False) + "\n", path)
 
 
 def read_json(path: Path) -> Any:
@@ -98,8 +149,7 @@ def md5(path: Path) -> str:
 def save_model(model: Any, path: Path = MODEL) -> None:
     import skops.io
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    skops.io.dump(model, path)
+    _replace(path, lambda target: skops.io.dump(model, target))
 
 
 def trusted_types(path: Path = MODEL, estimator: str | None = None) -> list[str]:

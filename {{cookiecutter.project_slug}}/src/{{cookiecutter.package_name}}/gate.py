@@ -26,6 +26,7 @@ def gate(
     params: GateParams,
     metric: str,
     against: str = "champion",
+    segmented: bool = True,
 ) -> GateDecision:
     """Would `candidate` replace `champion`? Every check that fails gives a reason.
 
@@ -34,7 +35,8 @@ def gate(
 
     - the primary metric must reach `min_value` (at most, for lower-is-better metrics);
     - it may not be worse than the champion's by more than `max_regression`;
-    - the largest gap of the primary metric between segments may not exceed `max_segment_gap`.
+    - the largest gap of the primary metric between segments may not exceed `max_segment_gap`
+      (not checked when the schema names no segment column: `segmented` is False).
     With no champion, the absolute checks alone decide.
     """
     failed: list[str] = []
@@ -63,7 +65,9 @@ def gate(
                 f"allowed regression {params.max_regression:.4f})"
             )
     gap = float(candidate.get("segment_gap", math.nan))
-    if math.isnan(gap):
+    if not segmented:
+        passed.append("no segment column: segment gap not checked")
+    elif math.isnan(gap):
         failed.append("segment_gap is missing or NaN")
     else:
         ok = gap <= params.max_segment_gap

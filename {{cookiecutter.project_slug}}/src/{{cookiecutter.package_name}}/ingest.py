@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from . import synthetic
+from .errors import DataError
 from .files import TRAINING_DATA, read_table, write_table
 from .params import DataParams, Schema
 
@@ -17,7 +19,22 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     Numeric columns are left as read, so that validation can catch a column
     that arrived as text.
     """
+    missing = [column for column in schema.columns if column not in frame.columns]
+    if missing:
+        raise DataError(
+            f"ingest: the data lacks the columns {missing} that data.schema declares;"
+            f" it has {list(frame.columns)}"
+        )
     frame = frame[schema.columns].copy()
+    for column in schema.numeric:
+        values = frame[column]
+        if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+            infinite = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
+            if infinite:
+                raise DataError(
+                    f"ingest: column {column!r} holds {infinite:,} infinite value(s);"
+                    " replace them (or leave them empty, as missing) and run again"
+                )
     for column in schema.categorical:
         if not isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].astype("category")
@@ -28,9 +45,9 @@ def ingest(params: DataParams, window: int | None = None) -> pd.DataFrame:
     """The rows of one window (default: params.window) from the configured source."""
     window = params.window if window is None else window
     if params.source == "synthetic":
-        frame = synthetic.generate(params.rows, window=window, seed=params.seed)
+        frame = synthetic.generate(int(params.rows or 0), window=window, seed=int(params.seed or 0))
     else:
-        frame = read_table(Path(str(params.path)), columns=params.schema_.columns)
+        frame = read_table(Path(str(params.path)), params.schema_.columns, sep=params.sep)
     return conform(frame, params.schema_)
 
 

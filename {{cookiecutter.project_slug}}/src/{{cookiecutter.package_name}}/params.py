@@ -6,6 +6,8 @@ the key, before any stage does work.
 
 from __future__ import annotations
 
+import os
+import posixpath
 from pathlib import Path
 from typing import Any, Literal
 
@@ -37,7 +39,7 @@ class Schema(Section):
     target: str
     numeric: dict[str, NumericColumn]
     categorical: dict[str, list[str]]
-    segment: str
+    segment: str | None = None
     min_rows: int = Field(100, ge=1)
     max_null_fraction: float = Field(0.0, ge=0.0, le=1.0)
 
@@ -46,10 +48,17 @@ class Schema(Section):
         both = set(self.numeric) & set(self.categorical)
         if both:
             raise ValueError(f"columns declared both numeric and categorical: {sorted(both)}")
+        if not self.features:
+            raise ValueError("declare at least one numeric or categorical feature column")
         if self.target in self.numeric or self.target in self.categorical:
             raise ValueError(f"the target {self.target!r} must not also be a feature")
-        if self.segment not in self.categorical:
-            raise ValueError(f"segment {self.segment!r} must be one of the categorical columns")
+        if self.segment == self.target:
+            raise ValueError(f"the segment {self.segment!r} must not be the target")
+        if self.segment in self.numeric:
+            raise ValueError(
+                f"segment {self.segment!r} is a numeric feature; use a categorical column,"
+                " a column that is not a feature, or null for no segments"
+            )
         return self
 
     @property
@@ -58,21 +67,49 @@ class Schema(Section):
 
     @property
     def columns(self) -> list[str]:
-        return [*self.features, self.target]
+        """What ingest keeps: the features, the segment (when it is not a feature), the target."""
+        extra = [self.segment] if self.segment and self.segment not in self.categorical else []
+        return [*self.features, *extra, self.target]
+
+
+# Files the pipeline writes: a data source inside them would be deleted or overwritten.
+PIPELINE_OUTPUTS = ("data/train.parquet", "models", "reports")
+
+
+def inside_outputs(path: str) -> str | None:
+    """The pipeline output that `path` (relative to the repository) is or lies in, if any."""
+    normal = posixpath.normpath(os.path.relpath(os.path.abspath(path)).replace(os.sep, "/"))
+    for output in PIPELINE_OUTPUTS:
+        if normal == output or normal.startswith(output + "/"):
+            return output
+    return None
 
 
 class DataParams(Section):
     source: Literal["synthetic", "file"]
     path: str | None = None
-    window: int = Field(ge=0)
-    rows: int = Field(ge=1)
-    seed: int
+    sep: str | None = None  # CSV delimiter; null: sniffed from the file
+    window: int = Field(0, ge=0)
+    rows: int | None = Field(None, ge=1)
+    seed: int | None = None
     schema_: Schema = Field(alias="schema")
 
     @model_validator(mode="after")
-    def _path_for_file(self) -> DataParams:
-        if self.source == "file" and not self.path:
-            raise ValueError("source 'file' needs data.path (a CSV or Parquet file)")
+    def _source_keys(self) -> DataParams:
+        if self.source == "file":
+            if not self.path:
+                raise ValueError("source 'file' needs data.path (a CSV or Parquet file)")
+            output = inside_outputs(self.path)
+            if output:
+                raise ValueError(
+                    f"data.path {self.path!r} is inside the pipeline's output {output!r},"
+                    " which DVC deletes before a stage runs; put your file elsewhere,"
+                    " e.g. data/raw/"
+                )
+        else:
+            needed = [key for key in ("rows", "seed") if getattr(self, key) is None]
+            if needed:
+                raise ValueError(f"source 'synthetic' needs data.{' and data.'.join(needed)}")
         return self
 
 
@@ -154,27 +191,43 @@ class Params(Section):
     drift: DriftParams
 
     @model_validator(mode="after")
-    def _critical_columns_exist(self) -> Params:
-        features = set(self.data.schema_.features)
-        unknown = set(self.drift.critical_columns) - features
-        if unknown:
-            raise ValueError(f"drift.critical_columns names unknown columns: {sorted(unknown)}")
-        unknown = set(self.drift.thresholds) - features - set(COLUMN_TYPES)
+    def _columns_exist(self) -> Params:
+        schema = self.data.schema_
+        features = set(schema.features)
+        unknown = [column for column in self.drift.critical_columns if column not in features]
         if unknown:
             raise ValueError(
-                f"drift.thresholds names unknown columns: {sorted(unknown)}"
-                f" (use a feature column, {COLUMN_TYPES[0]!r} or {COLUMN_TYPES[1]!r})"
+                f"drift.critical_columns: {unknown} not among the feature columns of data.schema;"
+                " edit drift.critical_columns to list your own columns, or set it to []"
+            )
+        unknown = [
+            column
+            for column in self.drift.thresholds
+            if column not in features and column not in COLUMN_TYPES
+        ]
+        if unknown:
+            raise ValueError(
+                f"drift.thresholds: {unknown} not among the feature columns of data.schema;"
+                f" use a feature column, {COLUMN_TYPES[0]!r} or {COLUMN_TYPES[1]!r}"
             )
         return self
 
 
+def _shorten(value: Any, most: int = 60) -> str:
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 3] + "..."
+
+
 def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"]) or "(top level)"
+    key = ".".join(str(part) for part in error["loc"])
     if error["type"] == "extra_forbidden":
         return f"{key}: unknown key"
     if error["type"] == "missing":
         return f"{key}: missing"
-    return f"{key}: {error['msg']} (got {error['input']!r})"
+    if error["type"] == "value_error":  # our own checks: the message names what to change
+        message = error["msg"].removeprefix("Value error, ")
+        return f"{key}: {message}" if key and not message.startswith(f"{key}.") else message
+    return f"{key or '(top level)'}: {error['msg']} (got {_shorten(error['input'])})"
 
 
 def parse_params(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
@@ -188,11 +241,33 @@ def parse_params(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
         raise ParamsError(f"{source}: " + "\n  ".join(lines)) from None
 
 
-def load_params(path: Path = PARAMS_FILE) -> Params:
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML keeps the last of two equal keys without a word; refuse them instead."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"duplicate key {key!r}", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def read_yaml(path: Path) -> Any:
+    """A YAML file's content; any problem is one ParamsError line with its line number."""
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except FileNotFoundError:
         raise ParamsError(f"{path}: not found (run from the repository root)") from None
     except yaml.YAMLError as error:
-        raise ParamsError(f"{path}: not valid YAML: {error}") from None
-    return parse_params(raw, str(path))
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        raise ParamsError(f"{path}: not valid YAML{where}: {problem}") from None
+
+
+def load_params(path: Path = PARAMS_FILE) -> Params:
+    return parse_params(read_yaml(path), str(path))

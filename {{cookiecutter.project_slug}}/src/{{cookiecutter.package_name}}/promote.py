@@ -206,7 +206,13 @@ def decide(
         and earlier.tags.get(WAS_CHAMPION) == "true"
         and earlier.tags.get(DEMOTED) != "true"
     )
-    decision = gate(candidate, None if rollback else champion_metrics, params.gate, primary)
+    decision = gate(
+        candidate,
+        None if rollback else champion_metrics,
+        params.gate,
+        primary,
+        segmented=params.data.schema_.segment is not None,
+    )
     if not decision.passed:
         return record(
             False, str(earlier.version) if earlier else None, f"held back: {decision.summary}"

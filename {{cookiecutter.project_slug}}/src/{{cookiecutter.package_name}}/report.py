@@ -21,7 +21,7 @@ from typing import Any
 import yaml
 
 from .errors import PipelineError
-from .files import METRICS, PIPELINE_LOCK, PLOTS, SEGMENTS, VALIDATION
+from .files import METRICS, PIPELINE_LOCK, PLOTS, SEGMENTS, VALIDATION, write_text
 from .gate import gate
 from .metrics import METRICS as METRIC_DIRECTIONS
 from .metrics import improvement
@@ -134,11 +134,27 @@ def run_url() -> str | None:
     return f"{parts[0]}/{parts[1]}/actions/runs/{parts[2]}" if all(parts) else None
 
 
+def _is_revision(rev: str) -> bool:
+    revision = ["git", "rev-parse", "--verify", "--quiet", rev + "^{commit}"]
+    return subprocess.run(revision, capture_output=True, check=False).returncode == 0
+
+
+def resolve_base(base: str) -> str:
+    """`base`, or for `<remote>/<branch>` in a repository without that remote (a fresh bake,
+    before its first push) the local branch of the same name."""
+    remote, _, branch = base.partition("/")
+    if _is_revision(base) or not branch:
+        return base
+    has_remote = subprocess.run(["git", "remote", "get-url", remote], capture_output=True)
+    if has_remote.returncode != 0 and _is_revision(branch):
+        print(f"report: no remote {remote!r} yet: comparing with the local branch {branch!r}")
+        return branch
+    return base
+
+
 def collect(base: str) -> Inputs:
     """Ask DVC and git for both sides of the comparison."""
-    revision = ["git", "rev-parse", "--verify", "--quiet", base + "^{commit}"]
-    known = subprocess.run(revision, capture_output=True, check=False)
-    if known.returncode != 0:
+    if not _is_revision(base):
         raise PipelineError(
             f"report: {base!r} is not a revision of this repository; "
             "fetch it or pass another with --base (e.g. --base main or --base HEAD~1)"
@@ -199,7 +215,8 @@ def _change(name: str, new: float | None, old: float | None) -> str:
     arrow = "▲" if delta > 0 else "▼"
     gain = _gain(name, new, old)
     mark = "" if gain is None else (" 🟢" if gain > 0 else " 🔴")
-    return f"{arrow} {delta:+.4f}{mark}"
+    counted = float(delta).is_integer() and float(new).is_integer()  # e.g. test_rows
+    return f"{arrow} {delta:+,.0f}{mark}" if counted else f"{arrow} {delta:+.4f}{mark}"
 
 
 def verdict(inputs: Inputs, params: Params) -> str:
@@ -337,7 +354,14 @@ def build(inputs: Inputs, params: Params) -> str:
     """The report as Markdown; pure."""
     primary = params.model.primary_metric
     champion = inputs.base.metrics or None
-    decision = gate(inputs.head.metrics, champion, params.gate, primary, against="main")
+    decision = gate(
+        inputs.head.metrics,
+        champion,
+        params.gate,
+        primary,
+        against="main",
+        segmented=params.data.schema_.segment is not None,
+    )
     lines = [
         f"## Model report: `{params.model.name}`",
         "",
@@ -356,7 +380,13 @@ def build(inputs: Inputs, params: Params) -> str:
         *_metrics_table(inputs, primary),
     ]
     segments = _segments_table(inputs, primary)
-    if segments:
+    if params.data.schema_.segment is None:
+        lines += [
+            "",
+            "No segment column (`data.schema.segment`): no per-segment metrics and no"
+            " segment-gap check.",
+        ]
+    elif segments:
         lines += ["", f"### `{primary}` by segment", "", *segments]
     lines += ["", "### Parameters", ""]
     if inputs.params_changed:
@@ -413,7 +443,7 @@ def main(base: str, out: Path) -> None:
     from .params import load_params
 
     params = load_params()
+    base = resolve_base(base)
     text = build(collect(base), params)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(text, encoding="utf-8")
+    write_text(text, out)
     print(f"report: {base} vs workspace -> {out}")

@@ -126,3 +126,35 @@ def log_run(
             return run.info.run_id
     except Exception as error:  # MLflow raises many types for an unreachable or failing store
         raise TrackingError(f"MLflow tracking at {uri} failed: {first_line(error)}") from error
+
+
+def ui_links(uri: str, name: str, ui: str) -> list[str]:
+    """Where this project's runs and models are in the MLflow UI at `ui`, which opens on
+    MLflow 3's GenAI home page. Reads a SQLite store directly: no `import mlflow`."""
+    import sqlite3
+
+    found = None
+    if uri.startswith("sqlite:///"):
+        try:
+            store = sqlite3.connect(f"file:{uri.removeprefix('sqlite:///')}?mode=ro", uri=True)
+            query = "SELECT experiment_id FROM experiments WHERE name = ?"
+            found = store.execute(f"{query} AND lifecycle_stage = 'active'", (name,)).fetchone()
+        except sqlite3.Error:
+            pass
+    view = "?workflowType=machine_learning"  # the "Model training" side of the UI
+    ui = ui.rstrip("/")
+    runs = f"{ui}/#/experiments/{found[0]}/runs{view}" if found else f"{ui}/#/experiments{view}"
+    hint = "" if found or not uri.startswith("sqlite:") else " (no run logged yet? make repro)"
+    return [
+        f"MLflow UI: {ui} opens on MLflow's GenAI home page; this project is here:",
+        f"  training runs:     {runs}{hint}",
+        f"  registered models: {ui}/#/models{view}",
+        f'  (or switch the sidebar to "Model training": Experiments > {name}, and Models)',
+    ]
+
+
+def ui_links_main(ui: str) -> None:
+    from .params import load_params
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
+    print("\n".join(ui_links(uri, load_params().model.name, ui or uri)))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import numpy as np
@@ -25,16 +26,27 @@ def split(
     return train_part, test_part
 
 
-def _estimator(params: TrainParams, categorical_mask: list[bool]) -> Any:
-    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
-    from sklearn.linear_model import LogisticRegression
+ESTIMATORS = {
+    "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
+    "logistic_regression": "sklearn.linear_model.LogisticRegression",
+    "random_forest": "sklearn.ensemble.RandomForestClassifier",
+}
 
-    classes = {
-        "hist_gradient_boosting": HistGradientBoostingClassifier,
-        "logistic_regression": LogisticRegression,
-        "random_forest": RandomForestClassifier,
-    }
-    cls = classes[params.estimator]
+
+def _reason(error: Exception) -> str:
+    """scikit-learn's constraint message without its preamble: 'must be ... '."""
+    text = str(error).splitlines()[0] if str(error) else type(error).__name__
+    found = re.search(r"must be (.*?)\. Got .* instead", text)
+    return f"must be {found.group(1)}" if found else text
+
+
+def estimator(params: TrainParams, categorical_mask: list[bool]) -> Any:
+    """The configured estimator; each hyperparameter is checked against the estimator's own
+    constraints first, so a bad value is one line naming its key."""
+    import importlib
+
+    module, _, name = ESTIMATORS[params.estimator].rpartition(".")
+    cls = getattr(importlib.import_module(module), name)
     fixed = {"random_state": params.seed}
     if params.estimator == "hist_gradient_boosting":
         fixed["categorical_features"] = categorical_mask
@@ -42,13 +54,17 @@ def _estimator(params: TrainParams, categorical_mask: list[bool]) -> Any:
     unknown = sorted(set(params.hyperparameters) - allowed)
     if unknown:
         raise ParamsError(
-            f"params.yaml: train.hyperparameters: {unknown} not accepted by {cls.__name__}; "
-            f"allowed: {sorted(allowed)}"
+            f"params.yaml: train.hyperparameters.{unknown[0]}: not a parameter of {cls.__name__}"
+            f" (allowed: {', '.join(sorted(allowed))})"
         )
-    try:
-        return cls(**params.hyperparameters, **fixed)
-    except (TypeError, ValueError) as error:
-        raise ParamsError(f"params.yaml: train.hyperparameters: {error}") from None
+    for key, value in params.hyperparameters.items():
+        try:
+            cls(**{key: value})._validate_params()
+        except (TypeError, ValueError) as error:
+            raise ParamsError(
+                f"params.yaml: train.hyperparameters.{key}: {_reason(error)} (got {value!r})"
+            ) from None
+    return cls(**params.hyperparameters, **fixed)
 
 
 def build_pipeline(schema: Schema, params: TrainParams) -> Any:
@@ -78,7 +94,7 @@ def build_pipeline(schema: Schema, params: TrainParams) -> Any:
         verbose_feature_names_out=False,
     )
     mask = [True] * len(categorical) + [False] * len(numeric)
-    return Pipeline([("preprocess", preprocess), ("estimator", _estimator(params, mask))])
+    return Pipeline([("preprocess", preprocess), ("estimator", estimator(params, mask))])
 
 
 def train(

@@ -6,6 +6,7 @@ Great Expectations takes seconds to import, so only this stage imports it.
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import pandas as pd
@@ -41,12 +42,14 @@ def build_expectations(schema: Schema) -> list[Any]:
             gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=NUMERIC_TYPES)
         )
         expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=mostly))
-        if bounds.min is not None or bounds.max is not None:
-            expectations.append(
-                gxe.ExpectColumnValuesToBeBetween(
-                    column=column, min_value=bounds.min, max_value=bounds.max
-                )
+        # An open bound is the largest finite float, so that inf and -inf are out of range.
+        expectations.append(
+            gxe.ExpectColumnValuesToBeBetween(
+                column=column,
+                min_value=-sys.float_info.max if bounds.min is None else bounds.min,
+                max_value=sys.float_info.max if bounds.max is None else bounds.max,
             )
+        )
     for column, values in schema.categorical.items():
         # ingest stores categorical columns as pandas `category`
         expectations.append(
@@ -122,13 +125,16 @@ def validate(frame: pd.DataFrame, schema: Schema) -> dict[str, Any]:
     }
 
 
-def describe_failures(report: dict[str, Any]) -> str:
+def describe_failures(report: dict[str, Any], schema: Schema) -> str:
     lines = [
         f"validation failed: {len(report['failures'])} expectation(s) not met on {TRAINING_DATA}"
     ]
     for failure in report["failures"]:
         where = f" on {failure['column']}" if failure["column"] else ""
-        lines.append(f"  - {failure['expectation']}{where}: observed {failure['observed']}")
+        line = f"  - {failure['expectation']}{where}: observed {failure['observed']}"
+        if failure["expectation"] == "expect_table_row_count_to_be_between":
+            line += f" rows; data.schema.min_rows asks for at least {schema.min_rows:,}"
+        lines.append(line)
     lines.append(f"Details in {VALIDATION}. Training did not run; the previous model is unchanged.")
     return "\n".join(lines)
 
@@ -141,7 +147,7 @@ def main() -> None:
     report = validate(frame, schema)
     write_json(report, VALIDATION)
     if not report["success"]:
-        raise ValidationFailed(describe_failures(report))
+        raise ValidationFailed(describe_failures(report, schema))
     statistics = report["statistics"]
     print(
         f"validate: {statistics['evaluated_expectations']} expectations met on "

@@ -1,0 +1,28 @@
+"""Check all of params.yaml before DVC runs any stage.
+
+DVC empties a stage's outputs before its command starts, so a value that a stage
+refuses would already have cost the previous model or snapshot. `make repro` and
+the workflows run this first; it also checks the keys no stage reads (the gate).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import DataError
+from .params import load_params
+from .train import estimator
+
+
+def check() -> str:
+    """Raise a one-line PipelineError for the first problem; else say what was checked."""
+    params = load_params()
+    schema = params.data.schema_
+    estimator(params.train, [True] * len(schema.categorical) + [False] * len(schema.numeric))
+    if params.data.source == "file" and not Path(str(params.data.path)).is_file():
+        raise DataError(f"params.yaml: data.path: {params.data.path}: file not found")
+    return f"{params.train.estimator}, {len(schema.features)} features, source {params.data.source}"
+
+
+def main() -> None:
+    print(f"check: params.yaml is valid ({check()})")

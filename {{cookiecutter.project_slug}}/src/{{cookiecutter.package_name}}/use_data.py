@@ -1,0 +1,154 @@
+"""Point the pipeline at your own table in one step.
+
+`use-data FILE --target COLUMN` reads the file, describes its columns as the
+schema, and rewrites the `data` section of params.yaml (other sections and their
+comments stay), empties `drift.critical_columns` (it names the synthetic data's
+columns) and makes the file a dependency of the ingest stage in dvc.yaml, so a
+new version of it re-runs the pipeline. Nothing is written unless the result is
+valid.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import DataError
+from .files import read_table, sniff_separator, write_text
+from .params import PARAMS_FILE, parse_params, read_yaml
+
+PIPELINE = Path("dvc.yaml")
+MOST_CATEGORIES = 50  # more distinct values than this: any value is allowed ([])
+SECTION = re.compile(r"^data:\n(?:(?:[ #].*)?\n)*", re.MULTILINE)
+CRITICAL = re.compile(r"^(  critical_columns: *)\[[^\]\n]*\]", re.MULTILINE)
+INGEST_DEPS = re.compile(r"^  ingest:\n(?:    .*\n)*?    deps:\n((?:      - .*\n)+)", re.MULTILINE)
+
+
+def _name(text: str) -> str:
+    return json.dumps(text)  # a JSON string is a YAML string: any column name is safe
+
+
+def describe(
+    frame: pd.DataFrame, target: str, segment: str | None
+) -> tuple[list[str], dict[str, list[str]], list[str]]:
+    """Numeric columns, categorical columns (with their values) and the columns left out."""
+    for column, role in ((target, "--target"), (segment, "--segment")):
+        if column is not None and column not in frame.columns:
+            raise DataError(
+                f"use-data: {role} {column!r} is not a column; the file has {list(frame.columns)}"
+            )
+    labels = frame[target]
+    if labels.isna().any() or not set(labels.unique()) <= {0, 1}:
+        found = sorted(map(str, labels.dropna().unique()))[:5]
+        raise DataError(
+            f"use-data: the target {target!r} must hold only 0 and 1 (no missing values);"
+            f" found {found}: map your labels to 0/1 first"
+        )
+    numeric, categorical, skipped = [], {}, []
+    for column in frame.columns:
+        values = frame[column]
+        if column == target:
+            continue
+        if pd.api.types.is_bool_dtype(values):
+            categorical[column] = []
+        elif pd.api.types.is_numeric_dtype(values):
+            numeric.append(column)
+        elif values.nunique() == len(values) and column != segment:
+            skipped.append(column)  # an identifier: one value per row predicts nothing
+        else:
+            distinct = sorted(map(str, values.dropna().unique()))
+            categorical[column] = distinct if len(distinct) <= MOST_CATEGORIES else []
+    return numeric, categorical, skipped
+
+
+def data_section(
+    path: str,
+    sep: str | None,
+    frame: pd.DataFrame,
+    target: str,
+    segment: str | None,
+    numeric: list[str],
+    categorical: dict[str, list[str]],
+) -> str:
+    """The `data:` section of params.yaml for the table, with comments."""
+    features = [*numeric, *categorical]
+    worst = max((float(frame[column].isna().mean()) for column in features), default=0.0)
+    numeric_lines = [f"      {_name(column)}: " + "{}" for column in numeric]
+    categorical_lines = [
+        f"      {_name(column)}: {json.dumps(values)}" for column, values in categorical.items()
+    ]
+    lines = [
+        "data:",
+        '  source: file             # written by `use-data`; see README "Use your own data"',
+        f"  path: {_name(path)}",
+        *([f"  sep: {_name(sep)}                # the CSV delimiter"] if sep else []),
+        "  window: 0                # the drift job moves it forward to retrain on data.path",
+        "  schema:",
+        f"    target: {_name(target)}  # binary, 0 or 1",
+        "    numeric:"
+        + ("  # name: {min, max}; either bound may be left out" if numeric else " {}"),
+        *numeric_lines,
+        "    categorical:" + ("  # name: allowed values ([] allows any)" if categorical else " {}"),
+        *categorical_lines,
+        f"    segment: {_name(segment) if segment else 'null'}  # metrics per segment; null: none",
+        f"    min_rows: {max(1, len(frame) // 2)}  # fewer rows are refused (half of today's)",
+        f"    max_null_fraction: {math.ceil(worst * 100) / 100}  # missing share allowed",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def with_dependency(pipeline: str, path: str) -> str:
+    """dvc.yaml's text with `path` among the ingest stage's dependencies (once)."""
+    found = INGEST_DEPS.search(pipeline)
+    if found is None:
+        raise DataError(f"use-data: {PIPELINE} has no `deps:` list in its ingest stage")
+    listed = [line.strip().removeprefix("- ").strip() for line in found.group(1).splitlines()]
+    if path in listed:
+        return pipeline
+    return pipeline[: found.end(1)] + f"      - {path}\n" + pipeline[found.end(1) :]
+
+
+def main(path: Path, target: str, segment: str | None = None, sep: str | None = None) -> None:
+    params_text = PARAMS_FILE.read_text(encoding="utf-8")
+    read_yaml(PARAMS_FILE)  # a broken params.yaml is reported, not overwritten
+    if path.is_absolute() or ".." in path.parts:
+        raise DataError(
+            f"use-data: {path}: put the file inside this repository (e.g. data/raw/) and give"
+            " its path relative to the repository root, so that DVC can version it"
+        )
+    if path.suffix.lower() == ".csv" and sep is None and path.is_file():
+        sep = sniff_separator(path)
+    frame = read_table(path, sep=sep)
+    numeric, categorical, skipped = describe(frame, target, segment)
+    section = data_section(
+        path.as_posix(),
+        sep if path.suffix.lower() == ".csv" else None,
+        frame,
+        target,
+        segment,
+        numeric,
+        categorical,
+    )
+    if SECTION.search(params_text) is None:
+        raise DataError(f"use-data: {PARAMS_FILE} has no top-level `data:` section")
+    new_params = SECTION.sub(lambda _: section + "\n", params_text, count=1)
+    new_params = CRITICAL.sub(r"\1[]", new_params, count=1)
+    import yaml
+
+    parse_params(yaml.safe_load(new_params))  # refuse to write what the pipeline would refuse
+    new_pipeline = with_dependency(PIPELINE.read_text(encoding="utf-8"), path.as_posix())
+    write_text(new_params, PARAMS_FILE)
+    write_text(new_pipeline, PIPELINE)
+    print(
+        f"use-data: {len(frame):,} rows; {len(numeric)} numeric and {len(categorical)}"
+        f" categorical features, target {target!r}, segment {segment or 'none'}"
+        f" -> {PARAMS_FILE} (data, drift.critical_columns), {PIPELINE} (ingest deps)"
+    )
+    if skipped:
+        print(f"use-data: left out {skipped}: one distinct value per row (an identifier?)")
+    print(f"use-data: next: review {PARAMS_FILE}, `dvc add {path}`, then `dvc repro`")

@@ -1,0 +1,94 @@
+"""`use-data`: your own table in one step, with a table that ships with scikit-learn."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from {{ cookiecutter.package_name }} import use_data
+from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.ingest import ingest
+from {{ cookiecutter.package_name }}.params import load_params
+
+from .conftest import ROOT
+
+
+@pytest.fixture
+def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "data/raw").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def cancer() -> pd.DataFrame:
+    from sklearn.datasets import load_breast_cancer
+
+    return load_breast_cancer(as_frame=True).frame
+
+
+@pytest.mark.parametrize("name", ["cancer.csv", "cancer.parquet"])
+def test_a_real_table_becomes_the_data_source(repo: Path, name: str) -> None:
+    table = cancer()
+    path = Path("data/raw") / name
+    table.to_csv(path, index=False) if name.endswith(".csv") else table.to_parquet(path)
+    drift_before = (repo / "params.yaml").read_text().split("\ndrift:")[1]
+    use_data.main(path, target="target")
+    params = load_params()
+    schema = params.data.schema_
+    assert (params.data.source, params.data.path) == ("file", path.as_posix())
+    assert schema.target == "target" and schema.segment is None
+    assert schema.features == [column for column in table.columns if column != "target"]
+    assert schema.min_rows == len(table) // 2
+    assert params.drift.critical_columns == []
+    assert f"      - {path.as_posix()}\n" in (repo / "dvc.yaml").read_text()
+    drift_after = (repo / "params.yaml").read_text().split("\ndrift:")[1]
+    assert drift_after == drift_before.replace(
+        "critical_columns: [monthly_charges]", "critical_columns: []"
+    )
+    assert len(ingest(params.data)) == len(table)
+    use_data.main(path, target="target")  # again: the dependency is listed once
+    assert (repo / "dvc.yaml").read_text().count(path.as_posix()) == 1
+
+
+def test_text_columns_become_categories_and_identifiers_are_left_out(repo: Path) -> None:
+    table = (
+        cancer()
+        .head(200)
+        .assign(site=["north", "south"] * 100, patient=[f"p{i}" for i in range(200)])
+    )
+    table.to_csv("data/raw/t.csv", index=False, sep=";")
+    use_data.main(Path("data/raw/t.csv"), target="target", segment="site")
+    params = load_params()
+    assert params.data.sep == ";"
+    assert params.data.schema_.categorical == {"site": ["north", "south"]}
+    assert params.data.schema_.segment == "site"
+    assert "patient" not in params.data.schema_.columns
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"target": "nope"}, "use-data: --target 'nope' is not a column"),
+        ({"segment": "nope"}, "use-data: --segment 'nope' is not a column"),
+        ({"labels": ["yes", "no"]}, "use-data: the target 'target' must hold only 0 and 1"),
+    ],
+)
+def test_bad_requests_write_nothing(repo: Path, change: dict, message: str) -> None:
+    table = cancer().head(50)
+    if "labels" in change:
+        table["target"] = [change["labels"][i % 2] for i in range(50)]
+    table.to_csv("data/raw/t.csv", index=False)
+    before = {name: (repo / name).read_bytes() for name in ("params.yaml", "dvc.yaml")}
+    with pytest.raises(DataError) as error:
+        use_data.main(
+            Path("data/raw/t.csv"),
+            target=change.get("target", "target"),
+            segment=change.get("segment"),
+        )
+    assert str(error.value).startswith(message)
+    assert before == {name: (repo / name).read_bytes() for name in ("params.yaml", "dvc.yaml")}
