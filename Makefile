@@ -52,8 +52,8 @@ test-fast: $(STAMP) ## the quick tests (about a minute)
 	$(BIN)/python -m pytest -m "not slow" $(PYTEST_ARGS)
 
 lint: $(STAMP) ## lint the template's own code (bakes are linted by the tests)
-	$(BIN)/ruff check tests scripts benchmarks
-	$(BIN)/ruff format --check tests scripts benchmarks
+	$(BIN)/ruff check tests scripts benchmarks gitops_ml_answers.py
+	$(BIN)/ruff format --check tests scripts benchmarks gitops_ml_answers.py
 
 lock: $(STAMP) ## re-lock the generated project's and the template's dependencies
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python scripts/lock.py

@@ -2,7 +2,7 @@
 
 Self-contained on purpose: a hook runs in whatever interpreter runs
 cookiecutter, so it may import only the standard library.
-hooks/check_answers.py runs this file's problems() and report() while the
+gitops_ml_answers.py runs this file's problems() and report() while the
 answers are collected, before cookiecutter makes the project folder; as a
 hook, it checks again the runs that do not prompt (--replay).
 """
@@ -97,7 +97,9 @@ def problems(answers: dict[str, object]) -> list[str]:
     for key, value in answers.items():
         if not isinstance(value, str):
             found.append(f"{key}: {value!r} is not text; quote it in your cookiecutter config")
-        elif any(unicodedata.category(char) in NOT_ONE_LINE for char in value):
+        elif any(
+            unicodedata.category(char) in NOT_ONE_LINE or char in "\ufffe\uffff" for char in value
+        ):  # U+FFFE and U+FFFF: noncharacters that YAML refuses
             found.append(f"{key}: must be one line without control characters")
     if not all(isinstance(value, str) for value in answers.values()):
         return found  # the checks below expect text

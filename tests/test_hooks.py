@@ -19,6 +19,7 @@ from .conftest import TEMPLATE, bake, run, shared_env
 COOKIECUTTER = [sys.executable, "-m", "cookiecutter", "--no-input", str(TEMPLATE)]
 
 REFUSED = [
+    ({"description": "Churn\ufffe"}, "description: must be one line without control characters"),
     ({"project_slug": "Customer Churn!"}, "project_slug"),
     ({"project_slug": "-churn"}, "project_slug"),
     ({"package_name": "Churn"}, "package_name"),

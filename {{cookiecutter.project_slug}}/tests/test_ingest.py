@@ -97,3 +97,12 @@ def test_the_csv_delimiter_is_guessed_or_given(
     assert len(ingest(_file_source(params, path, sep=";"))) == len(frame)
     with pytest.raises(DataError, match=r"read with separator ','; set data.sep"):
         ingest(_file_source(params, path, sep=","))
+
+
+def test_a_declared_column_the_data_lacks_names_its_key(raw_params: dict) -> None:
+    from {{ cookiecutter.package_name }}.params import parse_params
+
+    raw_params["data"]["schema"]["segment"] = "branch"
+    params = parse_params(raw_params)
+    with pytest.raises(DataError, match=r"^ingest: the data lacks 'branch' \(data.schema.segment"):
+        ingest(params.data)

@@ -62,3 +62,15 @@ def test_plots_without_the_plot_files_say_to_run_the_pipeline(
     monkeypatch.chdir(tmp_path)
     with pytest.raises(DataError, match=r"roc\.json: no such plot file; run `dvc repro`"):
         plots.main()
+
+
+def test_gaps_in_a_curve_are_left_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    workspace(tmp_path)
+    roc = [{"fpr": 0, "tpr": 0}, {"fpr": 0.5, "tpr": None}, {"fpr": 1, "tpr": float("inf")}]
+    (tmp_path / "reports/plots/roc.json").write_text(json.dumps([*roc, {"fpr": 1, "tpr": 1}]))
+    monkeypatch.chdir(tmp_path)
+    plots.main()
+    page = (tmp_path / plots.PAGE).read_text(encoding="utf-8")
+    curves = re.findall(r'<polyline points="([^"]+)"', page)
+    assert len(curves[0].split()) == 2  # the null and the infinite point are not drawn
+    assert ">None<" not in page

@@ -67,6 +67,18 @@ def test_bad_hyperparameter_is_one_line_naming_its_key(
     assert message.startswith(f"params.yaml: {first_line}")
 
 
+def test_hyperparameters_that_clash_are_one_line(params: Params, frame: pd.DataFrame) -> None:
+    train_params = params.train.model_copy(
+        update={"estimator": "logistic_regression", "hyperparameters": {"penalty": "elasticnet"}}
+    )
+    with pytest.raises(ParamsError) as error:
+        train(frame, params.data.schema_, params.split, train_params)
+    assert str(error.value).startswith(
+        "params.yaml: train.hyperparameters: logistic_regression could not be fitted with them"
+    )
+    assert "\n" not in str(error.value)
+
+
 def test_saved_model_round_trips(params: Params, frame: pd.DataFrame, tmp_path: Path) -> None:
     model = train(frame, params.data.schema_, params.split, params.train)
     path = tmp_path / "model.skops"

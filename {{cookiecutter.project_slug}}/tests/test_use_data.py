@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }} import use_data
 from {{ cookiecutter.package_name }}.errors import DataError
@@ -23,6 +24,10 @@ def repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     (tmp_path / "data/raw").mkdir(parents=True)
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+def ingest_deps(repo: Path) -> list[str]:
+    return yaml.safe_load((repo / "dvc.yaml").read_text())["stages"]["ingest"]["deps"]
 
 
 def cancer() -> pd.DataFrame:
@@ -45,29 +50,41 @@ def test_a_real_table_becomes_the_data_source(repo: Path, name: str) -> None:
     assert schema.features == [column for column in table.columns if column != "target"]
     assert schema.min_rows == len(table) // 2
     assert params.drift.critical_columns == []
-    assert f"      - {path.as_posix()}\n" in (repo / "dvc.yaml").read_text()
+    assert path.as_posix() in ingest_deps(repo)
     drift_after = (repo / "params.yaml").read_text().split("\ndrift:")[1]
     assert drift_after == drift_before.replace(
         "critical_columns: [monthly_charges]", "critical_columns: []"
     )
     assert len(ingest(params.data)) == len(table)
     use_data.main(path, target="target")  # again: the dependency is listed once
-    assert (repo / "dvc.yaml").read_text().count(path.as_posix()) == 1
+    assert ingest_deps(repo).count(path.as_posix()) == 1
+    other = Path("data/raw/t #2.csv")  # another file (a name YAML would cut at #) replaces it
+    table.to_csv(other, index=False)
+    use_data.main(other, target="target")
+    assert ingest_deps(repo)[-1] == other.as_posix() and path.as_posix() not in ingest_deps(repo)
 
 
 def test_text_columns_become_categories_and_identifiers_are_left_out(repo: Path) -> None:
     table = (
         cancer()
         .head(200)
-        .assign(site=["north", "south"] * 100, patient=[f"p{i}" for i in range(200)])
+        .assign(
+            site=["north", "south"] * 100,
+            patient=[f"p{i}" for i in range(200)],
+            insured=[True, False, None, True] * 50,  # read back as text with blanks
+            zone=[1, 2] * 100,
+        )
     )
     table.to_csv("data/raw/t.csv", index=False, sep=";")
     use_data.main(Path("data/raw/t.csv"), target="target", segment="site")
     params = load_params()
     assert params.data.sep == ";"
-    assert params.data.schema_.categorical == {"site": ["north", "south"]}
+    assert params.data.schema_.categorical == {"site": ["north", "south"], "insured": []}
     assert params.data.schema_.segment == "site"
     assert "patient" not in params.data.schema_.columns
+    use_data.main(Path("data/raw/t.csv"), target="target", segment="zone")  # a numeric code
+    schema = load_params().data.schema_
+    assert schema.segment == "zone" and "zone" not in schema.features and "zone" in schema.columns
 
 
 @pytest.mark.parametrize(

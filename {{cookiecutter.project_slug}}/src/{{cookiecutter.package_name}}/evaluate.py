@@ -154,10 +154,7 @@ def log(params: Params, metrics: dict[str, Any], model: Any = None) -> str:
         },
         model=model,
         trusted_types=trusted_types(MODEL, estimator),
-        # numbers as floats in the signature: an integer column may hold a missing value later
-        example=read_table(TRAINING_DATA, columns=features)
-        .head(5)
-        .astype({column: float for column in params.data.schema_.numeric}),
+        example=read_table(TRAINING_DATA, columns=features).head(5),
         artifacts=[METRICS, SEGMENTS, VALIDATION, MODEL_CARD, PLOTS],
     )
 

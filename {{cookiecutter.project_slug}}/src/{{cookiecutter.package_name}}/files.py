@@ -51,7 +51,8 @@ def sniff_separator(path: Path) -> str:
 
 def _header(path: Path, sep: str) -> list[str]:
     if path.suffix.lower() == ".csv":
-        return [str(name) for name in pd.read_csv(path, sep=sep, header=None, nrows=1).iloc[0]]
+        first = pd.read_csv(path, sep=sep, header=None, nrows=1, dtype=str, keep_default_na=False)
+        return list(first.iloc[0])
     import pyarrow.parquet
 
     return list(pyarrow.parquet.read_schema(path).names)
@@ -71,7 +72,7 @@ def read_table(
         raise DataError(f"{path}: file not found")
     try:
         sep = (sep or sniff_separator(path)) if suffix == ".csv" else ","
-        header = [name for name in _header(path, sep) if name != "nan"]  # nan: a blank name
+        header = [name for name in _header(path, sep) if name]  # pandas names blanks itself
         duplicated = sorted({name for name in header if header.count(name) > 1})
         if duplicated:
             raise DataError(

@@ -21,9 +21,16 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """
     missing = [column for column in schema.columns if column not in frame.columns]
     if missing:
+        declared = {
+            schema.target: "target",
+            schema.segment: "segment",
+            **dict.fromkeys(schema.categorical, "categorical"),
+            **dict.fromkeys(schema.numeric, "numeric"),
+        }
+        named = ", ".join(f"{column!r} (data.schema.{declared[column]})" for column in missing)
         raise DataError(
-            f"ingest: the data lacks the columns {missing} that data.schema declares;"
-            f" it has {list(frame.columns)}"
+            f"ingest: the data lacks {named}; edit data.schema or the data."
+            f" It has {list(frame.columns)[:20]}"
         )
     frame = frame[schema.columns].copy()
     for column in schema.numeric:

@@ -53,11 +53,11 @@ class Schema(Section):
         if self.target in self.numeric or self.target in self.categorical:
             raise ValueError(f"the target {self.target!r} must not also be a feature")
         if self.segment == self.target:
-            raise ValueError(f"the segment {self.segment!r} must not be the target")
+            raise ValueError(f"data.schema.segment: {self.segment!r} is the target")
         if self.segment in self.numeric:
             raise ValueError(
-                f"segment {self.segment!r} is a numeric feature; use a categorical column,"
-                " a column that is not a feature, or null for no segments"
+                f"data.schema.segment: {self.segment!r} is a numeric feature; use a categorical"
+                " column, a column that is not a feature, or null for no segments"
             )
         return self
 
@@ -72,14 +72,13 @@ class Schema(Section):
         return [*self.features, *extra, self.target]
 
 
-# Files the pipeline writes: a data source inside them would be deleted or overwritten.
-PIPELINE_OUTPUTS = ("data/train.parquet", "models", "reports")
-
-
 def inside_outputs(path: str) -> str | None:
-    """The pipeline output that `path` (relative to the repository) is or lies in, if any."""
+    """The file or folder the pipeline writes that `path` (relative to the repository) is or
+    lies in, if any: a data source there would be deleted or overwritten."""
+    from .files import MODEL, REPORTS, TRAINING_DATA
+
     normal = posixpath.normpath(os.path.relpath(os.path.abspath(path)).replace(os.sep, "/"))
-    for output in PIPELINE_OUTPUTS:
+    for output in (TRAINING_DATA.as_posix(), MODEL.parent.as_posix(), REPORTS.as_posix()):
         if normal == output or normal.startswith(output + "/"):
             return output
     return None
@@ -103,7 +102,7 @@ class DataParams(Section):
             if output:
                 raise ValueError(
                     f"data.path {self.path!r} is inside the pipeline's output {output!r},"
-                    " which DVC deletes before a stage runs; put your file elsewhere,"
+                    " which a stage deletes or overwrites; put your file elsewhere,"
                     " e.g. data/raw/"
                 )
         else:
@@ -247,26 +246,38 @@ class _UniqueKeyLoader(yaml.SafeLoader):
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: set[Any] = set()
         for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`, merged below
+                continue
             key = self.construct_object(key_node, deep=deep)
-            if key in seen:
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                duplicate = False  # an unhashable key: the base class says so
+            if duplicate:
                 raise yaml.constructor.ConstructorError(
                     None, None, f"duplicate key {key!r}", key_node.start_mark
                 )
-            seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
-def read_yaml(path: Path) -> Any:
-    """A YAML file's content; any problem is one ParamsError line with its line number."""
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text's content; any problem is one ParamsError line with its line number."""
     try:
-        return yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: not found (run from the repository root)") from None
+        return yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ParamsError(f"{path}: not valid YAML{where}: {problem}") from None
+        raise ParamsError(f"{source}: not valid YAML{where}: {problem}") from None
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ParamsError(f"{path}: not found (run from the repository root)") from None
+    return parse_yaml(text, str(path))
 
 
 def load_params(path: Path = PARAMS_FILE) -> Params:

@@ -131,6 +131,16 @@ class _Axis:
         return (float(value) - self.low) / (self.high - self.low)
 
 
+def _drawable(value: Any) -> bool:
+    """Not a gap: null, NaN and infinity (JSON null, or inf in a CSV) are left out."""
+    if value is None:
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True  # a category
+
+
 def _text(x: float, y: float, text: str, anchor: str = "middle", extra: str = "") -> str:
     return f'<text x="{x:.1f}" y="{y:.1f}" text-anchor="{anchor}"{extra}>{escape(text)}</text>'
 
@@ -156,7 +166,13 @@ def _xy_chart(plot: Plot, data: dict[str, list[dict[str, Any]]]) -> str:
                 raise DataError(f"{series.file}: a row has no field {field!r}")
         xs = [row[series.x] for row in rows] if series.x else list(range(len(rows)))
         name = str(y) if len(plot.series) == 1 else f"{series.file}: {y}"
-        lines.append((name, list(zip(xs, [row[y] for row in rows], strict=True))))
+        pairs = [
+            pair
+            for pair in zip(xs, [row[y] for row in rows], strict=True)
+            if all(_drawable(value) for value in pair)
+        ]
+        if pairs:
+            lines.append((name, pairs))
     if not lines:
         return "<p>No rows to draw.</p>"
     x_axis = _Axis([x for _, pairs in lines for x, _ in pairs])
@@ -309,5 +325,5 @@ def main() -> None:
     if not plots:
         raise DataError(f"{PIPELINE} defines no plots")
     PAGE.parent.mkdir(parents=True, exist_ok=True)
-    PAGE.write_text(page(plots), encoding="utf-8")
+    PAGE.write_text(page(plots), encoding="utf-8")  # a view: kept free of pandas (files.py)
     print(f"plots: {len(plots)} plots -> {PAGE.resolve().as_uri()}")

@@ -215,8 +215,7 @@ def _change(name: str, new: float | None, old: float | None) -> str:
     arrow = "▲" if delta > 0 else "▼"
     gain = _gain(name, new, old)
     mark = "" if gain is None else (" 🟢" if gain > 0 else " 🔴")
-    counted = float(delta).is_integer() and float(new).is_integer()  # e.g. test_rows
-    return f"{arrow} {delta:+,.0f}{mark}" if counted else f"{arrow} {delta:+.4f}{mark}"
+    return f"{arrow} {delta:+,.0f}{mark}" if name in NEUTRAL else f"{arrow} {delta:+.4f}{mark}"
 
 
 def verdict(inputs: Inputs, params: Params) -> str:

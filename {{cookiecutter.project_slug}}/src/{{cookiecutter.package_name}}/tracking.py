@@ -154,7 +154,12 @@ def ui_links(uri: str, name: str, ui: str) -> list[str]:
 
 
 def ui_links_main(ui: str) -> None:
+    from .errors import PipelineError
     from .params import load_params
 
     uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
-    print("\n".join(ui_links(uri, load_params().model.name, ui or uri)))
+    try:
+        name = load_params().model.name
+    except PipelineError:  # a broken params.yaml must not keep anyone from the earlier runs
+        name = "{{ cookiecutter.model_name }}"
+    print("\n".join(ui_links(uri, name, ui or uri)))

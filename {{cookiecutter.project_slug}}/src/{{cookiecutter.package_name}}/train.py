@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ParamsError
+from .errors import ParamsError, first_line
 from .files import MODEL, TRAINING_DATA, read_table, save_model
 from .params import Schema, SplitParams, TrainParams
 
@@ -103,7 +103,13 @@ def train(
     """Fit the pipeline on the training part of `frame`."""
     train_part, _ = split(frame, split_params, schema.target)
     pipeline = build_pipeline(schema, params)
-    pipeline.fit(train_part[schema.features], train_part[schema.target])
+    try:
+        pipeline.fit(train_part[schema.features], train_part[schema.target])
+    except (TypeError, ValueError) as error:  # values that are valid alone but not together
+        raise ParamsError(
+            f"params.yaml: train.hyperparameters: {params.estimator} could not be fitted with"
+            f" them on this data: {first_line(error)}"
+        ) from None
     return pipeline
 
 

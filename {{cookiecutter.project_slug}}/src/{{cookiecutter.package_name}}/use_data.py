@@ -13,17 +13,20 @@ from __future__ import annotations
 import json
 import math
 import re
+import shlex
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
+import yaml
 
 from .errors import DataError
 from .files import read_table, sniff_separator, write_text
-from .params import PARAMS_FILE, parse_params, read_yaml
+from .params import PARAMS_FILE, parse_params, parse_yaml, read_yaml
 
 PIPELINE = Path("dvc.yaml")
 MOST_CATEGORIES = 50  # more distinct values than this: any value is allowed ([])
-SECTION = re.compile(r"^data:\n(?:(?:[ #].*)?\n)*", re.MULTILINE)
+SECTION = re.compile(r"^data:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)  # to the next top-level line
 CRITICAL = re.compile(r"^(  critical_columns: *)\[[^\]\n]*\]", re.MULTILINE)
 INGEST_DEPS = re.compile(r"^  ingest:\n(?:    .*\n)*?    deps:\n((?:      - .*\n)+)", re.MULTILINE)
 
@@ -53,9 +56,12 @@ def describe(
         values = frame[column]
         if column == target:
             continue
-        if pd.api.types.is_bool_dtype(values):
+        if pd.api.types.infer_dtype(values, skipna=True) == "boolean":  # blanks make it object
             categorical[column] = []
         elif pd.api.types.is_numeric_dtype(values):
+            if column == segment:
+                continue  # a numeric code: a segment only, not a feature
+
             numeric.append(column)
         elif values.nunique() == len(values) and column != segment:
             skipped.append(column)  # an identifier: one value per row predicts nothing
@@ -102,20 +108,32 @@ def data_section(
     return "\n".join(lines)
 
 
-def with_dependency(pipeline: str, path: str) -> str:
-    """dvc.yaml's text with `path` among the ingest stage's dependencies (once)."""
+def _dependency(line: str) -> Any:
+    return yaml.safe_load(line.strip().removeprefix("-").strip())
+
+
+def with_dependency(pipeline: str, path: str, previous: str | None) -> str:
+    """dvc.yaml's text with `path` among the ingest stage's dependencies, once, in place of
+    the `previous` data file."""
     found = INGEST_DEPS.search(pipeline)
     if found is None:
         raise DataError(f"use-data: {PIPELINE} has no `deps:` list in its ingest stage")
-    listed = [line.strip().removeprefix("- ").strip() for line in found.group(1).splitlines()]
-    if path in listed:
-        return pipeline
-    return pipeline[: found.end(1)] + f"      - {path}\n" + pipeline[found.end(1) :]
+    lines = [
+        line
+        for line in found.group(1).splitlines(keepends=True)
+        if _dependency(line) not in {previous, path}
+    ]
+    lines.append(f"      - {_name(path)}\n")
+    changed = pipeline[: found.start(1)] + "".join(lines) + pipeline[found.end(1) :]
+    if path not in yaml.safe_load(changed)["stages"]["ingest"]["deps"]:
+        raise DataError(f"use-data: could not add {path} to the ingest stage in {PIPELINE}")
+    return changed
 
 
 def main(path: Path, target: str, segment: str | None = None, sep: str | None = None) -> None:
     params_text = PARAMS_FILE.read_text(encoding="utf-8")
-    read_yaml(PARAMS_FILE)  # a broken params.yaml is reported, not overwritten
+    data = (read_yaml(PARAMS_FILE) or {}).get("data") or {}  # a broken file is not overwritten
+    previous = data.get("path") if data.get("source") == "file" else None
     if path.is_absolute() or ".." in path.parts:
         raise DataError(
             f"use-data: {path}: put the file inside this repository (e.g. data/raw/) and give"
@@ -138,10 +156,8 @@ def main(path: Path, target: str, segment: str | None = None, sep: str | None = 
         raise DataError(f"use-data: {PARAMS_FILE} has no top-level `data:` section")
     new_params = SECTION.sub(lambda _: section + "\n", params_text, count=1)
     new_params = CRITICAL.sub(r"\1[]", new_params, count=1)
-    import yaml
-
-    parse_params(yaml.safe_load(new_params))  # refuse to write what the pipeline would refuse
-    new_pipeline = with_dependency(PIPELINE.read_text(encoding="utf-8"), path.as_posix())
+    parse_params(parse_yaml(new_params, str(PARAMS_FILE)))  # nothing the pipeline would refuse
+    new_pipeline = with_dependency(PIPELINE.read_text(encoding="utf-8"), path.as_posix(), previous)
     write_text(new_params, PARAMS_FILE)
     write_text(new_pipeline, PIPELINE)
     print(
@@ -151,4 +167,4 @@ def main(path: Path, target: str, segment: str | None = None, sep: str | None = 
     )
     if skipped:
         print(f"use-data: left out {skipped}: one distinct value per row (an identifier?)")
-    print(f"use-data: next: review {PARAMS_FILE}, `dvc add {path}`, then `dvc repro`")
+    print(f"use-data: next: review {PARAMS_FILE}, `dvc add {shlex.quote(str(path))}`, `dvc repro`")

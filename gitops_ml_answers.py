@@ -1,5 +1,8 @@
 """Run the pre-gen hook's checks while the answers are still only in memory.
 
+A top-level module with a name of its own: cookiecutter appends the template folder
+to the end of sys.path, so a `hooks` package installed elsewhere would win over ours.
+
 cookiecutter creates the project folder before it runs hooks/pre_gen_project.py
 (a name like `../x` is made outside the output folder, one too long for the
 file system ends in a traceback) and prints a traceback when the hook refuses.
@@ -17,7 +20,7 @@ from cookiecutter.exceptions import FailedHookException
 from jinja2 import Environment
 from jinja2.ext import Extension
 
-HOOK = Path(__file__).with_name("pre_gen_project.py")
+HOOK = Path(__file__).with_name("hooks") / "pre_gen_project.py"
 
 
 class CheckAnswers(Extension):
