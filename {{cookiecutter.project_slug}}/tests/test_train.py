@@ -54,6 +54,7 @@ def test_every_estimator_learns_and_loads_with_its_own_types(
             "train.hyperparameters.max_iter: must be an int in the range [1, inf) (got '200')",
         ),
         ({"learning_rate": "fast"}, "train.hyperparameters.learning_rate: must be a float"),
+        ({"scoring": "roc_auc"}, "train.hyperparameters.scoring: only 'loss' (the default)"),
     ],
 )
 def test_bad_hyperparameter_is_one_line_naming_its_key(

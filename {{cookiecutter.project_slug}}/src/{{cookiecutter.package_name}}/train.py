@@ -64,6 +64,13 @@ def estimator(params: TrainParams, categorical_mask: list[bool]) -> Any:
             raise ParamsError(
                 f"params.yaml: train.hyperparameters.{key}: {_reason(error)} (got {value!r})"
             ) from None
+    scoring = params.hyperparameters.get("scoring", "loss")
+    if params.estimator == "hist_gradient_boosting" and scoring != "loss":
+        # measured with skops 0.16: the early-stopping scorer the model keeps recurses on save
+        raise ParamsError(
+            "params.yaml: train.hyperparameters.scoring: only 'loss' (the default) can be saved"
+            f" with skops (got {scoring!r})"
+        )
     return cls(**params.hyperparameters, **fixed)
 
 
