@@ -11,14 +11,14 @@ from pathlib import Path
 
 from .errors import DataError
 from .params import load_params
-from .train import estimator
+from .train import build_pipeline
 
 
 def check() -> str:
     """Raise a one-line PipelineError for the first problem; else say what was checked."""
     params = load_params()
     schema = params.data.schema_
-    estimator(params.train, [True] * len(schema.categorical) + [False] * len(schema.numeric))
+    build_pipeline(schema, params.train)  # checks the hyperparameters; imports scikit-learn
     if params.data.source == "file" and not Path(str(params.data.path)).is_file():
         raise DataError(f"params.yaml: data.path: {params.data.path}: file not found")
     return f"{params.train.estimator}, {len(schema.features)} features, source {params.data.source}"

@@ -26,13 +26,6 @@ def split(
     return train_part, test_part
 
 
-ESTIMATORS = {
-    "hist_gradient_boosting": "sklearn.ensemble.HistGradientBoostingClassifier",
-    "logistic_regression": "sklearn.linear_model.LogisticRegression",
-    "random_forest": "sklearn.ensemble.RandomForestClassifier",
-}
-
-
 def _reason(error: Exception) -> str:
     """scikit-learn's constraint message without its preamble: 'must be ... '."""
     text = str(error).splitlines()[0] if str(error) else type(error).__name__
@@ -40,13 +33,18 @@ def _reason(error: Exception) -> str:
     return f"must be {found.group(1)}" if found else text
 
 
-def estimator(params: TrainParams, categorical_mask: list[bool]) -> Any:
+def _estimator(params: TrainParams, categorical_mask: list[bool]) -> Any:
     """The configured estimator; each hyperparameter is checked against the estimator's own
     constraints first, so a bad value is one line naming its key."""
-    import importlib
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression
 
-    module, _, name = ESTIMATORS[params.estimator].rpartition(".")
-    cls = getattr(importlib.import_module(module), name)
+    classes = {
+        "hist_gradient_boosting": HistGradientBoostingClassifier,
+        "logistic_regression": LogisticRegression,
+        "random_forest": RandomForestClassifier,
+    }
+    cls = classes[params.estimator]
     fixed = {"random_state": params.seed}
     if params.estimator == "hist_gradient_boosting":
         fixed["categorical_features"] = categorical_mask
@@ -101,7 +99,7 @@ def build_pipeline(schema: Schema, params: TrainParams) -> Any:
         verbose_feature_names_out=False,
     )
     mask = [True] * len(categorical) + [False] * len(numeric)
-    return Pipeline([("preprocess", preprocess), ("estimator", estimator(params, mask))])
+    return Pipeline([("preprocess", preprocess), ("estimator", _estimator(params, mask))])
 
 
 def train(

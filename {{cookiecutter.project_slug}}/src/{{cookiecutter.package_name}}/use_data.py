@@ -22,7 +22,7 @@ import yaml
 
 from .errors import DataError
 from .files import read_table, sniff_separator, write_text
-from .params import PARAMS_FILE, parse_params, parse_yaml, read_yaml
+from .params import PARAMS_FILE, load_params, parse_params, parse_yaml
 
 PIPELINE = Path("dvc.yaml")
 MOST_CATEGORIES = 50  # more distinct values than this: any value is allowed ([])
@@ -131,9 +131,9 @@ def with_dependency(pipeline: str, path: str, previous: str | None) -> str:
 
 
 def main(path: Path, target: str, segment: str | None = None, sep: str | None = None) -> None:
+    current = load_params().data  # a broken params.yaml is reported, not overwritten
+    previous = current.path if current.source == "file" else None
     params_text = PARAMS_FILE.read_text(encoding="utf-8")
-    data = (read_yaml(PARAMS_FILE) or {}).get("data") or {}  # a broken file is not overwritten
-    previous = data.get("path") if data.get("source") == "file" else None
     if path.is_absolute() or ".." in path.parts:
         raise DataError(
             f"use-data: {path}: put the file inside this repository (e.g. data/raw/) and give"
