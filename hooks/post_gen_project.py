@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 DVC_REMOTE = "{{ cookiecutter.dvc_remote }}"
+TASK = "{{ cookiecutter.task }}"
 LICENSE = "{{ cookiecutter.open_source_license }}"
 # deploy/ (a self-hosted MLflow + PostgreSQL + S3 stack) is for bakes that share infrastructure.
 SHARES_INFRASTRUCTURE = {{ "True" if cookiecutter.mlflow_tracking == "server" or cookiecutter.dvc_remote == "s3" else "False" }}
@@ -23,6 +24,17 @@ def select_lock_file(root: Path) -> None:
     locks = root / ".locks"
     shutil.move(locks / f"requirements-{DVC_REMOTE}.lock", root / "requirements.lock")
     shutil.rmtree(locks)
+
+
+def select_task(root: Path) -> None:
+    """Move the chosen task's files (.tasks/<task>/...) into place; drop the other tasks'."""
+    chosen = root / ".tasks" / TASK
+    for path in sorted(chosen.rglob("*")):
+        if path.is_file():
+            target = root / path.relative_to(chosen)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(path, target)
+    shutil.rmtree(root / ".tasks")
 
 
 def git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -50,6 +62,7 @@ def make_repository(root: Path) -> None:
 def main() -> int:
     root = Path.cwd()
     select_lock_file(root)
+    select_task(root)
     if LICENSE == "Not open source":
         (root / "LICENSE").unlink()
     if not SHARES_INFRASTRUCTURE:

@@ -18,6 +18,8 @@ import unicodedata
 true, false, null = True, False, None
 
 ANSWERS = {
+    "task": {{ cookiecutter.task | tojson }},
+    "primary_metric": {{ cookiecutter.primary_metric | tojson }},
     "project_name": {{ cookiecutter.project_name | tojson }},
     "project_slug": {{ cookiecutter.project_slug | tojson }},
     "package_name": {{ cookiecutter.package_name | tojson }},
@@ -46,6 +48,11 @@ BUCKET = re.compile(r"^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$")
 NOT_ONE_LINE = {"Cc", "Cs", "Zl", "Zp"}
 # A GitHub user (@name) or team (@org/team), as CODEOWNERS names them.
 OWNER = re.compile(r"^@[A-Za-z0-9](?:[A-Za-z0-9-]{0,38})(?:/[A-Za-z0-9._-]+)?$")
+# The metrics each task computes (its task.py); the primary one decides the gate and the report.
+TASK_METRICS = {
+    "classification": ["roc_auc", "average_precision", "f1", "accuracy", "precision", "recall"],
+    "regression": ["mae", "rmse", "wape", "r2"],
+}
 URL_SCHEMES = {"s3": "s3://", "gs": "gs://", "azure": "azure://"}
 
 # field name, lowest value, highest value, names allowed in place of numbers
@@ -105,6 +112,14 @@ def problems(answers: dict[str, object]) -> list[str]:
         return found  # the checks below expect text
     if not answers["project_name"].strip():
         found.append("project_name: must not be empty")
+    task, metric = answers["task"], answers["primary_metric"]
+    if task not in TASK_METRICS:
+        found.append(f"task: {shown(task)} is not one of {', '.join(TASK_METRICS)}")
+    elif metric not in TASK_METRICS[task]:
+        found.append(
+            f"primary_metric: {shown(metric)} is not a {task} metric;"
+            f" use one of {', '.join(TASK_METRICS[task])}"
+        )
     slug = answers["project_slug"]
     if len(slug) > NAME_LIMIT:
         found.append(f"project_slug: {shown(slug)} is too long; use at most {NAME_LIMIT} characters")

@@ -16,17 +16,18 @@ from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, bake, run
 
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "check.py", "errors.py", "evaluate.py", "files.py", "gate.py",
-    "drift.py", "drift_report.py", "ingest.py", "metrics.py", "params.py", "plots.py",
-    "predict.py",
-    "promote.py", "report.py", "synthetic.py", "tracking.py", "train.py", "use_data.py",
-    "validate.py",
+    "drift.py", "drift_report.py", "ingest.py", "params.py", "plots.py", "predict.py",
+    "promote.py", "registry.py", "report.py", "section.py", "synthetic.py", "task.py",
+    "tracking.py", "train.py", "use_data.py", "validate.py",
 ]  # fmt: skip
 TEST_FILES = [
-    "__init__.py", "conftest.py", "test_drift.py", "test_evaluate.py", "test_gate.py",
-    "test_ingest.py",
-    "test_params.py", "test_pipeline.py", "test_plots.py", "test_predict.py", "test_promote.py",
-    "test_report.py", "test_tracking.py", "test_train.py", "test_use_data.py", "test_validate.py",
+    "__init__.py", "conftest.py", "test_pipeline.py", "test_promote.py", "test_tracking.py",
 ]  # fmt: skip
+# Each task's own tests (in the template's bake folder, .tasks/<task>/tests/).
+TASK_TEST_FILES = {
+    task: sorted(path.name for path in (TEMPLATE / "{{cookiecutter.project_slug}}/.tasks" / task / "tests").glob("*.py"))
+    for task in ("classification", "regression")
+}
 TOP_FILES = [
     ".dvc/.gitignore", ".dvc/config", ".dvc/plots/confusion_counts.json", ".dvcignore",
     ".github/CODEOWNERS", ".github/dependabot.yml",
@@ -42,11 +43,11 @@ TOP_FILES = [
 DEPLOY_FILES = ["deploy/.env.example", "deploy/README.md", "deploy/compose.yaml"]
 
 
-def expected_files(package: str = DEFAULT_PACKAGE) -> list[str]:
+def expected_files(package: str = DEFAULT_PACKAGE, task: str = "classification") -> list[str]:
     return sorted(
         TOP_FILES
         + [f"src/{package}/{name}" for name in PACKAGE_FILES]
-        + [f"tests/{name}" for name in TEST_FILES]
+        + [f"tests/{name}" for name in TEST_FILES + TASK_TEST_FILES[task]]
     )
 
 
@@ -59,6 +60,8 @@ def files_of(project: Path) -> list[str]:
 
 
 VARIANTS = [
+    {"task": "regression"},
+    {"task": "regression", "primary_metric": "r2"},
     {"python_version": "3.12"},
     {"python_version": "3.13"},
     {"primary_metric": "f1"},
@@ -238,7 +241,7 @@ def test_variant(variant: tuple[dict, Path]) -> None:
     answers, project = variant
     check_bake(project, answers)
     package = project.name.replace("-", "_")
-    expected = expected_files(package)
+    expected = expected_files(package, answers.get("task", "classification"))
     if answers.get("open_source_license") == "Not open source":
         expected.remove("LICENSE")
     if answers.get("mlflow_tracking") == "server" or answers.get("dvc_remote") == "s3":
@@ -261,6 +264,11 @@ def test_variant(variant: tuple[dict, Path]) -> None:
         )
         done = run(["make", "check-python", f"PYTHON={sys.executable}"], project)
         assert f"warning: this project targets Python {version}" in done.stdout
+    if answers.get("task") == "regression":
+        bound = "min_value" if answers.get("primary_metric") == "r2" else "max_value"
+        assert set(params["gate"]) == {bound, "max_regression", "max_segment_gap"}
+        assert params["data"]["schema"]["time"] == "week"
+        assert "forecast" in (project / f"src/{package}/task.py").read_text()
     if "primary_metric" in answers:
         assert params["model"]["primary_metric"] == answers["primary_metric"]
         assert f"primary metric: `{answers['primary_metric']}`" in readme
@@ -307,6 +315,16 @@ def test_variant(variant: tuple[dict, Path]) -> None:
             == answers["description"]
         )
         assert params["model"]["description"] == answers["description"]
+
+
+def test_a_regression_bake_has_no_trace_of_churn(tmp_path: Path) -> None:
+    project = bake(tmp_path, task="regression", project_name="Shelf Demand")
+    assert project.name == "shelf-demand"
+    for path in project.rglob("*"):
+        if path.is_file() and ".git" not in path.parts:
+            text = path.read_text().lower()
+            for word in ("churn", "customer", "roc_auc", "predict_proba", "classif"):
+                assert word not in text, f"{word!r} in {path.relative_to(project)}"
 
 
 def test_other_names_leave_no_trace_of_the_defaults(tmp_path: Path) -> None:

@@ -25,6 +25,13 @@ def params(raw_params: dict) -> Params:
     return parse_params(raw_params)
 
 
+def with_train(raw_params: dict, estimator: str, hyperparameters: dict) -> Params:
+    """Params with another estimator or hyperparameters, checked as params.yaml would be."""
+    raw = {**raw_params, "train": {**raw_params["train"], "estimator": estimator}}
+    raw["train"]["hyperparameters"] = hyperparameters
+    return parse_params(raw)
+
+
 @pytest.fixture
 def frame(params: Params) -> pd.DataFrame:
     return ingest(params.data)

@@ -12,6 +12,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }} import task
+
 from .conftest import ROOT
 
 PACKAGE = "{{ cookiecutter.package_name }}"
@@ -43,7 +45,8 @@ def test_stages_run_end_to_end(project: Path) -> None:
     assert metrics["{{ cookiecutter.primary_metric }}"] > 0
     assert "segment_gap" in metrics
     assert json.loads((project / "reports/validation.json").read_text())["success"] is True
-    for name in ("segments.json", "model_card.md", "plots/roc.json", "plots/confusion.json"):
+    plots = [f"plots/{name}.json" for name in task.PLOTS]
+    for name in ("segments.json", "model_card.md", "importance.json", *plots):
         assert (project / "reports" / name).stat().st_size > 0
     assert (project / "models/model.skops").stat().st_size > 0
     assert (project / "mlflow.db").stat().st_size > 0
@@ -65,13 +68,15 @@ def test_bad_data_stops_before_training(project: Path) -> None:
     assert run("ingest", project).returncode == 0
     snapshot = project / "data/train.parquet"
     frame = pd.read_parquet(snapshot)
-    frame.loc[:20, "tenure_months"] = -5
+    schema = yaml.safe_load((project / "params.yaml").read_text())["data"]["schema"]
+    column = next(iter(schema["numeric"]))
+    frame.loc[:20, column] = -5  # every numeric column of the synthetic source is at least 0
     frame.to_parquet(snapshot)
 
     done = run("validate", project)
     assert done.returncode == 1
     assert done.stderr.startswith("error: validation failed:")
-    assert "tenure_months" in done.stderr
+    assert column in done.stderr
     report = json.loads((project / "reports/validation.json").read_text())
     assert report["success"] is False
 

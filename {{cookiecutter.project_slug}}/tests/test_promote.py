@@ -6,16 +6,8 @@ import pytest
 
 from {{ cookiecutter.package_name }}.errors import DataError
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.promote import (
-    Promotion,
-    PromotionRefused,
-    decide,
-    metrics_from_tags,
-    model_key,
-    recorded_model_md5,
-    summary,
-    version_tags,
-)
+from {{ cookiecutter.package_name }}.promote import Promotion, PromotionRefused, decide, recorded_model_md5, summary
+from {{ cookiecutter.package_name }}.registry import metrics_from_tags, model_key, version_tags
 
 LOCK = """
 schema: '2.0'
@@ -44,9 +36,9 @@ def test_model_identity_is_what_produced_it_not_the_file() -> None:
 
 
 def test_metrics_round_trip_through_version_tags() -> None:
-    tags = version_tags("k", {"roc_auc": 0.81, "segment_gap": 0.02}, {"git_commit": "abc"})
+    tags = version_tags("k", {"score": 0.81, "segment_gap": 0.02}, {"git_commit": "abc"})
     assert tags["model_key"] == "k" and tags["git_commit"] == "abc"
-    assert metrics_from_tags(tags) == {"roc_auc": 0.81, "segment_gap": 0.02}
+    assert metrics_from_tags(tags) == {"score": 0.81, "segment_gap": 0.02}
 
 
 def test_summary_says_what_happened() -> None:
@@ -64,7 +56,7 @@ class Registry:
     """Just enough of MlflowClient for `decide`: one champion, made by commit `made`."""
 
     def __init__(self, made: str) -> None:
-        tags = {"promoted_from_commit": made, "metric.roc_auc": "0.8", "metric.segment_gap": "0"}
+        tags = {"promoted_from_commit": made, "metric.score": "0.8", "metric.segment_gap": "0"}
         self.champion = SimpleNamespace(version="1", tags=tags)
         self.moved: list[tuple[str, str]] = []
 

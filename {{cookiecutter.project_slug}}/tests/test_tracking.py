@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from {{ cookiecutter.package_name }} import tracking
+from {{ cookiecutter.package_name }} import registry, tracking
 
 
 def test_default_store_is_sqlite(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -24,5 +24,5 @@ def test_server_projects_say_when_they_fall_back(
 
 
 def test_params_are_flattened_for_mlflow() -> None:
-    flat = tracking.flatten({"train": {"seed": 1, "hyperparameters": {"max_iter": 5}}, "tags": []})
+    flat = registry.flatten({"train": {"seed": 1, "hyperparameters": {"max_iter": 5}}, "tags": []})
     assert flat == {"train.seed": 1, "train.hyperparameters.max_iter": 5, "tags": []}

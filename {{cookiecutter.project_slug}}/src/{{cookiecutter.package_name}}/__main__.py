@@ -118,11 +118,14 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "path", type=Path, help="the CSV or Parquet file, in the repository"
             )
-            command.add_argument("--target", required=True, help="the 0/1 column to predict")
+            command.add_argument("--target", required=True, help="the column to predict")
             command.add_argument(
                 "--segment", help="a column to report metrics per segment (default: none)"
             )
             command.add_argument("--sep", help="the CSV delimiter (default: guessed)")
+            command.add_argument(
+                "--time", help="a date column: the split puts the newest dates in the test set"
+            )
         if name == "ui-links":
             command.add_argument(
                 "--ui", default="", help="the UI's address (default: MLFLOW_TRACKING_URI)"

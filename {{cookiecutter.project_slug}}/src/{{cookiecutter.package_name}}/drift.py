@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from . import task
 from .errors import DataError, first_line
 from .files import (
     METRICS,
@@ -278,7 +279,7 @@ def performance_drop(
     reference_value: float, current_value: float, metric: str, max_drop: float
 ) -> dict[str, Any]:
     """How far the primary metric fell on the new data (negative when it rose)."""
-    from .metrics import improvement
+    from .gate import improvement
 
     drop = -improvement(metric, current_value, reference_value)
     fired = not math.isnan(drop) and drop > max_drop
@@ -374,7 +375,7 @@ def _local_champion(params: Params) -> tuple[Any, float, str]:
         raise DataError(f"drift: {METRICS} missing; run `dvc repro` first")
     model = load_model(MODEL, params.train.estimator)
     reference = float(read_json(METRICS)[params.model.primary_metric])
-    return (lambda features: model.predict_proba(features)[:, 1]), reference, str(MODEL)
+    return (lambda features: task.predict(model, features)), reference, str(MODEL)
 
 
 def _registry_champion(params: Params) -> tuple[Any, float, str] | None:
@@ -387,7 +388,7 @@ def _registry_champion(params: Params) -> tuple[Any, float, str] | None:
     import mlflow.pyfunc
     from mlflow import MlflowClient
 
-    from .promote import CHAMPION, metrics_from_tags, version_by_alias
+    from .registry import CHAMPION, metrics_from_tags, version_by_alias
 
     name = params.model.name
     try:
@@ -404,16 +405,13 @@ def _registry_champion(params: Params) -> tuple[Any, float, str] | None:
     categorical = list(params.data.schema_.categorical)
 
     def predict(features: pd.DataFrame) -> np.ndarray:
-        scores = np.asarray(loaded.predict(features.astype({c: object for c in categorical})))
-        return scores[:, 1] if scores.ndim == 2 else scores
+        return task.predictions(loaded.predict(features.astype({c: object for c in categorical})))
 
     return predict, reference, f"models:/{name}@{CHAMPION} (version {version.version})"
 
 
 def check_performance(current: pd.DataFrame, params: Params) -> dict[str, Any] | None:
     """The primary metric of the champion (else the local model) on labelled new rows."""
-    from .metrics import classification_metrics
-
     target = params.data.schema_.target
     if target not in current.columns:
         return None
@@ -423,9 +421,7 @@ def check_performance(current: pd.DataFrame, params: Params) -> dict[str, Any] |
     predict, reference, model = _registry_champion(params) or _local_champion(params)
     scores = predict(labelled[params.data.schema_.features])
     metric = params.model.primary_metric
-    value = classification_metrics(
-        labelled[target].to_numpy(dtype=int), scores, params.model.threshold
-    )[metric]
+    value = task.metrics(labelled[target].to_numpy(), scores, params.model)[metric]
     result = performance_drop(reference, value, metric, params.drift.max_metric_drop)
     return {**result, "model": model, "rows": len(labelled)}
 

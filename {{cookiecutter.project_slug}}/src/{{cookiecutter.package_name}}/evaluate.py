@@ -2,39 +2,78 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from . import metrics as task
+from . import registry, task, tracking
 from .files import (
+    IMPORTANCE,
     METRICS,
     MODEL,
     MODEL_CARD,
-    PIPELINE_LOCK,
     PLOTS,
     SEGMENTS,
     TRAINING_DATA,
-    VALIDATION,
     load_model,
     md5,
     read_table,
-    trusted_types,
     write_json,
     write_text,
 )
 from .params import Params
-from .train import split
+
+IMPORTANCE_REPEATS = 5
+IMPORTANCE_ROWS = 5000  # permutation importance on at most this many test rows
+CARD_FEATURES = 10  # features listed in the model card
+
+
+def largest_gap(per_segment: Mapping[str, Mapping[str, float]], metric: str) -> float:
+    """Largest difference of `metric` between two segments (0 with fewer than two)."""
+    values = [m[metric] for m in per_segment.values() if not math.isnan(m[metric])]
+    return float(max(values) - min(values)) if len(values) >= 2 else 0.0
+
+
+def importance(model: Any, test: pd.DataFrame, params: Params) -> dict[str, Any]:
+    """Permutation importance on the test split (scikit-learn's, seeded): how much worse the
+    primary metric gets when one feature's values are shuffled, most important first."""
+    from sklearn.inspection import permutation_importance
+
+    schema, primary = params.data.schema_, params.model.primary_metric
+    sign = 1.0 if task.METRICS[primary] else -1.0  # a scorer's greater_is_better
+
+    def score(estimator: Any, features: pd.DataFrame, truth: Any) -> float:
+        return sign * task.metrics(truth, task.predict(estimator, features), params.model)[primary]
+
+    found = permutation_importance(
+        model,
+        test[schema.features],
+        test[schema.target].to_numpy(),
+        scoring=score,
+        n_repeats=IMPORTANCE_REPEATS,
+        random_state=params.train.seed,
+        max_samples=min(len(test), IMPORTANCE_ROWS),
+    )
+    features = [
+        {"feature": name, "importance": round(float(mean), 6), "std": round(float(std), 6)}
+        for name, mean, std in zip(
+            schema.features, found.importances_mean, found.importances_std, strict=True
+        )
+    ]
+    features.sort(key=lambda entry: (-entry["importance"], entry["feature"]))
+    return {"metric": primary, "repeats": IMPORTANCE_REPEATS, "features": features}
 
 
 def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
-    """Metrics overall and per segment, and plot data, on the test split of `frame`."""
+    """Metrics overall and per segment, plot data and feature importance, on the test split."""
     schema = params.data.schema_
-    primary, threshold = params.model.primary_metric, params.model.threshold
-    _, test = split(frame, params.split, schema.target)
-    scores = model.predict_proba(test[schema.features])[:, 1]
-    labels = test[schema.target].to_numpy()
+    primary = params.model.primary_metric
+    _, test = task.split(frame, params.split, schema)
+    predicted = task.predict(model, test[schema.features])
+    truth = test[schema.target].to_numpy()
 
     segments: dict[str, dict[str, float]] = {}
     if schema.segment:
@@ -42,18 +81,19 @@ def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
         for name in sorted(np.unique(segment_values)):
             rows = segment_values == name
             segments[name] = {
-                **task.classification_metrics(labels[rows], scores[rows], threshold),
+                **task.metrics(truth[rows], predicted[rows], params.model),
                 "rows": int(rows.sum()),
             }
-    overall = task.classification_metrics(labels, scores, threshold)
+    overall = task.metrics(truth, predicted, params.model)
     ordered = {primary: overall.pop(primary), **overall}
     if schema.segment:  # no segment column: no gap, and the gate has no gap to check
-        ordered["segment_gap"] = task.largest_gap(segments, primary)
+        ordered["segment_gap"] = largest_gap(segments, primary)
     ordered["test_rows"] = len(test)
     return {
         "metrics": ordered,
         "segments": segments,
-        "plots": task.plot_data(labels, scores, threshold),
+        "plots": task.plot_data(test, predicted, params),
+        "importance": importance(model, test, params),
     }
 
 
@@ -61,6 +101,24 @@ def _fmt(value: float) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     return "n/a" if value != value else f"{value:.4f}"
+
+
+def _importance_lines(found: dict[str, Any]) -> list[str]:
+    metric = found["metric"]
+    lines = [
+        "## What the model relies on",
+        "",
+        f"Permutation importance on the test split: how much worse {metric} gets when one"
+        f" feature's values are shuffled (mean of {found['repeats']} seeded shuffles).",
+        "",
+        f"| feature | {metric} worse by | ± |",
+        "|---|---:|---:|",
+    ]
+    lines += [
+        f"| {entry['feature']} | {entry['importance']:.4f} | {entry['std']:.4f} |"
+        for entry in found["features"][:CARD_FEATURES]
+    ]
+    return lines
 
 
 def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int) -> str:
@@ -74,8 +132,7 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
         "## Intended use",
         "",
         params.model.description,
-        "Scores are probabilities of the positive class "
-        f"(`{schema.target}` = 1); decisions use a threshold of {params.model.threshold}.",
+        *task.card_use(params),
         "Not for use on populations unlike the training data; check the drift report first.",
         "",
         "## Data",
@@ -90,7 +147,7 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
         f"- Numeric features: {', '.join(schema.numeric) or 'none'}",
         f"- Categorical features: {', '.join(schema.categorical) or 'none'}",
         f"- Split: {params.split.test_size:.0%} held out for testing "
-        f"({metrics['test_rows']:,} rows), seed {params.split.seed}",
+        f"({metrics['test_rows']:,} rows)",
         "",
         "## Model",
         "",
@@ -99,6 +156,14 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
         "",
         "## Metrics (test split)",
         "",
+        "Better is "
+        + ", ".join(
+            f"{name} {'higher' if task.METRICS[name] else 'lower'}"
+            for name in metrics
+            if name in task.METRICS
+        )
+        + ".",
+        "",
         "| metric | value |",
         "|---|---|",
     ]
@@ -106,6 +171,7 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
         f"| {name}{' (primary)' if name == primary else ''} | {_fmt(value)} |"
         for name, value in metrics.items()
     ]
+    lines += ["", *_importance_lines(result["importance"])]
     if not schema.segment:
         lines += ["", "No segment column (data.schema.segment): no metrics per segment.", ""]
         return "\n".join(lines)
@@ -129,38 +195,7 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
     return "\n".join(lines)
 
 
-def log(params: Params, metrics: dict[str, Any], model: Any = None) -> str:
-    """Log the current model and reports as one MLflow run; return its id.
-
-    evaluate calls it after each run; promote calls it when the tracking store has no run
-    for the model it promotes (a fresh server, or a run-cache hit that skipped training).
-    """
-    from . import tracking
-    from .promote import model_key
-
-    estimator = params.train.estimator
-    model = load_model(MODEL, estimator) if model is None else model
-    features = params.data.schema_.features
-    key = model_key(PIPELINE_LOCK.read_text()) if PIPELINE_LOCK.is_file() else "unknown"
-    return tracking.log_run(
-        experiment=params.model.name,
-        params=params.model_dump(by_alias=True, mode="json"),
-        metrics=metrics,
-        tags={
-            **tracking.git_state(),
-            "data_md5": md5(TRAINING_DATA),
-            "model_md5": md5(MODEL),
-            "model_key": key,
-        },
-        model=model,
-        trusted_types=trusted_types(MODEL, estimator),
-        example=read_table(TRAINING_DATA, columns=features).head(5),
-        artifacts=[METRICS, SEGMENTS, VALIDATION, MODEL_CARD, PLOTS],
-    )
-
-
 def main() -> None:
-    from . import tracking
     from .params import load_params
 
     params = load_params()
@@ -171,10 +206,11 @@ def main() -> None:
     write_json(result["segments"], SEGMENTS)
     for name, points in result["plots"].items():
         write_json(points, PLOTS / f"{name}.json")
+    write_json(result["importance"], IMPORTANCE)
     data_md5 = md5(TRAINING_DATA)
     write_text(model_card(params, result, data_md5, len(frame)), MODEL_CARD)
     primary, metrics = params.model.primary_metric, result["metrics"]
     gap = f" segment_gap={_fmt(metrics['segment_gap'])}" if "segment_gap" in metrics else ""
     print(f"evaluate: {primary}={_fmt(metrics[primary])}{gap} -> {METRICS}")
-    run_id = log(params, metrics, model)
+    run_id = registry.log_run(params, metrics)
     print(f"evaluate: logged MLflow run {run_id} to {tracking.configure()}")

@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import DataError, first_line
+from .task import TRUSTED_TYPES
 
 PIPELINE_LOCK = Path("dvc.lock")
 TRAINING_DATA = Path("data/train.parquet")
@@ -21,20 +22,7 @@ METRICS = REPORTS / "metrics.json"
 SEGMENTS = REPORTS / "segments.json"
 PLOTS = REPORTS / "plots"
 MODEL_CARD = REPORTS / "model_card.md"
-
-# The types beyond skops' own defaults that a model saved by train holds, per estimator,
-# exactly as skops.io.get_untrusted_types lists them (scikit-learn 1.9, skops 0.16). Loading
-# refuses any other type: a crafted file naming e.g. builtins.eval would run code.
-TRUSTED_TYPES = {
-    "hist_gradient_boosting": {
-        "functools.partial",  # the loss keeps check_array as a partial
-        "numpy.dtype",  # some training frames leave a dtype in the encoder
-        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
-        "sklearn.utils.validation.check_array",
-    },
-    "logistic_regression": {"numpy.dtype"},
-    "random_forest": {"numpy.dtype", "sklearn.tree._tree.Tree"},
-}
+IMPORTANCE = REPORTS / "importance.json"
 
 
 def sniff_separator(path: Path) -> str:

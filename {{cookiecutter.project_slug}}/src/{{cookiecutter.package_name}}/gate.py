@@ -6,8 +6,17 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from .metrics import higher_is_better, improvement
 from .params import GateParams
+from .task import METRICS
+
+
+def higher_is_better(metric: str) -> bool:
+    return METRICS[metric]
+
+
+def improvement(metric: str, new: float, old: float) -> float:
+    """How much better `new` is than `old` (negative when worse), whatever the direction."""
+    return new - old if higher_is_better(metric) else old - new
 
 
 @dataclass(frozen=True)
@@ -33,7 +42,8 @@ def gate(
     `against` names what `champion` is in the reasons (the PR report passes "main":
     it compares with main's committed metrics, promote with the registry's champion).
 
-    - the primary metric must reach `min_value` (at most, for lower-is-better metrics);
+    - the primary metric must reach `min_value` (higher is better) or stay at or below
+      `max_value` (lower is better, e.g. an error);
     - it may not be worse than the champion's by more than `max_regression`;
     - the largest gap of the primary metric between segments may not exceed `max_segment_gap`
       (not checked when the schema names no segment column: `segmented` is False).
@@ -46,11 +56,12 @@ def gate(
     if math.isnan(value):
         failed.append(f"{metric} is missing or NaN")
     else:
-        meets = value >= params.min_value if higher else value <= params.min_value
+        limit = params.bound(higher)
+        meets = value >= limit if higher else value <= limit
         verdict = "meets" if meets else "misses"
         bound = "minimum" if higher else "maximum"
         (passed if meets else failed).append(
-            f"{metric} {value:.4f} {verdict} the {bound} {params.min_value:.4f}"
+            f"{metric} {value:.4f} {verdict} the {bound} {limit:.4f}"
         )
         old = float(champion.get(metric, math.nan)) if champion else math.nan
         if champion is None:

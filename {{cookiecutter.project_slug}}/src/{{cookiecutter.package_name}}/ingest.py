@@ -24,6 +24,7 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         declared = {
             schema.target: "target",
             schema.segment: "segment",
+            schema.time: "time",
             **dict.fromkeys(schema.categorical, "categorical"),
             **dict.fromkeys(schema.numeric, "numeric"),
         }
@@ -45,6 +46,15 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     for column in schema.categorical:
         if not isinstance(frame[column].dtype, pd.CategoricalDtype):
             frame[column] = frame[column].astype("category")
+    if schema.time:
+        dates = pd.to_datetime(frame[schema.time], errors="coerce")
+        bad = frame[schema.time][dates.isna() & frame[schema.time].notna()]
+        if len(bad):
+            raise DataError(
+                f"ingest: the time column {schema.time!r} holds {len(bad):,} value(s) that are"
+                f" not dates, e.g. {bad.iloc[0]!r}; write dates as YYYY-MM-DD"
+            )
+        frame[schema.time] = dates
     return frame.reset_index(drop=True)
 
 

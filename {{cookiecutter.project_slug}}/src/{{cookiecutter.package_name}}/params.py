@@ -12,16 +12,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from . import task
 from .errors import ParamsError
-from .metrics import METRICS
+from .section import Section
+from .task import METRICS, ModelParams, SplitParams, TrainParams
 
 PARAMS_FILE = Path("params.yaml")
-
-
-class Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
 
 
 class NumericColumn(Section):
@@ -40,6 +38,7 @@ class Schema(Section):
     numeric: dict[str, NumericColumn]
     categorical: dict[str, list[str]]
     segment: str | None = None
+    time: str | None = None  # a date column, kept beside the features (a time-ordered split)
     min_rows: int = Field(100, ge=1)
     max_null_fraction: float = Field(0.0, ge=0.0, le=1.0)
 
@@ -54,6 +53,10 @@ class Schema(Section):
             raise ValueError(f"the target {self.target!r} must not also be a feature")
         if self.segment == self.target:
             raise ValueError(f"data.schema.segment: {self.segment!r} is the target")
+        if self.time is not None and self.time in {*self.features, self.target, self.segment}:
+            raise ValueError(
+                f"data.schema.time: {self.time!r} is already a feature, target or segment"
+            )
         if self.segment in self.numeric:
             raise ValueError(
                 f"data.schema.segment: {self.segment!r} is a numeric feature; use a categorical"
@@ -67,9 +70,10 @@ class Schema(Section):
 
     @property
     def columns(self) -> list[str]:
-        """What ingest keeps: the features, the segment (when it is not a feature), the target."""
+        """What ingest keeps: the features, the segment (when it is not a feature), the time
+        column (when there is one), the target."""
         extra = [self.segment] if self.segment and self.segment not in self.categorical else []
-        return [*self.features, *extra, self.target]
+        return [*self.features, *extra, *([self.time] if self.time else []), self.target]
 
 
 def inside_outputs(path: str) -> str | None:
@@ -112,37 +116,17 @@ class DataParams(Section):
         return self
 
 
-class SplitParams(Section):
-    test_size: float = Field(gt=0.0, lt=1.0)
-    seed: int
-    stratify: bool = True
-
-
-class TrainParams(Section):
-    estimator: Literal["hist_gradient_boosting", "logistic_regression", "random_forest"]
-    hyperparameters: dict[str, Any] = {}
-    seed: int
-
-
-class ModelParams(Section):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    description: str = ""
-    primary_metric: str
-    threshold: float = Field(0.5, gt=0.0, lt=1.0)
-
-    @model_validator(mode="after")
-    def _known_metric(self) -> ModelParams:
-        if self.primary_metric not in METRICS:
-            raise ValueError(
-                f"primary_metric {self.primary_metric!r} is not one of {sorted(METRICS)}"
-            )
-        return self
-
-
 class GateParams(Section):
-    min_value: float
+    """The bound on the primary metric is `min_value` when higher is better, `max_value` when
+    lower is better (Params checks which one params.yaml needs)."""
+
+    min_value: float | None = None
+    max_value: float | None = None
     max_regression: float = Field(ge=0.0)
     max_segment_gap: float = Field(ge=0.0)
+
+    def bound(self, higher_is_better: bool) -> float:
+        return float(self.min_value if higher_is_better else self.max_value)  # type: ignore[arg-type]
 
 
 class Limits(Section):
@@ -155,7 +139,7 @@ COLUMN_TYPES = ("numeric", "categorical")
 
 class DriftParams(Section):
     share_threshold: float = Field(gt=0.0, le=1.0)
-    critical_columns: list[str] = []
+    critical_columns: list[str] = Field(default_factory=list)
     large_sample: int = Field(ge=1)
     thresholds: dict[str, Limits]
     max_missing_increase: float = Field(ge=0.0, le=1.0)
@@ -191,6 +175,21 @@ class Params(Section):
 
     @model_validator(mode="after")
     def _columns_exist(self) -> Params:
+        metric = self.model.primary_metric
+        wanted, other = (
+            ("min_value", "max_value") if METRICS[metric] else ("max_value", "min_value")
+        )
+        if getattr(self.gate, other) is not None:
+            direction = "higher" if METRICS[metric] else "lower"
+            raise ValueError(
+                f"gate.{other}: {metric} is better {direction}, so the gate's bound is"
+                f" gate.{wanted} (the {'least' if METRICS[metric] else 'most'} {metric} a model"
+                f" may have); rename gate.{other} to gate.{wanted}"
+            )
+        if getattr(self.gate, wanted) is None:
+            raise ValueError(f"gate.{wanted}: missing (the bound on {metric})")
+        for problem in task.problems(self):
+            raise ValueError(problem)
         schema = self.data.schema_
         features = set(schema.features)
         unknown = [column for column in self.drift.critical_columns if column not in features]
@@ -218,8 +217,19 @@ def _shorten(value: Any, most: int = 60) -> str:
 
 
 def _describe(error: dict[str, Any]) -> str:
-    key = ".".join(str(part) for part in error["loc"])
+    loc = list(error["loc"])
+    estimator = None
+    if loc[:1] == ["train"] and len(loc) > 1 and loc[1] in task.ESTIMATORS:
+        estimator = loc.pop(1)  # pydantic names the member of the tagged union
+    key = ".".join(str(part) for part in loc)
+    if error["type"] == "union_tag_invalid":
+        *others, last = [repr(name) for name in task.ESTIMATORS]
+        names = f"{', '.join(others)} or {last}" if others else last
+        return f"{key}.estimator: Input should be {names} (got {_shorten(error['ctx']['tag'])})"
     if error["type"] == "extra_forbidden":
+        if estimator and loc[:2] == ["train", "hyperparameters"]:
+            allowed = ", ".join(sorted(task.ESTIMATORS[estimator].model_fields))
+            return f"{key}: unknown key for {estimator} (it takes {allowed})"
         return f"{key}: unknown key"
     if error["type"] == "missing":
         return f"{key}: missing"
@@ -229,6 +239,28 @@ def _describe(error: dict[str, Any]) -> str:
     return f"{key or '(top level)'}: {error['msg']} (got {_shorten(error['input'])})"
 
 
+def _is_member(part: Any) -> bool:
+    """A loc part that names a member of a union (`literal['sqrt','log2']`, `constrained-float`,
+    `bool`), not a key."""
+    return isinstance(part, str) and (
+        part in {"bool", "int", "float", "str"} or "[" in part or part.startswith("constrained-")
+    )
+
+
+def _merge_unions(errors: list[Any]) -> list[Any]:
+    """One error per key: a value that fits no member of a union gets one message saying
+    what each member wanted, not one line per member."""
+    merged: dict[tuple[Any, ...], Any] = {}
+    for error in errors:
+        loc = tuple(part for part in error["loc"] if not _is_member(part))
+        if loc in merged and loc != tuple(error["loc"]):
+            wanted = error["msg"].removeprefix("Input should be ")
+            merged[loc]["msg"] += f", or {wanted}"
+        else:
+            merged.setdefault(loc, {**error, "loc": loc})
+    return list(merged.values())
+
+
 def parse_params(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
     """Validate a mapping (as read from params.yaml) into Params."""
     if not isinstance(raw, dict):
@@ -236,8 +268,8 @@ def parse_params(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as error:
-        lines = [_describe(detail) for detail in error.errors(include_url=False)]
-        raise ParamsError(f"{source}: " + "\n  ".join(lines)) from None
+        lines = [_describe(detail) for detail in _merge_unions(error.errors(include_url=False))]
+        raise ParamsError(f"{source}: " + "\n  ".join(dict.fromkeys(lines))) from None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):

@@ -5,7 +5,8 @@ stays blank offline. This reads the same definitions (dvc.yaml `plots:`) and the
 workspace's plot files, and draws each plot as inline SVG: no script, no link,
 nothing to fetch. Templates: `confusion*` draw a matrix of counts
 (`confusion_normalized`: shares of each actual class), `scatter*` draw points,
-any other a line per y field. Image plots (PNG, SVG, ...) are embedded as they are.
+`bar_horizontal*` a bar from 0 to each x value, one per y category, any other a line per
+y field. Image plots (PNG, SVG, ...) are embedded as they are.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ IMAGES = {
 }
 COLORS = ("#0969da", "#cf222e", "#1a7f37", "#8250df", "#bc4c00", "#57606a")
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 460, 300, 52, 12, 10, 40
+MOST_X_LABELS = 6  # category labels along x (e.g. dates); more would overlap
 
 
 @dataclass
@@ -104,13 +106,22 @@ def read_rows(path: Path) -> list[dict[str, Any]]:
 class _Axis:
     """Where values go along one axis (0 to 1): a linear scale for numbers, else categories."""
 
-    def __init__(self, values: list[Any]) -> None:
+    def __init__(
+        self, values: list[Any], most_labels: int | None = None, categorical: bool = False
+    ) -> None:
         try:
-            numbers = [float(value) for value in values]
+            numbers = None if categorical else [float(value) for value in values]
         except (TypeError, ValueError):
+            numbers = None
+        if numbers is None:
             self.categories = list(dict.fromkeys(str(value) for value in values))
             count = len(self.categories)
-            self.ticks = [((i + 0.5) / count, label) for i, label in enumerate(self.categories)]
+            every = math.ceil(count / most_labels) if most_labels else 1  # the rest: unlabelled
+            self.ticks = [
+                ((i + 0.5) / count, label)
+                for i, label in enumerate(self.categories)
+                if i % every == 0
+            ]
             return
         self.categories = []
         low, high = min(numbers, default=0.0), max(numbers, default=1.0)
@@ -175,8 +186,11 @@ def _xy_chart(plot: Plot, data: dict[str, list[dict[str, Any]]]) -> str:
             lines.append((name, pairs))
     if not lines:
         return "<p>No rows to draw.</p>"
-    x_axis = _Axis([x for _, pairs in lines for x, _ in pairs])
-    y_axis = _Axis([y for _, pairs in lines for _, y in pairs])
+    bars = plot.template.startswith("bar_horizontal")
+    # A bar starts at 0, so 0 is on the axis; its y values name categories, numbers or not.
+    xs = [*([0] if bars else []), *(x for _, pairs in lines for x, _ in pairs)]
+    x_axis = _Axis(xs, MOST_X_LABELS)
+    y_axis = _Axis([y for _, pairs in lines for _, y in pairs], categorical=bars)
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
     parts = [f'<svg viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" role="img">']
     for fraction, label in x_axis.ticks:
@@ -196,7 +210,16 @@ def _xy_chart(plot: Plot, data: dict[str, list[dict[str, Any]]]) -> str:
             (LEFT + x_axis.fraction(x) * inner_w, TOP + (1 - y_axis.fraction(y)) * inner_h)
             for x, y in pairs
         ]
-        if plot.template.startswith("scatter"):
+        if bars:
+            thick = 0.8 * inner_h / len(y_axis.categories) / len(lines)
+            zero = LEFT + x_axis.fraction(0) * inner_w
+            parts += [
+                f'<rect x="{min(x, zero):.1f}" y="{y - thick * (len(lines) / 2 - i):.1f}" '
+                f'width="{abs(x - zero):.1f}" height="{thick:.1f}" fill="{color}">'
+                f"<title>{escape(f'{name}: {b}, {a}')}</title></rect>"
+                for (x, y), (a, b) in zip(placed, pairs, strict=True)
+            ]
+        elif plot.template.startswith("scatter"):
             parts += [
                 f'<circle cx="{x:.1f}" cy="{y:.1f}" r="2.5" fill="{color}">'
                 f"<title>{escape(f'{name}: {a}, {b}')}</title></circle>"

@@ -18,6 +18,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
+from . import task
 from .errors import DataError, PipelineError, first_line
 from .files import load_model, read_table, write_table
 from .params import Schema, load_params
@@ -116,7 +117,7 @@ def _reason(error: BaseException) -> str:
 
 
 def load_scorer(model: str) -> tuple[Callable[[pd.DataFrame], Any], dict[str, set[Any]]]:
-    """A function from features to churn probabilities, and the categories the model saw."""
+    """A function from features to predictions, and the categories the model saw."""
     if is_local_model(model):
         path = Path(model)
         try:
@@ -125,9 +126,9 @@ def load_scorer(model: str) -> tuple[Callable[[pd.DataFrame], Any], dict[str, se
             raise DataError(f"predict: {error}") from error
         except Exception as error:  # skops raises many types for a damaged file
             raise DataError(f"predict: cannot load {path}: {first_line(error)}") from error
-        if not hasattr(estimator, "predict_proba"):
+        if not hasattr(estimator, task.RESPONSE_METHOD):
             raise DataError(f"predict: {path} holds a {type(estimator).__name__}, not a model")
-        return estimator.predict_proba, model_categories(estimator)
+        return (lambda features: task.predict(estimator, features)), model_categories(estimator)
 
     from . import tracking
 
@@ -142,7 +143,7 @@ def load_scorer(model: str) -> tuple[Callable[[pd.DataFrame], Any], dict[str, se
         raw = loaded.get_raw_model()
     except Exception:  # a flavor without a raw model: check the schema's values only
         raw = None
-    return loaded.predict, model_categories(raw)
+    return (lambda features: task.predictions(loaded.predict(features))), model_categories(raw)
 
 
 def main(model: str, input: Path, output: Path) -> None:
@@ -163,10 +164,9 @@ def main(model: str, input: Path, output: Path) -> None:
     scorer, seen = load_scorer(model)
     warn_unseen(features, schema, seen)
     try:
-        probabilities = np.asarray(scorer(features))
+        predicted = scorer(features)
     except Exception as error:  # the model's or MLflow's own checks of the input
         raise DataError(f"predict: {model} cannot score {input}: {_reason(error)}") from error
-    scores = probabilities[:, 1] if probabilities.ndim == 2 else probabilities
-    result = frame.assign(score=scores, prediction=(scores >= params.model.threshold).astype(int))
+    result = frame.assign(**task.prediction_columns(predicted, params.model))
     write_table(result, output)
     print(f"predict: {len(result):,} rows scored with {model} -> {output}")

@@ -15,7 +15,6 @@ is a new commit, so it promotes. The `rollback` command is the by-name way back.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import subprocess
@@ -26,24 +25,30 @@ from typing import Any
 
 import yaml
 
+from . import registry
 from .errors import DataError, PipelineError, first_line
 from .files import (
     METRICS,
     MODEL,
     PIPELINE_LOCK,
     REPORTS,
-    TRAINING_DATA,
     md5,
     read_json,
     write_json,
 )
 from .gate import gate
 from .params import Params
+from .registry import (
+    CHAMPION,
+    DEMOTED,
+    PREVIOUS,
+    PROMOTED_FROM,
+    WAS_CHAMPION,
+    metrics_from_tags,
+    model_key,
+    version_by_alias,
+)
 
-CHAMPION, PREVIOUS = "champion", "previous"
-WAS_CHAMPION = "was_champion"
-PROMOTED_FROM = "promoted_from_commit"  # the commit whose promote last moved champion here
-DEMOTED = "demoted_by_rollback"  # `rollback` took the alias from it: no longer trusted as a revert
 PROMOTION = REPORTS / "promotion.json"
 
 
@@ -66,16 +71,6 @@ class Promotion:
     champion: dict[str, float] | None
     model_key: str
     previous_version: str | None = None
-
-
-def model_key(lock_text: str) -> str:
-    """Identity of the trained model: a hash of the train stage's deps and params in dvc.lock."""
-    try:
-        stage = yaml.safe_load(lock_text)["stages"]["train"]
-    except (TypeError, KeyError, yaml.YAMLError):
-        raise DataError(f"{PIPELINE_LOCK}: no train stage; run `dvc repro` first") from None
-    inputs = {"deps": stage.get("deps"), "params": stage.get("params")}
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def recorded_model_md5(lock_text: str) -> str:
@@ -135,31 +130,6 @@ def refuse_older(champion: Any, commit: str, descends: Callable[[str], bool | No
             "roll the champion back; revert on the default branch instead, or run `rollback`. "
             "Nothing was moved"
         )
-
-
-def metrics_from_tags(tags: dict[str, str]) -> dict[str, float]:
-    return {
-        key.removeprefix("metric."): float(value)
-        for key, value in tags.items()
-        if key.startswith("metric.")
-    }
-
-
-def version_tags(key: str, metrics: dict[str, float], extra: dict[str, str]) -> dict[str, str]:
-    tags = {"model_key": key, **extra}
-    tags.update({f"metric.{name}": repr(float(value)) for name, value in metrics.items()})
-    return tags
-
-
-def version_by_alias(client: Any, name: str, alias: str) -> Any | None:
-    from mlflow.exceptions import MlflowException
-
-    try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException as error:
-        if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
-            return None
-        raise
 
 
 def decide(
@@ -227,33 +197,6 @@ def decide(
         client.delete_model_version_tag(name, version, DEMOTED)
     what = f"rollback to version {version}" if rollback else f"version {version} promoted"
     return record(True, version, f"{what}: {decision.summary}")
-
-
-def _register(client: Any, params: Params, key: str, candidate: dict[str, float]) -> str:
-    """Log the workspace model (checked against dvc.lock) as a new run and register that run's
-    model. Runs already in the store are never reused: anyone who can log to it can tag a run
-    with this model's key and md5, both public in dvc.lock."""
-    from . import evaluate, tracking
-
-    name = params.model.name
-    run_id = evaluate.log(params, candidate)
-    model_uri = client.get_run(run_id).data.tags["model_uri"]
-    audit = {
-        **tracking.git_state(),
-        "gate": "passed",
-        "run_id": run_id,
-        "data_md5": md5(TRAINING_DATA),
-        "model_md5": md5(MODEL),
-        "params": json.dumps(params.model_dump(include={"split", "train"}, mode="json")),
-    }
-    tags = version_tags(key, candidate, audit)
-    if client.search_registered_models(f"name = '{name}'") == []:
-        client.create_registered_model(name)
-    model_id = model_uri.removeprefix("models:/")
-    created = client.create_model_version(
-        name, model_uri, run_id=run_id, tags=tags, model_id=model_id
-    )
-    return str(created.version)
 
 
 def summary(result: Promotion) -> str:
@@ -343,7 +286,7 @@ def main(strict: bool = False) -> None:
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    register = lambda: _register(client, params, key, candidate)  # noqa: E731
+    register = lambda: registry.register(client, params, key, candidate)  # noqa: E731
     result = _guarded(lambda: decide(client, params, candidate, key, register, commit), uri)
     report(result)
     if strict and not result.promoted:

@@ -20,18 +20,18 @@ from typing import Any
 
 import yaml
 
+from . import task
 from .errors import PipelineError
-from .files import METRICS, PIPELINE_LOCK, PLOTS, SEGMENTS, VALIDATION, write_text
-from .gate import gate
-from .metrics import METRICS as METRIC_DIRECTIONS
-from .metrics import improvement
+from .files import IMPORTANCE, METRICS, PIPELINE_LOCK, PLOTS, SEGMENTS, VALIDATION, write_text
+from .gate import gate, improvement
 from .params import Params
+from .task import METRICS as METRIC_DIRECTIONS
 
 # Extra metrics whose direction is known: smaller segment gaps are better.
 LOWER_IS_BETTER = {"segment_gap"}
 NEUTRAL = {"test_rows"}
 SAME = 1e-4  # changes smaller than this count as unchanged
-ROC_GRID = [round(step / 10, 1) for step in range(11)]
+IMPORTANCE_ROWS = 5  # features in the report's importance table
 
 
 @dataclass
@@ -40,8 +40,8 @@ class Side:
 
     metrics: dict[str, float] = field(default_factory=dict)
     segments: dict[str, dict[str, float]] = field(default_factory=dict)
-    roc: list[dict[str, float]] = field(default_factory=list)
-    confusion: list[dict[str, Any]] = field(default_factory=list)
+    plots: dict[str, Any] = field(default_factory=dict)  # task.PLOTS' data by name
+    importance: dict[str, float] = field(default_factory=dict)  # feature -> importance
     data_md5: str | None = None
 
 
@@ -93,10 +93,17 @@ def _side(rev: str | None, metrics: dict[str, float], segments: dict[str, float]
     return Side(
         metrics=metrics,
         segments=_nest(segments),
-        roc=_load(rev, PLOTS / "roc.json") or [],
-        confusion=_load(rev, PLOTS / "confusion.json") or [],
+        plots={name: _load(rev, PLOTS / f"{name}.json") or [] for name in task.PLOTS},
+        importance=_importance(_load(rev, IMPORTANCE)),
         data_md5=_data_md5(_load(rev, PIPELINE_LOCK)),
     )
+
+
+def _importance(found: Any) -> dict[str, float]:
+    try:
+        return {entry["feature"]: float(entry["importance"]) for entry in found["features"]}
+    except (KeyError, TypeError, ValueError):
+        return {}
 
 
 def _data_md5(lock: dict[str, Any] | None) -> str | None:
@@ -118,7 +125,7 @@ def _split_diff(diff: dict[str, dict[str, Any]], key: str) -> tuple[dict, dict]:
 
 
 def _nest(flat: dict[str, float]) -> dict[str, dict[str, float]]:
-    """{'north.roc_auc': 0.8} -> {'north': {'roc_auc': 0.8}}"""
+    """{'north.f1': 0.8} -> {'north': {'f1': 0.8}}"""
     nested: dict[str, dict[str, float]] = {}
     for key, value in flat.items():
         segment, _, metric = key.rpartition(".")
@@ -264,23 +271,6 @@ def _value(value: Any) -> str:
     )
 
 
-def _interpolate_tpr(roc: list[dict[str, float]]) -> list[float]:
-    """TPR at fixed false-positive rates, so both curves share one x axis."""
-    points = sorted((point["fpr"], point["tpr"]) for point in roc)
-    values = []
-    for x in ROC_GRID:
-        below = [p for p in points if p[0] <= x]
-        above = [p for p in points if p[0] >= x]
-        (x0, y0), (x1, y1) = below[-1], above[0]
-        values.append(round(y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0), 3))
-    return values
-
-
-def _scores(metrics: dict[str, float], names: list[str]) -> str:
-    values = [metrics.get(name, math.nan) for name in names]
-    return ", ".join(f"{0.0 if math.isnan(value) else value:.3f}" for value in values)
-
-
 def _axis(values: list[float]) -> str:
     """A y range around zero that fits `values`, so that a change of 0.0008 shows."""
     reach = max([abs(value) for value in values] + [SAME]) * 1.25
@@ -290,62 +280,47 @@ def _axis(values: list[float]) -> str:
 
 
 def _charts(inputs: Inputs, primary: str) -> list[str]:
-    """The change of each metric (PR - main) as bars on a zoomed axis; ROC curves as lines."""
+    """How much better each metric got (PR vs main; up is better, whichever way the metric
+    goes), as bars on a zoomed axis."""
     names = [
         name
         for name in dict.fromkeys([primary, *METRIC_DIRECTIONS])
-        if METRIC_DIRECTIONS[name] and not math.isnan(inputs.head.metrics.get(name, math.nan))
+        if not math.isnan(inputs.head.metrics.get(name, math.nan))
+        and not math.isnan(inputs.base.metrics.get(name, math.nan))
     ]
-    lines: list[str] = []
-    compared = [name for name in names if name in inputs.base.metrics]
-    if compared:
-        changes = [
-            round(inputs.head.metrics[name] - inputs.base.metrics[name], 6) for name in compared
-        ]
-        lines += ["```mermaid", "xychart-beta", '    title "Change of each metric: PR - main"']
-        lines += [f"    x-axis [{', '.join(compared)}]", f'    y-axis "change" {_axis(changes)}']
-        lines += [f"    bar [{', '.join(f'{change:.6f}' for change in changes)}]", "```"]
-    elif names:
-        lines += ["```mermaid", "xychart-beta", '    title "Metrics: PR"']
-        lines += [f"    x-axis [{', '.join(names)}]", '    y-axis "score" 0 --> 1']
-        lines += [f"    bar [{_scores(inputs.head.metrics, names)}]", "```"]
-    curves = [(label, side.roc) for label, side in (("main", inputs.base), ("PR", inputs.head))]
-    curves = [(label, roc) for label, roc in curves if roc]
-    if curves:
-        title = " then ".join(label for label, _ in curves)
-        lines += ["", "```mermaid", "xychart-beta", f'    title "ROC ({title}): TPR at each FPR"']
-        lines += [f"    x-axis [{', '.join(str(x) for x in ROC_GRID)}]", '    y-axis "TPR" 0 --> 1']
-        for _, roc in curves:
-            lines += [f"    line [{', '.join(str(v) for v in _interpolate_tpr(roc))}]"]
-        lines += ["```"]
-    return lines
-
-
-def _confusion_table(inputs: Inputs) -> list[str]:
-    def cell(side: Side, actual: str, predicted: str) -> str:
-        for entry in side.confusion:
-            if entry["actual"] == actual and entry["predicted"] == predicted:
-                return f"{entry['count']:,}"
-        return "—"
-
-    sides = [
-        (label, side)
-        for label, side in (("main", inputs.base), ("PR", inputs.head))
-        if side.confusion
-    ]
-    if not sides:
+    if not names:
         return []
-    header = (
-        "| actual \\ predicted | "
-        + " | ".join(f"{label}: 0 | {label}: 1" for label, _ in sides)
-        + " |"
-    )
-    rows = [header, "|---" + "|---:" * (2 * len(sides)) + "|"]
-    for actual in ("0", "1"):
-        cells = " | ".join(
-            f"{cell(side, actual, '0')} | {cell(side, actual, '1')}" for _, side in sides
-        )
-        rows.append(f"| {actual} | {cells} |")
+    gains = [
+        round(improvement(name, inputs.head.metrics[name], inputs.base.metrics[name]), 6)
+        for name in names
+    ]
+    return [
+        "```mermaid",
+        "xychart-beta",
+        '    title "Improvement of each metric, PR vs main (up is better)"',
+        f"    x-axis [{', '.join(names)}]",
+        f'    y-axis "improvement" {_axis(gains)}',
+        f"    bar [{', '.join(f'{gain:.6f}' for gain in gains)}]",
+        "```",
+    ]
+
+
+def _importance_table(inputs: Inputs) -> list[str]:
+    """The features whose permutation importance changed most (or, without main's, the top)."""
+    head, base = inputs.head.importance, inputs.base.importance
+    if not head:
+        return []
+    if base:
+        names = sorted(head, key=lambda name: -abs(head[name] - base.get(name, 0.0)))
+        intro = "Features whose importance changed most:"
+    else:
+        names = sorted(head, key=lambda name: -head[name])
+        intro = "Most important features (main has no importance to compare):"
+    rows = [intro, "", "| feature | main | PR | change |", "|---|---:|---:|---|"]
+    for name in names[:IMPORTANCE_ROWS]:
+        old, new = base.get(name), head[name]
+        change = "" if old is None else f"{new - old:+.4f}"
+        rows.append(f"| {name} | {_fmt(old)} | {_fmt(new)} | {change} |")
     return rows
 
 
@@ -430,9 +405,12 @@ def build(inputs: Inputs, params: Params) -> str:
     charts = _charts(inputs, primary)
     if charts:
         lines += ["", "### Charts", "", *charts]
-    confusion = _confusion_table(inputs)
-    if confusion:
-        lines += ["", f"### Confusion matrix (threshold {params.model.threshold})", "", *confusion]
+    importance = _importance_table(inputs)
+    if importance:
+        lines += ["", f"### Feature importance ({primary} worse when shuffled)", "", *importance]
+    sections = task.report_sections({"main": inputs.base.plots, "PR": inputs.head.plots}, params)
+    if sections:
+        lines += ["", *sections]
     if inputs.run_url:
         lines += ["", f"[Workflow run]({inputs.run_url})"]
     return "\n".join(lines) + "\n"

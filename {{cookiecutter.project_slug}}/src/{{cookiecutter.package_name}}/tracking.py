@@ -1,4 +1,4 @@
-"""MLflow tracking: where runs go, and logging one pipeline run.
+"""MLflow tracking: where runs go, the git state a run records, and links to the UI.
 
 `import mlflow` takes seconds, so it happens inside the functions that need it.
 """
@@ -9,18 +9,11 @@ import logging
 import os
 import subprocess
 import sys
-import warnings
-from importlib import metadata
 from pathlib import Path
-from typing import Any
-
-from .errors import TrackingError, first_line
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
 # A shared tracking server is expected for this project ({{ cookiecutter.mlflow_tracking }} tracking).
 EXPECTS_SERVER = {{ "True" if cookiecutter.mlflow_tracking == "server" else "False" }}
-# Packages a logged model needs to load and predict.
-MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
 
 
 def configure() -> str:
@@ -62,70 +55,6 @@ def git_state() -> dict[str, str]:
     commit = git("rev-parse", "HEAD") or "unknown"
     dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
     return {"git_commit": commit, "git_dirty": str(dirty).lower()}
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{'a': {'b': 1}} -> {'a.b': 1}; lists become their string form."""
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict) and value:
-            flat.update(flatten(value, f"{name}."))
-        else:
-            flat[name] = value
-    return flat
-
-
-def pip_requirements() -> list[str]:
-    return [f"{name}=={metadata.version(name)}" for name in MODEL_REQUIREMENTS]
-
-
-def log_run(
-    *,
-    experiment: str,
-    params: dict[str, Any],
-    metrics: dict[str, float],
-    tags: dict[str, str],
-    model: Any,
-    trusted_types: list[str],
-    example: Any,
-    artifacts: list[Path],
-) -> str:
-    """Log one pipeline run (params, metrics, tags, reports and the model); return its run id."""
-    uri = configure()
-    try:
-        import mlflow
-        import mlflow.sklearn
-        from mlflow.models import infer_signature
-
-        mlflow.set_experiment(experiment)
-        commit = tags.get("git_commit", "unknown")
-        with mlflow.start_run(run_name=f"pipeline-{commit[:8]}") as run:
-            mlflow.log_params({key: str(value)[:500] for key, value in flatten(params).items()})
-            mlflow.log_metrics({key: value for key, value in metrics.items() if value == value})
-            mlflow.set_tags(tags)
-            for path in artifacts:
-                if path.is_dir():
-                    mlflow.log_artifacts(str(path), artifact_path=path.name)
-                elif path.is_file():
-                    mlflow.log_artifact(str(path))
-            with warnings.catch_warnings():
-                # The hint: integer columns cannot hold missing values. The schema says so.
-                warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
-                signature = infer_signature(example, model.predict_proba(example))
-            info = mlflow.sklearn.log_model(
-                model,
-                name="model",
-                signature=signature,
-                pip_requirements=pip_requirements(),
-                serialization_format="skops",
-                pyfunc_predict_fn="predict_proba",  # pyfunc users get probabilities, like predict
-                skops_trusted_types=trusted_types,
-            )
-            mlflow.set_tag("model_uri", info.model_uri)  # what promote registers
-            return run.info.run_id
-    except Exception as error:  # MLflow raises many types for an unreachable or failing store
-        raise TrackingError(f"MLflow tracking at {uri} failed: {first_line(error)}") from error
 
 
 def ui_links(uri: str, name: str, ui: str) -> list[str]:

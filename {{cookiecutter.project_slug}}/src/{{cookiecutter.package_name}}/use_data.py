@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from . import task
 from .errors import DataError
 from .files import read_table, sniff_separator, write_text
 from .params import PARAMS_FILE, load_params, parse_params, parse_yaml
@@ -36,25 +37,22 @@ def _name(text: str) -> str:
 
 
 def describe(
-    frame: pd.DataFrame, target: str, segment: str | None
+    frame: pd.DataFrame, target: str, segment: str | None, time: str | None = None
 ) -> tuple[list[str], dict[str, list[str]], list[str]]:
     """Numeric columns, categorical columns (with their values) and the columns left out."""
-    for column, role in ((target, "--target"), (segment, "--segment")):
+    for column, role in ((target, "--target"), (segment, "--segment"), (time, "--time")):
         if column is not None and column not in frame.columns:
             raise DataError(
                 f"use-data: {role} {column!r} is not a column; the file has {list(frame.columns)}"
             )
-    labels = frame[target]
-    if labels.isna().any() or not set(labels.unique()) <= {0, 1}:
-        found = sorted(map(str, labels.dropna().unique()))[:5]
-        raise DataError(
-            f"use-data: the target {target!r} must hold only 0 and 1 (no missing values);"
-            f" found {found}: map your labels to 0/1 first"
-        )
+    problem = task.target_problem(frame[target])
+    if problem:
+        found = sorted(map(str, frame[target].dropna().unique()))[:5]
+        raise DataError(f"use-data: the target {target!r} {problem}; found {found}")
     numeric, categorical, skipped = [], {}, []
     for column in frame.columns:
         values = frame[column]
-        if column == target:
+        if column in (target, time):
             continue
         if pd.api.types.infer_dtype(values, skipna=True) == "boolean":  # blanks make it object
             categorical[column] = []
@@ -79,6 +77,7 @@ def data_section(
     segment: str | None,
     numeric: list[str],
     categorical: dict[str, list[str]],
+    time: str | None = None,
 ) -> str:
     """The `data:` section of params.yaml for the table, with comments."""
     features = [*numeric, *categorical]
@@ -94,13 +93,14 @@ def data_section(
         *([f"  sep: {_name(sep)}                # the CSV delimiter"] if sep else []),
         "  window: 0                # the drift job moves it forward to retrain on data.path",
         "  schema:",
-        f"    target: {_name(target)}  # binary, 0 or 1",
+        f"    target: {_name(target)}  # {task.TARGET_NOTE}",
         "    numeric:"
         + ("  # name: {min, max}; either bound may be left out" if numeric else " {}"),
         *numeric_lines,
         "    categorical:" + ("  # name: allowed values ([] allows any)" if categorical else " {}"),
         *categorical_lines,
         f"    segment: {_name(segment) if segment else 'null'}  # metrics per segment; null: none",
+        *([f"    time: {_name(time)}  # the date of each row"] if time else []),
         f"    min_rows: {max(1, len(frame) // 2)}  # fewer rows are refused (half of today's)",
         f"    max_null_fraction: {math.ceil(worst * 100) / 100}  # missing share allowed",
         "",
@@ -130,7 +130,13 @@ def with_dependency(pipeline: str, path: str, previous: str | None) -> str:
     return changed
 
 
-def main(path: Path, target: str, segment: str | None = None, sep: str | None = None) -> None:
+def main(
+    path: Path,
+    target: str,
+    segment: str | None = None,
+    sep: str | None = None,
+    time: str | None = None,
+) -> None:
     current = load_params().data  # a broken params.yaml is reported, not overwritten
     previous = current.path if current.source == "file" else None
     params_text = PARAMS_FILE.read_text(encoding="utf-8")
@@ -142,7 +148,7 @@ def main(path: Path, target: str, segment: str | None = None, sep: str | None = 
     if path.suffix.lower() == ".csv" and sep is None and path.is_file():
         sep = sniff_separator(path)
     frame = read_table(path, sep=sep)
-    numeric, categorical, skipped = describe(frame, target, segment)
+    numeric, categorical, skipped = describe(frame, target, segment, time)
     section = data_section(
         path.as_posix(),
         sep if path.suffix.lower() == ".csv" else None,
@@ -151,6 +157,7 @@ def main(path: Path, target: str, segment: str | None = None, sep: str | None = 
         segment,
         numeric,
         categorical,
+        time,
     )
     if SECTION.search(params_text) is None:
         raise DataError(f"use-data: {PARAMS_FILE} has no top-level `data:` section")

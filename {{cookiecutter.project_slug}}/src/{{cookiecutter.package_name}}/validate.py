@@ -11,6 +11,7 @@ from typing import Any
 
 import pandas as pd
 
+from . import task
 from .errors import ValidationFailed
 from .files import TRAINING_DATA, VALIDATION, read_table, write_json
 from .params import Schema
@@ -26,7 +27,6 @@ NUMERIC_TYPES = [
     "float32",
     "float64",
 ]
-TARGET_VALUES = [0, 1]
 
 
 def build_expectations(schema: Schema) -> list[Any]:
@@ -58,11 +58,9 @@ def build_expectations(schema: Schema) -> list[Any]:
         expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=column, mostly=mostly))
         if values:
             expectations.append(gxe.ExpectColumnValuesToBeInSet(column=column, value_set=values))
-    expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=schema.target))
-    expectations.append(
-        gxe.ExpectColumnValuesToBeInSet(column=schema.target, value_set=TARGET_VALUES)
-    )
-    return expectations
+    if schema.time:
+        expectations.append(gxe.ExpectColumnValuesToNotBeNull(column=schema.time))
+    return expectations + task.target_expectations(gxe, schema.target)
 
 
 def _observed(result: dict[str, Any]) -> Any:

@@ -16,6 +16,8 @@ from {{ cookiecutter.package_name }}.files import save_model, trusted_types
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.train import train
 
+from .conftest import with_train
+
 MODEL = "models/model.skops"
 INPUT = "customers.csv"
 OUTPUT = "scored.csv"
@@ -33,9 +35,8 @@ def project(
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    quick = params.train.model_copy(
-        update={"hyperparameters": {**params.train.hyperparameters, "max_iter": 20}}
-    )
+    hyperparameters = {**raw_params["train"]["hyperparameters"], "max_iter": 20}
+    quick = with_train(raw_params, params.train.estimator, hyperparameters).train
     model = train(frame, params.data.schema_, params.split, quick)
     save_model(model, Path(MODEL))
     frame.head(40).to_csv(INPUT, index=False)

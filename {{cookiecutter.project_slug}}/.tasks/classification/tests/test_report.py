@@ -18,8 +18,7 @@ def side(primary: str, value: float, gap: float = 0.02, **extra: float) -> Side:
     return Side(
         metrics={primary: value, "accuracy": 0.8, "segment_gap": gap, **extra},
         segments={"north": {primary: value}, "south": {primary: value - gap}},
-        roc=ROC,
-        confusion=CONFUSION,
+        plots={"roc": ROC, "confusion": CONFUSION},
         data_md5="a" * 32,
     )
 
@@ -65,8 +64,8 @@ def test_gate_line_and_chart_say_what_is_compared(params: Params, primary: str) 
     text = report(params, side(primary, 0.8038), side(primary, 0.8046))
     assert "vs main 0.8038" in text and "vs champion" not in text
     assert "Merge gate against main:" in text and "registry's champion" in text
-    assert 'title "Change of each metric: PR - main"' in text
-    assert '    y-axis "change" -0.001 --> 0.001' in text  # a +0.0008 change fills the axis
+    assert 'title "Improvement of each metric, PR vs main (up is better)"' in text
+    assert '    y-axis "improvement" -0.001 --> 0.001' in text  # a +0.0008 change fills the axis
     assert "0.000800" in text
 
 
@@ -82,7 +81,8 @@ def test_first_pr_has_no_base_metrics(params: Params, primary: str) -> None:
     assert f"**First model**: `{primary}` 0.8000 (origin/main has none to compare)" in text
     assert f"| **{primary}** | — | 0.8000 | new |" in text
     assert "is new (main has none)" in text
-    assert 'title "Metrics: PR"' in text and "| actual \\ predicted | PR: 0 | PR: 1 |" in text
+    assert "Improvement of each metric" not in text  # nothing to compare with
+    assert "| actual \\ predicted | PR: 0 | PR: 1 |" in text
 
 
 def test_no_change_at_all(params: Params, primary: str) -> None:

@@ -9,12 +9,16 @@ import pytest
 from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.package_name }}.files import load_model, save_model
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.train import split, train
+from {{ cookiecutter.package_name }}.task import split
+from {{ cookiecutter.package_name }}.train import train
+
+from .conftest import with_train
 
 
 def test_split_is_deterministic_and_stratified(params: Params, frame: pd.DataFrame) -> None:
     target = params.data.schema_.target
-    first, second = split(frame, params.split, target), split(frame, params.split, target)
+    schema = params.data.schema_
+    first, second = split(frame, params.split, schema), split(frame, params.split, schema)
     assert first[1].index.equals(second[1].index)
     assert len(first[1]) == pytest.approx(len(frame) * params.split.test_size, abs=1)
     assert first[1][target].mean() == pytest.approx(frame[target].mean(), abs=0.01)
@@ -24,12 +28,12 @@ def test_split_is_deterministic_and_stratified(params: Params, frame: pd.DataFra
     "estimator", ["hist_gradient_boosting", "logistic_regression", "random_forest"]
 )
 def test_every_estimator_learns_and_loads_with_its_own_types(
-    params: Params, frame: pd.DataFrame, estimator: str, tmp_path: Path
+    raw_params: dict, params: Params, frame: pd.DataFrame, estimator: str, tmp_path: Path
 ) -> None:
-    hyperparameters = params.train.hyperparameters if estimator == "hist_gradient_boosting" else {}
-    train_params = params.train.model_copy(
-        update={"estimator": estimator, "hyperparameters": hyperparameters}
-    )
+    hyperparameters = raw_params["train"]["hyperparameters"]
+    train_params = with_train(
+        raw_params, estimator, hyperparameters if estimator == "hist_gradient_boosting" else {}
+    ).train
     model = train(frame, params.data.schema_, params.split, train_params)
     scores = model.predict_proba(frame[params.data.schema_.features])[:, 1]
     assert scores.shape == (len(frame),)
@@ -42,38 +46,63 @@ def test_every_estimator_learns_and_loads_with_its_own_types(
 
 
 @pytest.mark.parametrize(
-    ("hyperparameters", "first_line"),
+    ("estimator", "hyperparameters", "first_line"),
     [
-        ({"max_depht": 3}, "train.hyperparameters.max_depht: not a parameter of"),
         (
+            "hist_gradient_boosting",
+            {"max_depht": 3},
+            "train.hyperparameters.max_depht: unknown key for hist_gradient_boosting (it takes",
+        ),
+        (
+            "hist_gradient_boosting",
             {"learning_rate": -1},
-            "train.hyperparameters.learning_rate: must be a float in the range (0.0, inf) (got -1)",
+            "train.hyperparameters.learning_rate: Input should be greater than 0 (got -1)",
         ),
         (
+            "hist_gradient_boosting",
             {"max_iter": "200"},
-            "train.hyperparameters.max_iter: must be an int in the range [1, inf) (got '200')",
+            "train.hyperparameters.max_iter: Input should be a valid integer (got '200')",
         ),
-        ({"learning_rate": "fast"}, "train.hyperparameters.learning_rate: must be a float"),
-        ({"scoring": "roc_auc"}, "train.hyperparameters.scoring: only 'loss' (the default)"),
+        (
+            "hist_gradient_boosting",
+            {"scoring": "roc_auc"},
+            "train.hyperparameters.scoring: unknown key for hist_gradient_boosting",
+        ),
+        (
+            "random_forest",
+            {"max_features": 2.5},
+            "train.hyperparameters.max_features: ",
+        ),
+        (
+            "logistic_regression",
+            {"solver": "adam"},
+            "train.hyperparameters.solver: Input should be 'lbfgs', ",
+        ),
     ],
 )
 def test_bad_hyperparameter_is_one_line_naming_its_key(
-    params: Params, frame: pd.DataFrame, hyperparameters: dict, first_line: str
+    raw_params: dict, estimator: str, hyperparameters: dict, first_line: str
 ) -> None:
-    train_params = params.train.model_copy(update={"hyperparameters": hyperparameters})
     with pytest.raises(ParamsError) as error:
-        train(frame, params.data.schema_, params.split, train_params)
+        with_train(raw_params, estimator, hyperparameters)
     message = str(error.value)
     assert "\n" not in message
     assert message.startswith(f"params.yaml: {first_line}")
 
 
-def test_hyperparameters_that_clash_are_one_line(params: Params, frame: pd.DataFrame) -> None:
-    train_params = params.train.model_copy(
-        update={"estimator": "logistic_regression", "hyperparameters": {"penalty": "elasticnet"}}
-    )
+def test_an_unknown_estimator_is_one_line(raw_params: dict) -> None:
     with pytest.raises(ParamsError) as error:
-        train(frame, params.data.schema_, params.split, train_params)
+        with_train(raw_params, "xgboost", {})
+    assert str(error.value) == (
+        "params.yaml: train.estimator: Input should be 'hist_gradient_boosting',"
+        " 'logistic_regression' or 'random_forest' (got 'xgboost')"
+    )
+
+
+def test_hyperparameters_that_clash_are_one_line(raw_params: dict, frame: pd.DataFrame) -> None:
+    params = with_train(raw_params, "logistic_regression", {"solver": "liblinear", "l1_ratio": 0.5})
+    with pytest.raises(ParamsError) as error:
+        train(frame, params.data.schema_, params.split, params.train)
     assert str(error.value).startswith(
         "params.yaml: train.hyperparameters: logistic_regression could not be fitted with them"
     )

@@ -4,9 +4,9 @@ import math
 
 import pandas as pd
 
-from {{ cookiecutter.package_name }}.evaluate import evaluate, model_card
-from {{ cookiecutter.package_name }}.metrics import METRICS, largest_gap
+from {{ cookiecutter.package_name }}.evaluate import evaluate, largest_gap, model_card
 from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.task import METRICS
 from {{ cookiecutter.package_name }}.train import train
 
 

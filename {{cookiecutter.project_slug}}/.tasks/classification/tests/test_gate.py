@@ -43,7 +43,7 @@ def test_missing_or_nan_metrics_fail() -> None:
 
 
 def test_lower_is_better_metrics_use_the_other_direction() -> None:
-    rules = GateParams(min_value=0.5, max_regression=0.01, max_segment_gap=1.0)
+    rules = GateParams(max_value=0.5, max_regression=0.01, max_segment_gap=1.0)
     champion = {"log_loss": 0.40, "segment_gap": 0.0}
     assert gate({"log_loss": 0.38, "segment_gap": 0.0}, champion, rules, "log_loss").passed
     assert not gate({"log_loss": 0.45, "segment_gap": 0.0}, champion, rules, "log_loss").passed

@@ -1,0 +1,344 @@
+"""The task: binary classification (does a customer churn?).
+
+Everything that depends on the task lives in this module, and no other module knows which
+task it is: the metrics and which way is better (`greater_is_better` and `response_method`,
+as scikit-learn's scorers say it), the split, the estimators with their typed
+hyperparameters, the target's check, the plot data, and the task's lines in the model card
+and the PR report. A regression bake has a module of the same name with the same names in it.
+
+scikit-learn is imported inside the functions, so that params, gate and report stay quick.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from .section import Section
+
+NAME = "classification"
+# metric -> greater_is_better
+METRICS: dict[str, bool] = {
+    "roc_auc": True,
+    "average_precision": True,
+    "accuracy": True,
+    "precision": True,
+    "recall": True,
+    "f1": True,
+    "log_loss": False,
+}
+RESPONSE_METHOD = "predict_proba"  # what a model is asked for (MLflow's pyfunc flavour too)
+TARGET_NOTE = "binary, 0 or 1"
+PREDICTION_COLUMNS = ["score", "prediction"]  # what `predict` adds to the scored table
+# The plot files evaluate writes (reports/plots/<name>.json); the report reads both sides' own.
+PLOTS = ["roc", "confusion", "precision_recall"]
+
+# The types beyond skops' own defaults that a model saved by train holds, per estimator,
+# exactly as skops.io.get_untrusted_types lists them (scikit-learn 1.9, skops 0.16). Loading
+# refuses any other type: a crafted file naming e.g. builtins.eval would run code.
+TRUSTED_TYPES = {
+    "hist_gradient_boosting": {
+        "functools.partial",  # the loss keeps check_array as a partial
+        "numpy.dtype",  # some training frames leave a dtype in the encoder
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.utils.validation.check_array",
+    },
+    "logistic_regression": {"numpy.dtype"},
+    "random_forest": {"numpy.dtype", "sklearn.tree._tree.Tree"},
+}
+
+
+# ---------------------------------------------------------------- params
+
+
+class ModelParams(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = ""
+    primary_metric: str
+    threshold: float = Field(0.5, gt=0.0, lt=1.0)
+
+    @model_validator(mode="after")
+    def _known_metric(self) -> ModelParams:
+        if self.primary_metric not in METRICS:
+            raise ValueError(
+                f"primary_metric {self.primary_metric!r} is not one of {sorted(METRICS)}"
+            )
+        return self
+
+
+class SplitParams(Section):
+    test_size: float = Field(gt=0.0, lt=1.0)
+    seed: int
+    stratify: bool = True
+
+
+# Each estimator's hyperparameters, typed: a wrong value is refused on load with its key named.
+# Only the keys written in params.yaml reach scikit-learn; the rest keep its defaults.
+class HistGradientBoosting(Section):
+    learning_rate: float = Field(0.1, gt=0.0)
+    max_iter: int = Field(100, ge=1)
+    max_leaf_nodes: int | None = Field(31, ge=2)
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_leaf: int = Field(20, ge=1)
+    l2_regularization: float = Field(0.0, ge=0.0)
+    max_features: float = Field(1.0, gt=0.0, le=1.0)
+    max_bins: int = Field(255, ge=2, le=255)
+    early_stopping: Literal["auto"] | bool = "auto"
+    validation_fraction: float | None = Field(0.1, gt=0.0, lt=1.0)
+    n_iter_no_change: int = Field(10, ge=1)
+    tol: float = Field(1e-7, ge=0.0)
+    class_weight: Literal["balanced"] | None = None
+
+
+class LogisticRegression(Section):
+    C: float = Field(1.0, gt=0.0)
+    l1_ratio: float = Field(0.0, ge=0.0, le=1.0)
+    solver: Literal["lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", "saga"] = "lbfgs"
+    max_iter: int = Field(100, ge=0)
+    tol: float = Field(1e-4, ge=0.0)
+    fit_intercept: bool = True
+    class_weight: Literal["balanced"] | None = None
+
+
+class RandomForest(Section):
+    n_estimators: int = Field(100, ge=1)
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_split: int = Field(2, ge=2)
+    min_samples_leaf: int = Field(1, ge=1)
+    max_features: Literal["sqrt", "log2"] | Annotated[float, Field(gt=0.0, le=1.0)] | None = "sqrt"
+    max_leaf_nodes: int | None = Field(None, ge=2)
+    bootstrap: bool = True
+    criterion: Literal["gini", "entropy", "log_loss"] = "gini"
+    class_weight: Literal["balanced", "balanced_subsample"] | None = None
+    n_jobs: int | None = None
+
+
+class _Train(Section):
+    seed: int
+
+
+class HistGradientBoostingTrain(_Train):
+    estimator: Literal["hist_gradient_boosting"]
+    hyperparameters: HistGradientBoosting = HistGradientBoosting()
+
+
+class LogisticRegressionTrain(_Train):
+    estimator: Literal["logistic_regression"]
+    hyperparameters: LogisticRegression = LogisticRegression()
+
+
+class RandomForestTrain(_Train):
+    estimator: Literal["random_forest"]
+    hyperparameters: RandomForest = RandomForest()
+
+
+TrainParams = Annotated[
+    HistGradientBoostingTrain | LogisticRegressionTrain | RandomForestTrain,
+    Field(discriminator="estimator"),
+]
+ESTIMATORS = {  # name in params.yaml -> its hyperparameters
+    "hist_gradient_boosting": HistGradientBoosting,
+    "logistic_regression": LogisticRegression,
+    "random_forest": RandomForest,
+}
+
+
+def problems(params: Any) -> list[str]:
+    """What this task needs of the whole of params.yaml beyond each section's own checks."""
+    return []
+
+
+# ---------------------------------------------------------------- training
+
+
+def split(
+    frame: pd.DataFrame, params: SplitParams, schema: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A seeded random split, stratified by the target unless `split.stratify` is false."""
+    from sklearn.model_selection import train_test_split
+
+    stratify = frame[schema.target] if params.stratify else None
+    train_part, test_part = train_test_split(
+        frame, test_size=params.test_size, random_state=params.seed, stratify=stratify
+    )
+    return train_part, test_part
+
+
+def estimator(params: Any, fixed: dict[str, Any]) -> Any:
+    """The configured scikit-learn estimator with the hyperparameters params.yaml sets."""
+    from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
+    from sklearn.linear_model import LogisticRegression as LogisticRegressionClassifier
+
+    cls = {
+        "hist_gradient_boosting": HistGradientBoostingClassifier,
+        "logistic_regression": LogisticRegressionClassifier,
+        "random_forest": RandomForestClassifier,
+    }[params.estimator]
+    if params.estimator != "hist_gradient_boosting":
+        fixed = {key: value for key, value in fixed.items() if key != "categorical_features"}
+    return cls(**params.hyperparameters.model_dump(exclude_unset=True), **fixed)
+
+
+# ---------------------------------------------------------------- predicting and scoring
+
+
+def predictions(output: Any) -> np.ndarray:
+    """A model's raw output (`predict_proba`'s two columns, or one) as one score per row."""
+    scores = np.asarray(output, dtype=float)
+    return scores[:, 1] if scores.ndim == 2 else scores
+
+
+def predict(model: Any, features: pd.DataFrame) -> np.ndarray:
+    """The probability of the positive class for each row."""
+    return predictions(getattr(model, RESPONSE_METHOD)(features))
+
+
+def prediction_columns(scores: np.ndarray, params: ModelParams) -> dict[str, np.ndarray]:
+    return {"score": scores, "prediction": (scores >= params.threshold).astype(int)}
+
+
+def target_problem(values: pd.Series) -> str | None:
+    """Why `values` cannot be this task's target, or None."""
+    if values.isna().any() or not values.isin([0, 1]).all() or values.nunique() != 2:
+        return "must hold only 0 and 1 (no missing values), both of them"
+    return None
+
+
+def target_expectations(gxe: Any, column: str) -> list[Any]:
+    """Great Expectations' checks of the target column (gxe: great_expectations.expectations)."""
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column=column),
+        gxe.ExpectColumnValuesToBeInSet(column=column, value_set=[0, 1]),
+    ]
+
+
+def _both_classes(y_true: np.ndarray) -> bool:
+    return np.unique(y_true).size == 2
+
+
+def metrics(y_true: Any, scores: np.ndarray, params: ModelParams) -> dict[str, float]:
+    """Every metric of positive-class scores against 0/1 labels. NaN where undefined."""
+    from sklearn import metrics as skm
+
+    y_true = np.asarray(y_true, dtype=int)
+    scores = np.asarray(scores, dtype=float)
+    predicted = (scores >= params.threshold).astype(int)
+    ranked = _both_classes(y_true)
+    return {
+        "roc_auc": float(skm.roc_auc_score(y_true, scores)) if ranked else math.nan,
+        "average_precision": (
+            float(skm.average_precision_score(y_true, scores)) if ranked else math.nan
+        ),
+        "accuracy": float(skm.accuracy_score(y_true, predicted)),
+        "precision": float(skm.precision_score(y_true, predicted, zero_division=0)),
+        "recall": float(skm.recall_score(y_true, predicted, zero_division=0)),
+        "f1": float(skm.f1_score(y_true, predicted, zero_division=0)),
+        "log_loss": float(skm.log_loss(y_true, np.clip(scores, 1e-15, 1 - 1e-15), labels=[0, 1])),
+    }
+
+
+def _thin(points: np.ndarray, most: int) -> np.ndarray:
+    """Keep at most `most` rows, always including the first and last."""
+    if len(points) <= most:
+        return points
+    keep = np.unique(np.linspace(0, len(points) - 1, most).round().astype(int))
+    return points[keep]
+
+
+def plot_data(
+    test: pd.DataFrame, scores: np.ndarray, params: Any, most_points: int = 101
+) -> dict[str, Any]:
+    """Small, committed plot files: ROC, precision-recall and confusion counts."""
+    from sklearn import metrics as skm
+
+    y_true = test[params.data.schema_.target].to_numpy(dtype=int)
+    predicted = (np.asarray(scores) >= params.model.threshold).astype(int)
+    plots: dict[str, Any] = {"roc": [], "precision_recall": []}
+    if _both_classes(y_true):
+        fpr, tpr, _ = skm.roc_curve(y_true, scores)
+        roc = _thin(np.column_stack([fpr, tpr]), most_points)
+        plots["roc"] = [{"fpr": round(x, 4), "tpr": round(y, 4)} for x, y in roc.tolist()]
+        precision, recall, _ = skm.precision_recall_curve(y_true, scores)
+        curve = _thin(np.column_stack([recall, precision])[::-1], most_points)
+        plots["precision_recall"] = [
+            {"recall": round(x, 4), "precision": round(y, 4)} for x, y in curve.tolist()
+        ]
+    counts = skm.confusion_matrix(y_true, predicted, labels=[0, 1])
+    plots["confusion"] = [
+        {"actual": str(actual), "predicted": str(guess), "count": int(counts[actual, guess])}
+        for actual in (0, 1)
+        for guess in (0, 1)
+    ]
+    return plots
+
+
+# ---------------------------------------------------------------- model card and PR report
+
+
+def card_use(params: Any) -> list[str]:
+    """What the model's output means, for the model card's "Intended use"."""
+    return [
+        "Scores are probabilities of the positive class "
+        f"(`{params.data.schema_.target}` = 1); decisions use a threshold of "
+        f"{params.model.threshold}."
+    ]
+
+
+ROC_GRID = [round(step / 10, 1) for step in range(11)]
+
+
+def _interpolate_tpr(roc: list[dict[str, float]]) -> list[float]:
+    """TPR at fixed false-positive rates, so both curves share one x axis."""
+    points = sorted((point["fpr"], point["tpr"]) for point in roc)
+    values = []
+    for x in ROC_GRID:
+        below = [p for p in points if p[0] <= x]
+        above = [p for p in points if p[0] >= x]
+        (x0, y0), (x1, y1) = below[-1], above[0]
+        values.append(round(y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0), 3))
+    return values
+
+
+def _confusion_table(sides: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    def cell(entries: list[dict[str, Any]], actual: str, predicted: str) -> str:
+        for entry in entries:
+            if entry["actual"] == actual and entry["predicted"] == predicted:
+                return f"{entry['count']:,}"
+        return "—"
+
+    header = " | ".join(f"{label}: 0 | {label}: 1" for label, _ in sides)
+    rows = [f"| actual \\ predicted | {header} |", "|---" + "|---:" * (2 * len(sides)) + "|"]
+    for actual in ("0", "1"):
+        cells = " | ".join(
+            f"{cell(entries, actual, '0')} | {cell(entries, actual, '1')}" for _, entries in sides
+        )
+        rows.append(f"| {actual} | {cells} |")
+    return rows
+
+
+def report_sections(plots: Mapping[str, Mapping[str, Any]], params: Any) -> list[str]:
+    """The task's part of the PR report from each side's plot data ({"main": ..., "PR": ...}):
+    the ROC curves as one Mermaid chart and the confusion counts."""
+    lines: list[str] = []
+    curves = [(label, side.get("roc") or []) for label, side in plots.items()]
+    curves = [(label, roc) for label, roc in curves if roc]
+    if curves:
+        title = " then ".join(label for label, _ in curves)
+        lines += ["### ROC", "", "```mermaid", "xychart-beta"]
+        lines += [f'    title "ROC ({title}): TPR at each FPR"']
+        lines += [f"    x-axis [{', '.join(str(x) for x in ROC_GRID)}]", '    y-axis "TPR" 0 --> 1']
+        lines += [
+            f"    line [{', '.join(str(v) for v in _interpolate_tpr(roc))}]" for _, roc in curves
+        ]
+        lines += ["```", ""]
+    sides = [(label, side.get("confusion") or []) for label, side in plots.items()]
+    sides = [(label, entries) for label, entries in sides if entries]
+    if sides:
+        lines += [f"### Confusion matrix (threshold {params.model.threshold})", ""]
+        lines += [*_confusion_table(sides), ""]
+    return lines

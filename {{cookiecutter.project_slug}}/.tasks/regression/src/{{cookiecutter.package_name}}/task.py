@@ -1,0 +1,382 @@
+"""The task: regression (how many units will sell in a week?).
+
+Everything that depends on the task lives in this module, and no other module knows which
+task it is: the metrics and which way is better (`greater_is_better` and `response_method`,
+as scikit-learn's scorers say it), the split, the estimators with their typed
+hyperparameters, the target's check, the plot data, and the task's lines in the model card
+and the PR report. The other task's bake has a module of the same name with the same names.
+
+A forecast is judged on weeks the model has not seen: the split is by time, never random,
+so that no week of the test set leaks into training through its neighbours.
+
+scikit-learn is imported inside the functions, so that params, gate and report stay quick.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field, model_validator
+
+from .errors import DataError
+from .section import Section
+
+NAME = "regression"
+# metric -> greater_is_better
+METRICS: dict[str, bool] = {
+    "mae": False,
+    "rmse": False,
+    "wape": False,  # weighted absolute percentage error: sum |error| / sum |actual|
+    "r2": True,
+}
+RESPONSE_METHOD = "predict"  # what a model is asked for (MLflow's pyfunc flavour too)
+TARGET_NOTE = "a number"
+PREDICTION_COLUMNS = ["forecast"]  # what `predict` adds to the scored table
+# The plot files evaluate writes (reports/plots/<name>.json); the report reads both sides' own.
+PLOTS = ["predicted_vs_actual", "residuals", "error_over_time"]
+
+# The types beyond skops' own defaults that a model saved by train holds, per estimator,
+# exactly as skops.io.get_untrusted_types lists them (scikit-learn 1.9, skops 0.16). Loading
+# refuses any other type: a crafted file naming e.g. builtins.eval would run code.
+TRUSTED_TYPES = {
+    "hist_gradient_boosting": {
+        "functools.partial",  # the loss keeps check_array as a partial
+        "sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor",
+        "sklearn.utils.validation.check_array",
+    },
+    "ridge": {"numpy.dtype"},  # the imputers keep the dtype they fitted on
+    "random_forest": {"numpy.dtype", "sklearn.tree._tree.Tree"},
+}
+
+
+# ---------------------------------------------------------------- params
+
+
+class ModelParams(Section):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = ""
+    primary_metric: str
+
+    @model_validator(mode="after")
+    def _known_metric(self) -> ModelParams:
+        if self.primary_metric not in METRICS:
+            raise ValueError(
+                f"primary_metric {self.primary_metric!r} is not one of {sorted(METRICS)}"
+            )
+        return self
+
+
+class SplitParams(Section):
+    # The share of the distinct dates held out, newest first: nothing random to seed.
+    test_size: float = Field(gt=0.0, lt=1.0)
+
+
+# Each estimator's hyperparameters, typed: a wrong value is refused on load with its key named.
+# Only the keys written in params.yaml reach scikit-learn; the rest keep its defaults.
+class HistGradientBoosting(Section):
+    loss: Literal["squared_error", "absolute_error", "poisson"] = "squared_error"
+    learning_rate: float = Field(0.1, gt=0.0)
+    max_iter: int = Field(100, ge=1)
+    max_leaf_nodes: int | None = Field(31, ge=2)
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_leaf: int = Field(20, ge=1)
+    l2_regularization: float = Field(0.0, ge=0.0)
+    max_features: float = Field(1.0, gt=0.0, le=1.0)
+    max_bins: int = Field(255, ge=2, le=255)
+    early_stopping: Literal["auto"] | bool = "auto"
+    validation_fraction: float | None = Field(0.1, gt=0.0, lt=1.0)
+    n_iter_no_change: int = Field(10, ge=1)
+    tol: float = Field(1e-7, ge=0.0)
+
+
+class Ridge(Section):
+    alpha: float = Field(1.0, ge=0.0)
+    fit_intercept: bool = True
+    # Not lbfgs: scikit-learn takes it only with positive=True, which is not offered here.
+    # svd, cholesky and saga fit no intercept on sparse input, which one-hot categories
+    # often are: train then stops with scikit-learn's one-line reason.
+    solver: Literal["auto", "svd", "cholesky", "lsqr", "sparse_cg", "sag", "saga"] = "auto"
+    tol: float = Field(1e-4, ge=0.0)
+    max_iter: int | None = Field(None, ge=1)
+
+
+class RandomForest(Section):
+    n_estimators: int = Field(100, ge=1)
+    max_depth: int | None = Field(None, ge=1)
+    min_samples_split: int = Field(2, ge=2)
+    min_samples_leaf: int = Field(1, ge=1)
+    max_features: Literal["sqrt", "log2"] | Annotated[float, Field(gt=0.0, le=1.0)] | None = 1.0
+    max_leaf_nodes: int | None = Field(None, ge=2)
+    bootstrap: bool = True
+    # Not friedman_mse: scikit-learn 1.9 deprecates it for forests (it equals squared_error).
+    criterion: Literal["squared_error", "absolute_error", "poisson"] = "squared_error"
+    n_jobs: int | None = None
+
+
+class _Train(Section):
+    seed: int
+
+
+class HistGradientBoostingTrain(_Train):
+    estimator: Literal["hist_gradient_boosting"]
+    hyperparameters: HistGradientBoosting = HistGradientBoosting()
+
+
+class RidgeTrain(_Train):
+    estimator: Literal["ridge"]
+    hyperparameters: Ridge = Ridge()
+
+
+class RandomForestTrain(_Train):
+    estimator: Literal["random_forest"]
+    hyperparameters: RandomForest = RandomForest()
+
+
+TrainParams = Annotated[
+    HistGradientBoostingTrain | RidgeTrain | RandomForestTrain,
+    Field(discriminator="estimator"),
+]
+ESTIMATORS = {  # name in params.yaml -> its hyperparameters
+    "hist_gradient_boosting": HistGradientBoosting,
+    "ridge": Ridge,
+    "random_forest": RandomForest,
+}
+
+
+def problems(params: Any) -> list[str]:
+    """What this task needs of the whole of params.yaml beyond each section's own checks."""
+    if params.data.schema_.time is None:
+        return [
+            "data.schema.time: regression splits by time; name the date column"
+            " (use-data: --time COLUMN)"
+        ]
+    return []
+
+
+# ---------------------------------------------------------------- training
+
+
+def split(
+    frame: pd.DataFrame, params: SplitParams, schema: Any
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The newest `split.test_size` share of the distinct dates is the test set, the older
+    dates train: a date is never on both sides, and the same frame splits the same way."""
+    ordered = frame.sort_values(schema.time, kind="stable")  # stable: ties keep their order
+    dates = pd.to_datetime(ordered[schema.time])
+    distinct = np.sort(dates.dropna().unique())
+    if len(distinct) < 2:
+        raise DataError(
+            f"split: the time column {schema.time!r} holds {len(distinct)} distinct date(s);"
+            " a split by time needs at least two"
+        )
+    # At least one date on each side, however small test_size is.
+    held_out = min(max(1, round(len(distinct) * params.test_size)), len(distinct) - 1)
+    first_test = distinct[-held_out]
+    return ordered[dates < first_test], ordered[dates >= first_test]
+
+
+def estimator(params: Any, fixed: dict[str, Any]) -> Any:
+    """The configured scikit-learn estimator with the hyperparameters params.yaml sets."""
+    from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
+    from sklearn.linear_model import Ridge as RidgeRegressor
+
+    cls = {
+        "hist_gradient_boosting": HistGradientBoostingRegressor,
+        "ridge": RidgeRegressor,
+        "random_forest": RandomForestRegressor,
+    }[params.estimator]
+    if params.estimator != "hist_gradient_boosting":
+        # The others see one-hot columns (train.build_pipeline): the mask would not line up.
+        fixed = {key: value for key, value in fixed.items() if key != "categorical_features"}
+    accepted = inspect.signature(cls).parameters  # e.g. random_state, where the class has one
+    fixed = {key: value for key, value in fixed.items() if key in accepted}
+    return cls(**params.hyperparameters.model_dump(exclude_unset=True), **fixed)
+
+
+# ---------------------------------------------------------------- predicting and scoring
+
+
+def predictions(output: Any) -> np.ndarray:
+    """A model's raw output (`predict`'s one column, or a column vector) as one number a row."""
+    return np.asarray(output, dtype=float).reshape(-1)
+
+
+def predict(model: Any, features: pd.DataFrame) -> np.ndarray:
+    """The forecast for each row."""
+    return predictions(getattr(model, RESPONSE_METHOD)(features))
+
+
+def prediction_columns(predicted: np.ndarray, params: ModelParams) -> dict[str, np.ndarray]:
+    return {"forecast": predicted}
+
+
+def target_problem(values: pd.Series) -> str | None:
+    """Why `values` cannot be this task's target, or None."""
+    if (
+        pd.api.types.is_bool_dtype(values)  # true/false is a class, not a quantity
+        or not pd.api.types.is_numeric_dtype(values)
+        or values.isna().any()
+        or not np.isfinite(values.to_numpy(dtype=float)).all()
+    ):
+        return "must hold a finite number in every row (no missing values, not true/false)"
+    return None
+
+
+def target_expectations(gxe: Any, column: str) -> list[Any]:
+    """Great Expectations' checks of the target column (gxe: great_expectations.expectations)."""
+    import sys
+
+    from .validate import NUMERIC_TYPES  # validate calls this: the module is loaded by now
+
+    return [
+        gxe.ExpectColumnValuesToNotBeNull(column=column),
+        gxe.ExpectColumnValuesToBeInTypeList(column=column, type_list=NUMERIC_TYPES),
+        # The largest finite floats as bounds: inf and -inf, which no estimator fits, are out.
+        gxe.ExpectColumnValuesToBeBetween(
+            column=column, min_value=-sys.float_info.max, max_value=sys.float_info.max
+        ),
+    ]
+
+
+def metrics(y_true: Any, predicted: np.ndarray, params: ModelParams) -> dict[str, float]:
+    """Every metric of forecasts against actual values. NaN where undefined."""
+    y_true = np.asarray(y_true, dtype=float)
+    errors = np.asarray(predicted, dtype=float) - y_true
+    if not len(y_true):
+        return dict.fromkeys(METRICS, math.nan)
+    total = float(np.abs(y_true).sum())
+    spread = float(np.sum((y_true - y_true.mean()) ** 2))
+    return {
+        "mae": float(np.mean(np.abs(errors))),
+        "rmse": float(np.sqrt(np.mean(errors**2))),
+        "wape": float(np.abs(errors).sum()) / total if total else math.nan,
+        "r2": 1.0 - float(np.sum(errors**2)) / spread if spread else math.nan,
+    }
+
+
+def _thin(count: int, most: int) -> np.ndarray:
+    """At most `most` evenly spaced positions out of `count`, always the first and last."""
+    if count <= most:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, most).round().astype(int))
+
+
+def _date(value: Any) -> str:
+    return pd.Timestamp(value).date().isoformat()
+
+
+def plot_data(
+    test: pd.DataFrame, predicted: np.ndarray, params: Any, most_points: int = 300
+) -> dict[str, Any]:
+    """Small, committed plot files: forecasts against actual values (a seeded sample), the
+    errors per segment, and the MAE of each test date."""
+    schema = params.data.schema_
+    actual = test[schema.target].to_numpy(dtype=float)
+    predicted = np.asarray(predicted, dtype=float)
+    errors = predicted - actual  # positive: the forecast was too high
+
+    # A seeded sample, not the first rows: those are the oldest date's series only.
+    sample = np.arange(len(test))
+    if len(sample) > most_points:
+        sample = np.sort(np.random.default_rng(0).choice(len(test), most_points, replace=False))
+    scatter = [
+        {"actual": round(float(actual[i]), 2), "predicted": round(float(predicted[i]), 2)}
+        for i in sample
+    ]
+
+    # Without a segment column, one row for all of the test set.
+    groups = (
+        test[schema.segment].astype(str).to_numpy() if schema.segment else np.full(len(test), "all")
+    )
+    residuals = [
+        {
+            "segment": str(name),
+            "mean_error": round(float(errors[groups == name].mean()), 4),
+            "mean_absolute_error": round(float(np.abs(errors[groups == name]).mean()), 4),
+        }
+        for name in sorted(np.unique(groups))
+    ]
+
+    dates = pd.to_datetime(test[schema.time]).to_numpy()
+    by_date = pd.Series(np.abs(errors)).groupby(dates).mean()
+    over_time = [
+        {"week": _date(when), "mae": round(float(mae), 4)} for when, mae in by_date.items()
+    ]
+    return {"predicted_vs_actual": scatter, "residuals": residuals, "error_over_time": over_time}
+
+
+# ---------------------------------------------------------------- model card and PR report
+
+
+def card_use(params: Any) -> list[str]:
+    """What the model's output means, for the model card's "Intended use"."""
+    schema = params.data.schema_
+    return [
+        f"Forecasts are `{schema.target}` per row (a number; errors are in its units). "
+        f"The test set is the newest {params.split.test_size:.0%} of dates (`{schema.time}`),"
+        " all of them later than every training date: the metrics say how well the model"
+        " forecasts weeks it has not seen."
+    ]
+
+
+MOST_DATES = 20  # points of the error-over-time chart in the PR report
+
+
+def _short(date: str) -> str:
+    """'2025-11-03' -> 'Nov 03': x-axis labels stay short (the title gives the years)."""
+    return pd.Timestamp(date).strftime("%b %d")
+
+
+def _error_chart(plots: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    sides = {
+        label: {point["week"]: point["mae"] for point in side.get("error_over_time") or []}
+        for label, side in plots.items()
+    }
+    sides = {label: points for label, points in sides.items() if points}
+    if not sides:
+        return []
+    labels = list(sides)
+    dates = sorted(set.intersection(*(set(points) for points in sides.values())))
+    if len(labels) > 1 and not dates:  # e.g. a PR that moved the data window: its own only
+        labels = labels[-1:]
+        dates = sorted(sides[labels[0]])
+    dates = [dates[i] for i in _thin(len(dates), MOST_DATES)]
+    values = [[sides[label][date] for date in dates] for label in labels]
+    top = max(max(line) for line in values)
+    reach = float(f"{top * 1.1:.2g}") if top > 0 else 1.0
+    axis = ", ".join(f'"{_short(date)}"' for date in dates)
+    lines = ["### Error over time", "", "```mermaid", "xychart-beta"]
+    lines += [f'    title "MAE per test date, {dates[0]} to {dates[-1]} ({" then ".join(labels)})"']
+    lines += [f"    x-axis [{axis}]", f'    y-axis "MAE" 0 --> {reach:g}']
+    lines += [f"    line [{', '.join(f'{value:g}' for value in line)}]" for line in values]
+    return [*lines, "```", ""]
+
+
+def _bias_table(plots: Mapping[str, Mapping[str, Any]]) -> list[str]:
+    sides = {
+        label: {row["segment"]: row["mean_error"] for row in side.get("residuals") or []}
+        for label, side in plots.items()
+    }
+    sides = {label: rows for label, rows in sides.items() if rows}
+    if not sides:
+        return []
+    names = sorted(set().union(*sides.values()))
+    lines = ["### Mean error by segment (forecast - actual: above 0, too high)", ""]
+    lines += [f"| segment | {' | '.join(sides)} |", "|---" + "|---:" * len(sides) + "|"]
+    for name in names:
+        cells = " | ".join(
+            "—" if name not in rows else f"{rows[name]:+.2f}" for rows in sides.values()
+        )
+        lines.append(f"| {name} | {cells} |")
+    return [*lines, ""]
+
+
+def report_sections(plots: Mapping[str, Mapping[str, Any]], params: Any) -> list[str]:
+    """The task's part of the PR report from each side's plot data ({"main": ..., "PR": ...}):
+    the MAE per test date as one Mermaid chart and the mean error (bias) per segment."""
+    return [*_error_chart(plots), *_bias_table(plots)]

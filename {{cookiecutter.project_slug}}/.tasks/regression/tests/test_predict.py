@@ -1,0 +1,93 @@
+"""predict: the local model file or an MLflow model adds a `forecast` column to the table."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from {{ cookiecutter.package_name }}.__main__ import main
+from {{ cookiecutter.package_name }}.files import save_model, trusted_types
+from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.train import train
+
+from .conftest import with_train
+
+MODEL = "models/model.skops"
+INPUT = "weeks.csv"
+OUTPUT = "forecast.csv"
+
+
+@pytest.fixture
+def project(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    raw_params: dict,
+    params: Params,
+    frame: pd.DataFrame,
+) -> Any:
+    """A project folder with params.yaml, a small model and 40 rows to forecast."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    hyperparameters = {**raw_params["train"]["hyperparameters"], "max_iter": 20}
+    quick = with_train(raw_params, params.train.estimator, hyperparameters).train
+    model = train(frame, params.data.schema_, params.split, quick)
+    save_model(model, Path(MODEL))
+    frame.tail(40).to_csv(INPUT, index=False)
+    return model
+
+
+def predict(model: str = MODEL) -> int:
+    return main(["predict", "--model", model, "--input", INPUT, "--output", OUTPUT])
+
+
+def assert_forecast(model: Any, params: Params) -> None:
+    given, scored = pd.read_csv(INPUT), pd.read_csv(OUTPUT)
+    assert list(scored.columns) == [*given.columns, "forecast"]
+    pd.testing.assert_frame_equal(scored[given.columns], given)
+    features = given[params.data.schema_.features].astype(
+        {column: object for column in params.data.schema_.categorical}
+    )
+    np.testing.assert_allclose(scored["forecast"], model.predict(features))
+    assert scored["forecast"].dtype == float
+
+
+def test_the_local_model_file_forecasts(
+    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert predict() == 0
+    out, err = capsys.readouterr()
+    assert out == f"predict: 40 rows scored with {MODEL} -> {OUTPUT}\n"
+    assert err == ""
+    assert_forecast(project, params)
+
+
+def test_rows_without_the_target_are_forecast(project: Any, params: Params) -> None:
+    """What predict is for: the weeks to come, whose units are not known yet."""
+    pd.read_csv(INPUT).drop(columns=[params.data.schema_.target]).to_csv(INPUT, index=False)
+    assert predict() == 0
+    assert_forecast(project, params)
+
+
+def test_an_mlflow_model_forecasts_the_same(
+    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model saved as promote logs it (skops format, `predict`) loads through pyfunc."""
+    import mlflow.sklearn
+
+    mlflow.sklearn.save_model(
+        project,
+        "mlflow-model",
+        serialization_format="skops",
+        skops_trusted_types=trusted_types(Path(MODEL)),
+        pyfunc_predict_fn="predict",
+        pip_requirements=[],  # inferring them would load the model in a subprocess
+    )
+    assert predict("mlflow-model") == 0
+    assert capsys.readouterr().out == f"predict: 40 rows scored with mlflow-model -> {OUTPUT}\n"
+    assert_forecast(project, params)
