@@ -68,7 +68,7 @@ def main() -> None:
                        env=env, check=True, capture_output=True)  # fmt: skip
         print(f"inner loop ({args.task}): baked and set up; first repro...", flush=True)
         timed(["make", "repro"], project, env)
-        package = [path.name for path in (project / "src").iterdir() if path.is_dir()][0]
+        package = next(path.name for path in (project / "src").iterdir() if path.is_dir())
         python = str(project / ".venv/bin/python")
         repro, stages = [], {"check": [], "train": [], "evaluate": []}
         for rate in RATES[: args.runs]:
@@ -80,7 +80,7 @@ def main() -> None:
     figures = {"make_repro_s": round(statistics.median(repro), 2)}
     figures.update({f"{name}_s": round(statistics.median(v), 2) for name, v in stages.items()})
     print(f"inner loop ({args.task}), medians of {args.runs}: {figures}")
-    if args.template.resolve() == HERE.parent:  # another template (e.g. an older revision): print only
+    if args.template.resolve() == HERE.parent:  # another template (an older revision): print only
         record({f"inner_loop_{args.task}": figures}, f"inner_loop_{args.task}")
 
 

@@ -26,6 +26,8 @@ from .fake_github import FakeGitHub
 TEMPLATE = Path(__file__).resolve().parents[1]
 DEFAULT_SLUG = "customer-churn"
 DEFAULT_PACKAGE = "customer_churn"
+TASKS = ("classification", "regression")  # the `task` answer; classification is the default
+PRIMARY_METRIC = {"classification": "roc_auc", "regression": "mae"}  # each task's default
 
 QUIET = {
     "DVC_NO_ANALYTICS": "1",
@@ -82,6 +84,14 @@ def run(
             f"--- stdout\n{done.stdout}\n--- stderr\n{done.stderr}"
         )
     return done
+
+
+def files_mentioning(project: Path, word: str) -> list[str]:
+    """Text files of `project`'s work tree (tracked, or new and not ignored) holding `word`,
+    in any case."""
+    done = run(["git", "grep", "-Iil", "--untracked", word], project, check=False)
+    assert done.returncode in (0, 1), done.stderr  # 1: no file holds it
+    return done.stdout.split()
 
 
 def edit_yaml(path: Path, change: Callable[[Any], None]) -> None:

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import bake, edit_yaml, publish, run, shared_env
+from .conftest import TASKS, bake, edit_yaml, publish, run, shared_env
 from .fake_github import BOT, FakeGitHub, Pull
 from .workflows import REPOSITORY, WorkflowRun, run_workflow
 
@@ -23,17 +23,32 @@ MESSAGE = "Retrain on the newest data window (drift check)"
 BOT_AUTHOR = "github-actions[bot] <41898282+github-actions[bot]@users.noreply.github.com>"
 
 
-@pytest.fixture(scope="module")
-def drift_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """main trained on window 0, its data pushed to a DVC remote."""
-    root = tmp_path_factory.mktemp("drift")
-    project = bake(root / "bake", dvc_remote_url=str(root / "dvc-remote"))
+def trained_and_pushed(root: Path, **answers: str) -> Path:
+    """A bake whose main is trained on window 0, its data pushed to a DVC remote."""
+    project = bake(root / "bake", dvc_remote_url=str(root / "dvc-remote"), **answers)
     env = shared_env(project)
     run(["dvc", "repro"], project, env=env)
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-qm", "Train the first model"], project)
     run(["dvc", "push"], project, env=env)
     return project
+
+
+@pytest.fixture(scope="module")
+def drift_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """main trained on window 0, its data pushed to a DVC remote."""
+    return trained_and_pushed(tmp_path_factory.mktemp("drift"))
+
+
+@pytest.fixture(scope="module", params=TASKS)
+def task_drift_repo(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[str, Path]:
+    """(task, drift_repo) for classification; for regression, the same on a regression bake."""
+    if request.param == "classification":
+        return request.param, request.getfixturevalue("drift_repo")
+    root = tmp_path_factory.mktemp("drift-regression")
+    return request.param, trained_and_pushed(root, task="regression")
 
 
 def run_drift(
@@ -52,32 +67,48 @@ def run_drift(
     return result
 
 
-def assert_one_fresh_pull(github: FakeGitHub, result: WorkflowRun) -> Pull:
+def assert_one_fresh_pull(
+    github: FakeGitHub, result: WorkflowRun, slug: str = "customer-churn"
+) -> Pull:
     """One open retraining PR: its branch is the default branch plus one bot commit."""
     [pull] = github.open_pulls()
-    base = github.default_branch
-    assert (pull.head, pull.base, pull.user) == (BRANCH, base, BOT)
-    assert pull.title == "Retrain customer-churn on the newest data"
+    base, branch = github.default_branch, f"retrain/{slug}"
+    assert (pull.head, pull.base, pull.user) == (branch, base, BOT)
+    assert pull.title == f"Retrain {slug} on the newest data"
     assert pull.body == (result.artifacts / "drift" / "drift.md").read_text()
-    assert github.git("rev-list", "--count", f"{base}..{BRANCH}") == "1"
-    assert github.git("rev-parse", f"{BRANCH}~1") == github.branches()[base]
-    assert github.git("log", "-1", "--format=%an <%ae>|%s", BRANCH) == f"{BOT_AUTHOR}|{MESSAGE}"
-    assert "  window: 1 " in github.git("show", f"{BRANCH}:params.yaml")
+    assert github.git("rev-list", "--count", f"{base}..{branch}") == "1"
+    assert github.git("rev-parse", f"{branch}~1") == github.branches()[base]
+    assert github.git("log", "-1", "--format=%an <%ae>|%s", branch) == f"{BOT_AUTHOR}|{MESSAGE}"
+    assert "  window: 1 " in github.git("show", f"{branch}:params.yaml")
     return pull
 
 
+# Per task: the bake's name, a drifted critical column's row in the report, what fires.
+OPENS = {
+    "classification": ("customer-churn", "monthly_charges", "data drift", ["data_drift"]),
+    "regression": (
+        "demand-forecast",
+        "price",
+        "data drift, performance drop",
+        ["data_drift", "performance"],
+    ),
+}
+
+
 def test_drift_opens_one_retraining_pull_request(
-    drift_repo: Path, github: FakeGitHub, tmp_path: Path
+    task_drift_repo: tuple[str, Path], github: FakeGitHub, tmp_path: Path
 ) -> None:
+    task, drift_repo = task_drift_repo
+    slug, critical, why, triggers = OPENS[task]
     publish(drift_repo, github, "main")
     result = run_drift(drift_repo, github, tmp_path)
 
-    pull = assert_one_fresh_pull(github, result)
-    assert pull.body.startswith("## Drift check of `customer-churn`: 🔁 retraining: data drift")
-    assert "| `monthly_charges` (critical) | numeric | Wasserstein / std |" in pull.body
+    pull = assert_one_fresh_pull(github, result, slug)
+    assert pull.body.startswith(f"## Drift check of `{slug}`: 🔁 retraining: {why}\n")
+    assert f"| `{critical}` (critical) | numeric | Wasserstein / std |" in pull.body
     assert [(w.method, w.path) for w in github.writes()] == [("POST", f"/repos/{REPOSITORY}/pulls")]
     report = json.loads((result.artifacts / "drift" / "drift.json").read_text())
-    assert report["retrain"] is True and report["triggers"] == ["data_drift"]
+    assert report["retrain"] is True and report["triggers"] == triggers
     assert report["current"] == {"source": "synthetic window 1", "rows": 20000}
     assert (result.artifacts / "drift" / "drift.html").read_text().startswith("<!doctype html>")
     assert "Drift check of" in result.summary()

@@ -16,8 +16,11 @@ import pytest
 import yaml
 
 from .conftest import (
+    PRIMARY_METRIC,
+    TASKS,
     bake,
     edit_yaml,
+    files_mentioning,
     lower_learning_rate,
     run,
     shared_env,
@@ -32,28 +35,46 @@ OUTPUTS = [
     "reports/validation.json",
     "reports/metrics.json",
     "reports/segments.json",
+    "reports/importance.json",
     "reports/model_card.md",
     "reports/plots/roc.json",
     "reports/plots/precision_recall.json",
     "reports/plots/confusion.json",
     "dvc.lock",
 ]
+PLOTS = {
+    "classification": ["roc", "precision_recall", "confusion"],
+    "regression": ["predicted_vs_actual", "residuals", "error_over_time"],
+}
+
+
+def outputs(task: str = "classification") -> list[str]:
+    """OUTPUTS of a bake of `task`: each task writes its own plots."""
+    plots = [f"reports/plots/{name}.json" for name in PLOTS[task]]
+    return [name for name in OUTPUTS if not name.startswith("reports/plots/")] + plots
 
 
 def md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def assert_pipeline_outputs(project: Path, primary_metric: str = "roc_auc") -> dict:
-    for name in OUTPUTS:
+def assert_pipeline_outputs(
+    project: Path, primary_metric: str = "roc_auc", task: str = "classification"
+) -> dict:
+    for name in outputs(task):
         assert (project / name).stat().st_size > 0, name
     metrics = json.loads((project / "reports/metrics.json").read_text())
-    assert (
-        0.7 < metrics[primary_metric] <= 1.0
-        if primary_metric == "roc_auc"
-        else metrics[primary_metric] > 0
-    )
-    assert 0 <= metrics["segment_gap"] < 0.2
+    if task == "regression":  # an error in units sold: within the gate the bake ships with
+        gate = yaml.safe_load((project / "params.yaml").read_text())["gate"]
+        assert 0 < metrics[primary_metric] < gate["max_value"]
+        assert 0 <= metrics["segment_gap"] < gate["max_segment_gap"]
+    else:
+        assert (
+            0.7 < metrics[primary_metric] <= 1.0
+            if primary_metric == "roc_auc"
+            else metrics[primary_metric] > 0
+        )
+        assert 0 <= metrics["segment_gap"] < 0.2
     assert json.loads((project / "reports/validation.json").read_text())["success"] is True
     return metrics
 
@@ -69,21 +90,42 @@ def other_bake(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return project
 
 
-def test_pipeline_runs_under_other_names(other_bake: Path) -> None:
-    metrics = assert_pipeline_outputs(other_bake, "average_precision")
-    assert next(iter(metrics)) == "average_precision"
-    card = (other_bake / "reports/model_card.md").read_text()
-    assert card.startswith("# Model card: acme-fraud")
-    env = shared_env(other_bake)
-    again = run(["dvc", "repro"], other_bake, env=env).stdout
+# Per task, a bake under other names: its folder name and its primary metric.
+NAMED = {
+    "classification": ("acme-fraud", "average_precision"),
+    "regression": ("store-sales", "mae"),
+}
+
+
+@pytest.fixture(scope="module", params=TASKS)
+def named_bake(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """`other_bake` for classification; for regression, "Store Sales" after `dvc repro`."""
+    if request.param == "classification":
+        return request.getfixturevalue("other_bake")
+    project = bake(tmp_path_factory.mktemp("store"), task="regression", project_name="Store Sales")
+    run(["dvc", "repro"], project, env=shared_env(project))
+    return project
+
+
+def test_pipeline_runs_under_other_names(named_bake: Path) -> None:
+    task = {slug: task for task, (slug, _) in NAMED.items()}[named_bake.name]
+    slug, metric = NAMED[task]
+    metrics = assert_pipeline_outputs(named_bake, metric, task)
+    assert next(iter(metrics)) == metric
+    card = (named_bake / "reports/model_card.md").read_text()
+    assert card.startswith(f"# Model card: {slug}")
+    if task == "regression":  # neither the bake nor what its pipeline wrote
+        assert files_mentioning(named_bake, "churn") == []
+    env = shared_env(named_bake)
+    again = run(["dvc", "repro"], named_bake, env=env).stdout
     assert "Running stage" not in again
 
 
-def test_the_generated_tests_pass(other_bake: Path) -> None:
+def test_the_generated_tests_pass(named_bake: Path) -> None:
     run(
         ["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"],
-        other_bake,
-        env=shared_env(other_bake),
+        named_bake,
+        env=shared_env(named_bake),
     )
 
 
@@ -224,10 +266,12 @@ def test_make_plots_draws_offline_and_make_mlflow_ui_points_at_the_runs(
     assert '"machine_learning"' in bundle
 
 
-def test_report_compares_a_branch_with_main(tmp_path: Path) -> None:
+@pytest.mark.parametrize("task", TASKS)
+def test_report_compares_a_branch_with_main(tmp_path: Path, task: str) -> None:
     """A real history: main with a trained model, a branch that changes a hyperparameter."""
-    project = bake(tmp_path, project_name="Report Demo")
+    project = bake(tmp_path, task=task, project_name="Report Demo")
     env = shared_env(project)
+    metric = PRIMARY_METRIC[task]
     train_main_then_branch(project, "lower-learning-rate")
     run(["dvc", "repro"], project, env=env)
 
@@ -238,10 +282,16 @@ def test_report_compares_a_branch_with_main(tmp_path: Path) -> None:
     )
     assert done.stdout.startswith("report: main vs workspace")
     text = (project / "out.md").read_text()
-    old = json.loads(run(["git", "show", "main:reports/metrics.json"], project).stdout)["roc_auc"]
-    new = json.loads((project / "reports/metrics.json").read_text())["roc_auc"]
+    old = json.loads(run(["git", "show", "main:reports/metrics.json"], project).stdout)[metric]
+    new = json.loads((project / "reports/metrics.json").read_text())[metric]
     assert old != new
-    assert f"| **roc_auc** | {old:.4f} | {new:.4f} |" in text
+    assert f"| **{metric}** | {old:.4f} | {new:.4f} |" in text
+    # the verdict and the gate know which way the task's metric is better
+    direction, bound = ("lower", "maximum") if task == "regression" else ("higher", "minimum")
+    [verdict] = [line for line in text.splitlines() if f"`{metric}` {old:.4f} → " in line]
+    assert verdict.endswith(f"; {direction} is better)")
+    [gate] = [line for line in text.splitlines() if line.startswith("Merge gate against main:")]
+    assert f"{metric} {new:.4f} meets the {bound} " in gate
     assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in text
     assert "Training data unchanged" in text and "expectations met" in text
     assert text.count("```mermaid") == 2

@@ -147,6 +147,40 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     assert performance["reference"] == pytest.approx(swapped["candidate"]["roc_auc"], abs=1e-6)
 
 
+def test_regression_promotion_lifecycle_on_sqlite(tmp_path: Path) -> None:
+    """The gate of a task where lower is better: `gate.max_value` caps the error (mae)."""
+    project = bake(tmp_path, task="regression", project_name="Promo")
+    env = shared_env(project)
+    run(["dvc", "repro"], project, env=env)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "First model"], project)
+    first = promote(project, env)
+    assert first["promoted"] is True and first["version"] == "1" and first["champion"] is None
+    assert "mae" in first["candidate"] and "roc_auc" not in first["candidate"]
+    assert versions(project, env) == {"champion": "1", "count": 1}
+
+    # A much worse model (a far larger error) is held back; --strict makes that fail the job.
+    edit_yaml(project / "params.yaml", lambda p: p["train"]["hyperparameters"].update(max_iter=5))
+    run(["dvc", "repro"], project, env=env)
+    worse = promote(project, env)
+    assert worse["promoted"] is False and worse["candidate"]["mae"] > first["candidate"]["mae"]
+    assert "held back" in worse["reason"] and "misses the maximum" in worse["reason"]
+    assert "vs champion" in worse["reason"]
+    strict = run(["python", "-m", PACKAGE, "promote", "--strict"], project, env=env, check=False)
+    assert strict.returncode == 1 and "held back and --strict" in strict.stderr
+    assert versions(project, env) == {"champion": "1", "count": 1}
+
+    # The champion forecasts through MLflow's pyfunc loader; drift scores with it.
+    scored = project / "scored.csv"
+    predict(project, env, scored)
+    assert scored.read_text().splitlines()[0].endswith(",forecast")
+    run(["python", "-m", PACKAGE, "drift"], project, env=env)
+    performance = json.loads((project / "reports/drift.json").read_text())["performance"]
+    assert performance["model"] == "models:/promo@champion (version 1)"
+    assert performance["metric"] == "mae"
+    assert performance["reference"] == pytest.approx(first["candidate"]["mae"], abs=1e-6)
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

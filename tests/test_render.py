@@ -24,8 +24,9 @@ TEST_FILES = [
     "__init__.py", "conftest.py", "test_pipeline.py", "test_promote.py", "test_tracking.py",
 ]  # fmt: skip
 # Each task's own tests (in the template's bake folder, .tasks/<task>/tests/).
+TASKS_FOLDER = TEMPLATE / "{{cookiecutter.project_slug}}" / ".tasks"
 TASK_TEST_FILES = {
-    task: sorted(path.name for path in (TEMPLATE / "{{cookiecutter.project_slug}}/.tasks" / task / "tests").glob("*.py"))
+    task: sorted(path.name for path in (TASKS_FOLDER / task / "tests").glob("*.py"))
     for task in ("classification", "regression")
 }
 TOP_FILES = [

@@ -118,6 +118,35 @@ def test_pr_from_a_fork_trains_but_posts_nothing(
     assert "Model report" in result.summary()
 
 
+@pytest.fixture(scope="module")
+def regression_pr_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pr_repo's history on a bake with task=regression."""
+    project = bake(tmp_path_factory.mktemp("pr-regression"), task="regression")
+    train_main_then_branch(project, "tune")
+    run(["git", "commit", "-qam", "Lower the learning rate"], project)
+    return project
+
+
+def test_a_regression_pr_gets_one_report_comment(
+    regression_pr_repo: Path, github: FakeGitHub, tmp_path: Path
+) -> None:
+    publish(regression_pr_repo, github, "main", "tune")
+    pull = github.open_pull("tune")
+    result, writes = run_pr(regression_pr_repo, github, pull, tmp_path)
+    [comment] = github.comments_on(pull.number)
+    report = (result.artifacts / "reports" / "pr_report.md").read_text()
+    assert comment.user == BOT
+    assert comment.body == f"{report}\n\n{WATERMARK.format(sha=sha(regression_pr_repo))}"
+    assert [(w.method, w.path) for w in writes] == [
+        ("POST", f"/repos/{REPOSITORY}/issues/{pull.number}/comments")
+    ]
+    main = json.loads(run(["git", "show", "main:reports/metrics.json"], regression_pr_repo).stdout)
+    assert report.startswith("## Model report: `demand-forecast`")
+    assert f"| **mae** | {main['mae']:.4f} |" in report and "lower is better" in report
+    assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in report
+    assert "churn" not in report.lower()
+
+
 HOSTILE_SCRIPT = """#!/usr/bin/env bash
 echo "$GITHUB_TOKEN" > {leak}/token-from-script
 gh api --method POST "repos/$GITHUB_REPOSITORY/issues/$PR_NUMBER/comments" -f body=pwned
