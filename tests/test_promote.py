@@ -107,10 +107,10 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
     # A promotion that crashed after registering, before moving the alias...
     crash = (
-        "import json; from mlflow import MlflowClient; from promo import promote, tracking;"
+        "import json; from mlflow import MlflowClient; from promo import registry, tracking;"
         "from promo.params import load_params; tracking.configure(); p = load_params();"
-        "key = promote.model_key(open('dvc.lock').read());"
-        "promote._register(MlflowClient(), p, key, json.load(open('reports/metrics.json')))"
+        "key = registry.model_key(open('dvc.lock').read());"
+        "registry.register(MlflowClient(), p, key, json.load(open('reports/metrics.json')))"
     )
     run(["python", "-c", crash], project, env=env)
     assert versions(project, env) == {"champion": "1", "count": 2}

@@ -1,15 +1,20 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pytest
 import yaml
 
+from {{ cookiecutter.package_name }}.files import save_model
 from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.params import Params, parse_params
+from {{ cookiecutter.package_name }}.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
+MODEL = "models/model.skops"
+INPUT = "rows.csv"
 
 
 @pytest.fixture
@@ -35,3 +40,24 @@ def with_train(raw_params: dict, estimator: str, hyperparameters: dict) -> Param
 @pytest.fixture
 def frame(params: Params) -> pd.DataFrame:
     return ingest(params.data)
+
+
+@pytest.fixture
+def scoring_project(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    raw_params: dict,
+    params: Params,
+    frame: pd.DataFrame,
+) -> Any:
+    """A project folder with params.yaml, a small model in MODEL and 40 rows in INPUT to score
+    (the newest rows of the data set); returns the model."""
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+    hyperparameters = {**raw_params["train"]["hyperparameters"], "max_iter": 20}
+    quick = with_train(raw_params, params.train.estimator, hyperparameters).train
+    model = train(frame, params.data.schema_, params.split, quick)
+    save_model(model, Path(MODEL))
+    frame.tail(40).to_csv(INPUT, index=False)
+    return model

@@ -12,35 +12,12 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.__main__ import main
-from {{ cookiecutter.package_name }}.files import save_model, trusted_types
+from {{ cookiecutter.package_name }}.files import trusted_types
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.train import train
 
-from .conftest import with_train
+from .conftest import INPUT, MODEL
 
-MODEL = "models/model.skops"
-INPUT = "customers.csv"
 OUTPUT = "scored.csv"
-
-
-@pytest.fixture
-def project(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    raw_params: dict,
-    params: Params,
-    frame: pd.DataFrame,
-) -> Any:
-    """A project folder with params.yaml, a small model and 40 customers to score."""
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    hyperparameters = {**raw_params["train"]["hyperparameters"], "max_iter": 20}
-    quick = with_train(raw_params, params.train.estimator, hyperparameters).train
-    model = train(frame, params.data.schema_, params.split, quick)
-    save_model(model, Path(MODEL))
-    frame.head(40).to_csv(INPUT, index=False)
-    return model
 
 
 def predict(model: str = MODEL) -> int:
@@ -81,19 +58,19 @@ def assert_scored(model: Any, params: Params) -> None:
 
 
 def test_the_local_model_file_scores(
-    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+    scoring_project: Any, params: Params, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = snapshot(MODEL, INPUT)
     assert predict() == 0
     out, err = capsys.readouterr()
     assert out == f"predict: 40 rows scored with {MODEL} -> {OUTPUT}\n"
     assert err == ""
-    assert_scored(project, params)
+    assert_scored(scoring_project, params)
     assert snapshot(MODEL, INPUT) == before
 
 
 def test_text_in_a_numeric_column_is_refused_in_one_line(
-    project: Any, capsys: pytest.CaptureFixture[str]
+    scoring_project: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     edit_input(tenure_months={1: "abc", 4: "twelve", 7: "abc"}, support_calls={3: "x"})
     before = snapshot(MODEL, INPUT)
@@ -107,7 +84,7 @@ def test_text_in_a_numeric_column_is_refused_in_one_line(
 
 
 def test_unseen_categories_are_scored_with_one_warning_per_column(
-    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+    scoring_project: Any, params: Params, capsys: pytest.CaptureFixture[str]
 ) -> None:
     edit_input(region={0: "mars", 2: "mars", 5: "moon"}, contract={6: "weekly", 9: None})
     before = snapshot(MODEL, INPUT)
@@ -120,12 +97,12 @@ def test_unseen_categories_are_scored_with_one_warning_per_column(
         " or unseen in training ('mars', 'moon'); scored as unknown",
     ]
     assert out.startswith("predict: 40 rows scored")
-    assert_scored(project, params)
+    assert_scored(scoring_project, params)
     assert snapshot(MODEL, INPUT) == before
 
 
 def test_a_category_the_schema_allows_but_the_model_never_saw_is_warned_about(
-    project: Any, raw_params: dict, capsys: pytest.CaptureFixture[str]
+    scoring_project: Any, raw_params: dict, capsys: pytest.CaptureFixture[str]
 ) -> None:
     raw_params["data"]["schema"]["categorical"]["region"] = []  # any value allowed
     Path("params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
@@ -138,7 +115,7 @@ def test_a_category_the_schema_allows_but_the_model_never_saw_is_warned_about(
 
 
 def test_a_model_file_that_would_run_code_is_refused(
-    project: Any, capsys: pytest.CaptureFixture[str]
+    scoring_project: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     import skops.io
 
@@ -152,20 +129,22 @@ def test_a_model_file_that_would_run_code_is_refused(
     assert snapshot("models", INPUT) == before
 
 
-def test_a_missing_model_file_is_named(project: Any, capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_missing_model_file_is_named(
+    scoring_project: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert predict("models/other.skops") == 1
     assert capsys.readouterr().err.startswith("error: predict: models/other.skops: no model")
     assert not Path(OUTPUT).exists()
 
 
 def test_an_mlflow_model_still_scores_and_warns(
-    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+    scoring_project: Any, params: Params, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A model saved as evaluate logs it (skops format, predict_proba) loads through pyfunc."""
     import mlflow.sklearn
 
     mlflow.sklearn.save_model(
-        project,
+        scoring_project,
         "mlflow-model",
         serialization_format="skops",
         skops_trusted_types=trusted_types(Path(MODEL)),
@@ -181,14 +160,14 @@ def test_an_mlflow_model_still_scores_and_warns(
         " or unseen in training ('mars'); scored as unknown"
     ]
     assert out == f"predict: 40 rows scored with mlflow-model -> {OUTPUT}\n"
-    assert_scored(project, params)
+    assert_scored(scoring_project, params)
     assert snapshot("mlflow-model", MODEL, INPUT) == before
 
 
 def test_the_output_may_not_overwrite_the_input(
-    project: Any, capsys: pytest.CaptureFixture[str]
+    scoring_project: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
     before = snapshot(INPUT)
     assert main(["predict", "--model", MODEL, "--input", INPUT, "--output", INPUT]) == 1
-    assert capsys.readouterr().err.startswith("error: predict: --output customers.csv would")
+    assert capsys.readouterr().err.startswith(f"error: predict: --output {INPUT} would")
     assert snapshot(INPUT) == before

@@ -8,38 +8,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
 
 from {{ cookiecutter.package_name }}.__main__ import main
-from {{ cookiecutter.package_name }}.files import save_model, trusted_types
+from {{ cookiecutter.package_name }}.files import trusted_types
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.train import train
 
-from .conftest import with_train
+from .conftest import INPUT, MODEL
 
-MODEL = "models/model.skops"
-INPUT = "weeks.csv"
 OUTPUT = "forecast.csv"
-
-
-@pytest.fixture
-def project(
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
-    raw_params: dict,
-    params: Params,
-    frame: pd.DataFrame,
-) -> Any:
-    """A project folder with params.yaml, a small model and 40 rows to forecast."""
-    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
-    hyperparameters = {**raw_params["train"]["hyperparameters"], "max_iter": 20}
-    quick = with_train(raw_params, params.train.estimator, hyperparameters).train
-    model = train(frame, params.data.schema_, params.split, quick)
-    save_model(model, Path(MODEL))
-    frame.tail(40).to_csv(INPUT, index=False)
-    return model
 
 
 def predict(model: str = MODEL) -> int:
@@ -58,30 +34,30 @@ def assert_forecast(model: Any, params: Params) -> None:
 
 
 def test_the_local_model_file_forecasts(
-    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+    scoring_project: Any, params: Params, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert predict() == 0
     out, err = capsys.readouterr()
     assert out == f"predict: 40 rows scored with {MODEL} -> {OUTPUT}\n"
     assert err == ""
-    assert_forecast(project, params)
+    assert_forecast(scoring_project, params)
 
 
-def test_rows_without_the_target_are_forecast(project: Any, params: Params) -> None:
+def test_rows_without_the_target_are_forecast(scoring_project: Any, params: Params) -> None:
     """What predict is for: the weeks to come, whose units are not known yet."""
     pd.read_csv(INPUT).drop(columns=[params.data.schema_.target]).to_csv(INPUT, index=False)
     assert predict() == 0
-    assert_forecast(project, params)
+    assert_forecast(scoring_project, params)
 
 
 def test_an_mlflow_model_forecasts_the_same(
-    project: Any, params: Params, capsys: pytest.CaptureFixture[str]
+    scoring_project: Any, params: Params, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A model saved as promote logs it (skops format, `predict`) loads through pyfunc."""
     import mlflow.sklearn
 
     mlflow.sklearn.save_model(
-        project,
+        scoring_project,
         "mlflow-model",
         serialization_format="skops",
         skops_trusted_types=trusted_types(Path(MODEL)),
@@ -90,4 +66,4 @@ def test_an_mlflow_model_forecasts_the_same(
     )
     assert predict("mlflow-model") == 0
     assert capsys.readouterr().out == f"predict: 40 rows scored with mlflow-model -> {OUTPUT}\n"
-    assert_forecast(project, params)
+    assert_forecast(scoring_project, params)
