@@ -159,11 +159,11 @@ def test_bad_data_stops_dvc_repro_and_keeps_the_previous_model(other_bake: Path)
     assert md5(model) == before[0]
 
 
-def readme_block(project: Path, section: str) -> str:
-    """The first ```bash block under the README heading `section`."""
+def readme_block(project: Path, section: str, index: int = 0) -> str:
+    """The `index`th (from 0) ```bash block under the README heading `section`."""
     text = (project / "README.md").read_text()
     body = text.split(f"\n## {section}\n", 1)[1].split("\n## ", 1)[0]
-    return body.split("```bash\n", 1)[1].split("```", 1)[0]
+    return body.split("```bash\n")[1 + index].split("```", 1)[0]
 
 
 @pytest.mark.parametrize("suffix", [".csv", ".parquet"])
@@ -200,6 +200,28 @@ def test_use_your_own_data_as_the_readme_says(tmp_path: Path, suffix: str) -> No
     write(500, project / f"data/raw/cancer{suffix}")
     output = run(["dvc", "repro"], project, env=env).stdout
     assert "ingest: 500 rows" in output and "Running stage 'train'" in output
+
+
+def test_a_regression_bake_uses_own_data_as_the_readme_says(tmp_path: Path) -> None:
+    """The regression README's "Use your own data" commands as written (with --time), on the
+    table its try-it block writes with the bake's own synthetic source."""
+    project = bake(tmp_path, task="regression", project_name="Own Sales")
+    env = shared_env(project)
+    table = tmp_path / "sales.csv"
+    make_table, use_it = (readme_block(project, "Use your own data", i) for i in (1, 0))
+    write_table = make_table.splitlines()[0].replace("data/raw/sales.csv", str(table))
+    run(["bash", "-euo", "pipefail", "-c", write_table], project, env=env)
+    commands = use_it.replace("~/Downloads/sales.csv", str(table))
+    output = run(["bash", "-euo", "pipefail", "-c", commands], project, env=env).stdout
+    assert (
+        "use-data: 5,000 rows; 4 numeric and 2 categorical features, target 'units_sold'" in output
+    )
+    assert "ingest: 5,000 rows x 8 columns from file" in output
+    params = yaml.safe_load((project / "params.yaml").read_text())["data"]["schema"]
+    assert (params["time"], params["segment"]) == ("week", None)
+    metrics = json.loads((project / "reports/metrics.json").read_text())
+    assert set(metrics) >= {"mae", "rmse", "wape", "r2"} and "segment_gap" not in metrics
+    assert run(["git", "status", "--porcelain"], project).stdout == ""  # all committed
 
 
 def test_bad_params_stop_dvc_repro_with_the_key_named(other_bake: Path) -> None:
