@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }}.files import save_model
+from {{ cookiecutter.package_name }}.files import save_model, trusted_types
 from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.params import Params, parse_params
+from {{ cookiecutter.package_name }}.task import RESPONSE_METHOD
 from {{ cookiecutter.package_name }}.train import train
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,3 +62,17 @@ def scoring_project(
     save_model(model, Path(MODEL))
     frame.tail(40).to_csv(INPUT, index=False)
     return model
+
+
+def save_as_mlflow_model(model: Any, path: str) -> None:
+    """`model` saved the way promote logs it: skops format, the task's response method."""
+    import mlflow.sklearn
+
+    mlflow.sklearn.save_model(
+        model,
+        path,
+        serialization_format="skops",
+        skops_trusted_types=trusted_types(Path(MODEL)),
+        pyfunc_predict_fn=RESPONSE_METHOD,
+        pip_requirements=[],  # inferring them would load the model in a subprocess
+    )

@@ -12,10 +12,9 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }}.__main__ import main
-from {{ cookiecutter.package_name }}.files import trusted_types
 from {{ cookiecutter.package_name }}.params import Params
 
-from .conftest import INPUT, MODEL
+from .conftest import INPUT, MODEL, save_as_mlflow_model
 
 OUTPUT = "scored.csv"
 
@@ -140,17 +139,8 @@ def test_a_missing_model_file_is_named(
 def test_an_mlflow_model_still_scores_and_warns(
     scoring_project: Any, params: Params, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A model saved as evaluate logs it (skops format, predict_proba) loads through pyfunc."""
-    import mlflow.sklearn
-
-    mlflow.sklearn.save_model(
-        scoring_project,
-        "mlflow-model",
-        serialization_format="skops",
-        skops_trusted_types=trusted_types(Path(MODEL)),
-        pyfunc_predict_fn="predict_proba",
-        pip_requirements=[],  # inferring them would load the model in a subprocess
-    )
+    """A model saved as promote logs it (skops format, predict_proba) loads through pyfunc."""
+    save_as_mlflow_model(scoring_project, "mlflow-model")
     edit_input(region={0: "mars"})
     before = snapshot("mlflow-model", MODEL, INPUT)
     assert predict("mlflow-model") == 0

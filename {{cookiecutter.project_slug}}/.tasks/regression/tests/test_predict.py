@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -10,10 +9,9 @@ import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.__main__ import main
-from {{ cookiecutter.package_name }}.files import trusted_types
 from {{ cookiecutter.package_name }}.params import Params
 
-from .conftest import INPUT, MODEL
+from .conftest import INPUT, MODEL, save_as_mlflow_model
 
 OUTPUT = "forecast.csv"
 
@@ -54,16 +52,7 @@ def test_an_mlflow_model_forecasts_the_same(
     scoring_project: Any, params: Params, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A model saved as promote logs it (skops format, `predict`) loads through pyfunc."""
-    import mlflow.sklearn
-
-    mlflow.sklearn.save_model(
-        scoring_project,
-        "mlflow-model",
-        serialization_format="skops",
-        skops_trusted_types=trusted_types(Path(MODEL)),
-        pyfunc_predict_fn="predict",
-        pip_requirements=[],  # inferring them would load the model in a subprocess
-    )
+    save_as_mlflow_model(scoring_project, "mlflow-model")
     assert predict("mlflow-model") == 0
     assert capsys.readouterr().out == f"predict: 40 rows scored with mlflow-model -> {OUTPUT}\n"
     assert_forecast(scoring_project, params)
