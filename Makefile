@@ -14,7 +14,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help demo test test-fast lint lock bench bench-setup bench-drift bench-scale-out bench-lock clean
+.PHONY: help demo test test-fast lint lock bench bench-setup bench-drift bench-scale-out bench-inner-loop bench-lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -70,6 +70,11 @@ bench: $(STAMP) $(EVIDENTLY)/.installed ## measure a bake end to end -> benchmar
 	$(BIN)/python benchmarks/pipeline.py $(BENCH_ARGS)
 	$(BIN)/python benchmarks/drift.py run
 	$(BIN)/python benchmarks/scale_out.py
+	$(MAKE) bench-inner-loop
+
+bench-inner-loop: $(STAMP) ## a change of one hyperparameter to updated metrics, both tasks
+	for task in classification regression; do \
+		$(BIN)/python benchmarks/inner_loop.py --runs 5 --task $$task $(BENCH_ARGS) || exit 1; done
 
 bench-setup: $(STAMP) ## make setup with uv (warm, cold, no uv on PATH) vs pip; bytecode; the PR workflow
 	$(BIN)/python benchmarks/setup.py $(BENCH_ARGS)

@@ -77,11 +77,14 @@ def main() -> None:
             for stage in stages:
                 stages[stage].append(timed([python, "-m", package, stage], project, env))
             print(f"  learning_rate {rate}: make repro {repro[-1]:.1f} s", flush=True)
-    figures = {"make_repro_s": round(statistics.median(repro), 2)}
-    figures.update({f"{name}_s": round(statistics.median(v), 2) for name, v in stages.items()})
+    prefix = f"inner_loop_{args.task}"
+    figures = {f"{prefix}_make_repro_s": round(statistics.median(repro), 2)}
+    figures.update(
+        {f"{prefix}_{name}_s": round(statistics.median(v), 2) for name, v in stages.items()}
+    )
     print(f"inner loop ({args.task}), medians of {args.runs}: {figures}")
     if args.template.resolve() == HERE.parent:  # another template (an older revision): print only
-        record({f"inner_loop_{args.task}": figures}, f"inner_loop_{args.task}")
+        record(figures, prefix)
 
 
 if __name__ == "__main__":

@@ -62,6 +62,19 @@ DESCRIPTIONS = {
     "promote_noop_server_s": ("`promote` against the server when already champion", "s"),
     "predict_champion_server_s": ("`predict` 20k rows with `models:/<name>@champion` from it", "s"),
 }
+for _task in ("classification", "regression"):
+    DESCRIPTIONS |= {
+        f"inner_loop_{_task}_make_repro_s": (
+            f"{_task}: `make repro` after a change of one learning rate (20k rows)",
+            "s",
+        ),
+        f"inner_loop_{_task}_check_s": (f"{_task}: the params check alone", "s"),
+        f"inner_loop_{_task}_train_s": (f"{_task}: the train stage alone", "s"),
+        f"inner_loop_{_task}_evaluate_s": (
+            f"{_task}: the evaluate stage alone (importance, MLflow run, no model)",
+            "s",
+        ),
+    }
 
 
 # key, the target, whether lower values are better
@@ -74,6 +87,8 @@ TARGETS = [
     ("pipeline_growth_1m_over_100k", 12, True),
     ("noop_repro_s", 3, True),
     ("repro_clean_s", 30, True),
+    ("inner_loop_classification_make_repro_s", 6, True),
+    ("inner_loop_regression_make_repro_s", 6, True),
     ("drift_speedup_vs_evidently", 50, False),
     ("drift_agreement_vs_evidently", 0.95, False),
 ]
