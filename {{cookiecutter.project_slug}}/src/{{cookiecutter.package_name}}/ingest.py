@@ -17,7 +17,9 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Keep the declared columns in declared order; categorical columns become `category`.
 
     Numeric columns are left as read, so that validation can catch a column
-    that arrived as text.
+    that arrived as text; only pandas' nullable numbers (Int64, Float64, ..., as
+    Parquet often brings them) become float64, with NaN for missing, which
+    scikit-learn and the type check expect.
     """
     missing = [column for column in schema.columns if column not in frame.columns]
     if missing:
@@ -37,6 +39,8 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     for column in schema.numeric:
         values = frame[column]
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
+            if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
+                values = frame[column] = values.astype("float64")
             infinite = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
             if infinite:
                 raise DataError(

@@ -49,6 +49,8 @@ def numeric_features(frame: pd.DataFrame, schema: Schema, source: Path) -> pd.Da
         if pd.api.types.is_bool_dtype(values):
             numbers = pd.Series(np.nan, index=values.index)  # true/false is not a quantity
         elif pd.api.types.is_numeric_dtype(values):
+            if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):  # Int64, Float64, ...
+                frame[column] = values.astype("float64")  # pandas.NA, which models refuse: NaN
             continue
         else:
             numbers = pd.to_numeric(values, errors="coerce")

@@ -9,6 +9,7 @@ from {{ cookiecutter.package_name }}.errors import DataError
 from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.synthetic import generate
+from {{ cookiecutter.package_name }}.train import train
 
 
 def test_synthetic_source_is_seeded_and_shaped(params: Params, frame: pd.DataFrame) -> None:
@@ -86,6 +87,23 @@ def test_infinite_numbers_are_refused_naming_the_column(
     broken.to_csv(path, index=False)
     with pytest.raises(DataError, match=r"column 'total_charges' holds 3 infinite value"):
         ingest(_file_source(params, path))
+
+
+def test_nullable_numbers_from_parquet_become_floats_that_train(
+    params: Params, frame: pd.DataFrame, tmp_path: Path
+) -> None:
+    """Parquet keeps pandas' nullable Int64 and Float64; with a missing value, scikit-learn
+    refused the column at train (pandas.NA), and the type check refused Int64."""
+    path = tmp_path / "nullable.parquet"
+    nullable = frame.astype({"tenure_months": "Int64", "total_charges": "Float64"})
+    nullable.loc[:4, "tenure_months"] = pd.NA
+    nullable.to_parquet(path)
+    read = ingest(_file_source(params, path))
+    assert read["tenure_months"].dtype == "float64" and read["total_charges"].dtype == "float64"
+    assert read["tenure_months"].isna().sum() == 5
+    pd.testing.assert_series_equal(read["total_charges"], frame["total_charges"])
+    model = train(read, params.data.schema_, params.split, params.train)
+    assert model.predict_proba(read[params.data.schema_.features].head()).shape == (5, 2)
 
 
 def test_the_csv_delimiter_is_guessed_or_given(

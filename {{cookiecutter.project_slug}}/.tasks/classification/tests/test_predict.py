@@ -128,6 +128,24 @@ def test_a_model_file_that_would_run_code_is_refused(
     assert snapshot("models", INPUT) == before
 
 
+def test_nullable_numbers_with_missing_values_are_scored(
+    scoring_project: Any, params: Params
+) -> None:
+    """Parquet keeps pandas' nullable Int64: its pandas.NA reached the model, which refused it."""
+    rows = pd.read_csv(INPUT).astype({"tenure_months": "Int64"})
+    rows.loc[:2, "tenure_months"] = pd.NA
+    rows.to_parquet("rows.parquet")
+    command = ["predict", "--model", MODEL, "--input", "rows.parquet", "--output", "out.parquet"]
+    assert main(command) == 0
+    scored = pd.read_parquet("out.parquet")
+    features = rows[params.data.schema_.features].astype(
+        {"tenure_months": "float64", **{c: object for c in params.data.schema_.categorical}}
+    )
+    expected = scoring_project.predict_proba(features)[:, 1]
+    np.testing.assert_allclose(scored["score"], expected)
+    assert scored["tenure_months"].isna().sum() == 3  # the input's columns, as given
+
+
 def test_a_missing_model_file_is_named(
     scoring_project: Any, capsys: pytest.CaptureFixture[str]
 ) -> None:
