@@ -42,6 +42,7 @@ from .files import (
     write_json,
     write_text,
 )
+from .ingest import as_categories
 from .params import DriftParams, Params, Schema
 
 DRIFT_JSON = REPORTS / "drift.json"
@@ -354,7 +355,8 @@ def current_data(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
 
 
 def conform_current(frame: pd.DataFrame, schema: Schema, source: str) -> pd.DataFrame:
-    """The feature columns (and the target when present), numeric ones checked to be numbers."""
+    """The feature columns (and the target when present), numeric ones checked to be numbers,
+    categorical ones as ingest stores them."""
     missing = [column for column in schema.features if column not in frame.columns]
     if missing:
         raise DataError(f"drift: {source} lacks the feature columns {missing}")
@@ -365,7 +367,7 @@ def conform_current(frame: pd.DataFrame, schema: Schema, source: str) -> pd.Data
                 f" found {frame[column].dtype}"
             )
     keep = [*schema.features, *([schema.target] if schema.target in frame.columns else [])]
-    return frame[keep]
+    return frame[keep].assign(**{c: as_categories(frame[c]) for c in schema.categorical})
 
 
 def _local_champion(params: Params) -> tuple[Any, float, str]:

@@ -13,8 +13,25 @@ from .files import TRAINING_DATA, read_table, write_table
 from .params import DataParams, Schema
 
 
+def _text(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))  # a code read as 3.0 because of a blank elsewhere is "3"
+    return str(value)
+
+
+def as_categories(values: pd.Series) -> pd.Series:
+    """A categorical column as `category` with text values, missing ones kept: true/false or
+    number codes then read the same in training, in a new file to predict and in the type
+    check (which refused a category of bools)."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        values = values.astype("category")
+    if pd.api.types.infer_dtype(values.cat.categories, skipna=True) == "string":
+        return values
+    return values.astype(object).map(_text, na_action="ignore").astype("category")
+
+
 def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
-    """Keep the declared columns in declared order; categorical columns become `category`.
+    """Keep the declared columns in declared order; categorical columns become text `category`.
 
     Numeric columns are left as read, so that validation can catch a column
     that arrived as text; only pandas' nullable numbers (Int64, Float64, ..., as
@@ -48,8 +65,7 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
                     " replace them (or leave them empty, as missing) and run again"
                 )
     for column in schema.categorical:
-        if not isinstance(frame[column].dtype, pd.CategoricalDtype):
-            frame[column] = frame[column].astype("category")
+        frame[column] = as_categories(frame[column])
     if schema.time:
         dates = pd.to_datetime(frame[schema.time], errors="coerce")
         bad = frame[schema.time][dates.isna() & frame[schema.time].notna()]

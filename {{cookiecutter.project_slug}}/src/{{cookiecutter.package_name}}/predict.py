@@ -21,6 +21,7 @@ import pandas as pd
 from . import task
 from .errors import DataError, PipelineError, first_line
 from .files import load_model, read_table, write_table
+from .ingest import as_categories
 from .params import Schema, load_params
 
 TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
@@ -162,7 +163,9 @@ def main(model: str, input: Path, output: Path) -> None:
     if missing:
         raise DataError(f"predict: {input} lacks the feature columns {missing}")
     features = numeric_features(frame[schema.features], schema, input)
-    features = features.astype({column: object for column in schema.categorical})
+    features = features.assign(
+        **{column: as_categories(features[column]).astype(object) for column in schema.categorical}
+    )
     scorer, seen = load_scorer(model)
     warn_unseen(features, schema, seen)
     try:

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
-from {{ cookiecutter.package_name }}.ingest import conform
-from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.__main__ import main
+from {{ cookiecutter.package_name }}.files import save_model
+from {{ cookiecutter.package_name }}.ingest import conform, ingest
+from {{ cookiecutter.package_name }}.params import Params, parse_params
+from {{ cookiecutter.package_name }}.train import train
 from {{ cookiecutter.package_name }}.validate import describe_failures, validate
 
 
@@ -77,3 +83,35 @@ def test_too_few_rows_says_the_minimum(params: Params, frame: pd.DataFrame) -> N
     assert (
         f"observed 10 rows; data.schema.min_rows asks for at least {schema.min_rows:,}" in message
     )
+
+
+def test_true_false_and_number_codes_are_text_categories_in_training_and_predict(
+    raw_params: dict,
+    frame: pd.DataFrame,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A true/false column (use-data makes it categorical) failed validation ("observed bool");
+    a code column with blanks reads as 3.0. Both become text, the same way at predict."""
+    rows = np.arange(len(frame))
+    flagged = frame.assign(partner=rows % 3 == 0, store=(rows % 4).astype(float))
+    flagged.loc[:9, "store"] = np.nan
+    flagged.to_csv(tmp_path / "flags.csv", index=False)
+    raw_params["data"].update(source="file", path=str(tmp_path / "flags.csv"))
+    raw_params["data"]["schema"]["categorical"].update(partner=[], store=[])
+    params = parse_params(raw_params)
+    read = ingest(params.data)
+    assert list(read["partner"].cat.categories) == ["False", "True"]
+    assert list(read["store"].cat.categories) == ["0", "1", "2", "3"]
+    assert read["store"].isna().sum() == 10
+    report = validate(read.assign(store=read["store"].fillna("0")), params.data.schema_)
+    assert report["success"], report["failures"]
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
+    save_model(train(read, params.data.schema_, params.split, params.train), Path("model.skops"))
+    flagged.head(40).to_csv("rows.csv", index=False)
+    command = ["predict", "--model", "model.skops", "--input", "rows.csv", "--output", "out.csv"]
+    assert main(command) == 0
+    assert "warning" not in capsys.readouterr().err  # True/False are categories it has seen
