@@ -42,7 +42,7 @@ from .files import (
     write_json,
     write_text,
 )
-from .ingest import as_categories
+from .ingest import as_categories, plain_numbers
 from .params import DriftParams, Params, Schema
 
 DRIFT_JSON = REPORTS / "drift.json"
@@ -367,7 +367,10 @@ def conform_current(frame: pd.DataFrame, schema: Schema, source: str) -> pd.Data
                 f" found {frame[column].dtype}"
             )
     keep = [*schema.features, *([schema.target] if schema.target in frame.columns else [])]
-    return frame[keep].assign(**{c: as_categories(frame[c]) for c in schema.categorical})
+    return frame[keep].assign(
+        **{c: plain_numbers(frame[c]) for c in schema.numeric},
+        **{c: as_categories(frame[c]) for c in schema.categorical},
+    )
 
 
 def _local_champion(params: Params) -> tuple[Any, float, str]:

@@ -13,6 +13,16 @@ from .files import TRAINING_DATA, read_table, write_table
 from .params import DataParams, Schema
 
 
+def plain_numbers(values: pd.Series) -> pd.Series:
+    """pandas' nullable numbers (Int64, Float64, ..., as Parquet often brings them) as float64
+    with NaN for missing, which scikit-learn and the type check expect; others as they are."""
+    dtype = values.dtype
+    nullable = isinstance(dtype, pd.api.extensions.ExtensionDtype)
+    if nullable and pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return values.astype("float64")
+    return values
+
+
 def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a code read as 3.0 because of a blank elsewhere is "3"
@@ -33,10 +43,8 @@ def as_categories(values: pd.Series) -> pd.Series:
 def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     """Keep the declared columns in declared order; categorical columns become text `category`.
 
-    Numeric columns are left as read, so that validation can catch a column
-    that arrived as text; only pandas' nullable numbers (Int64, Float64, ..., as
-    Parquet often brings them) become float64, with NaN for missing, which
-    scikit-learn and the type check expect.
+    Numeric columns are left as read (but for `plain_numbers`), so that validation
+    can catch a column that arrived as text.
     """
     missing = [column for column in schema.columns if column not in frame.columns]
     if missing:
@@ -54,10 +62,8 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
         )
     frame = frame[schema.columns].copy()
     for column in schema.numeric:
-        values = frame[column]
+        values = frame[column] = plain_numbers(frame[column])
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-            if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):
-                values = frame[column] = values.astype("float64")
             infinite = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
             if infinite:
                 raise DataError(

@@ -21,7 +21,7 @@ import pandas as pd
 from . import task
 from .errors import DataError, PipelineError, first_line
 from .files import load_model, read_table, write_table
-from .ingest import as_categories
+from .ingest import as_categories, plain_numbers
 from .params import Schema, load_params
 
 TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
@@ -50,8 +50,7 @@ def numeric_features(frame: pd.DataFrame, schema: Schema, source: Path) -> pd.Da
         if pd.api.types.is_bool_dtype(values):
             numbers = pd.Series(np.nan, index=values.index)  # true/false is not a quantity
         elif pd.api.types.is_numeric_dtype(values):
-            if isinstance(values.dtype, pd.api.extensions.ExtensionDtype):  # Int64, Float64, ...
-                frame[column] = values.astype("float64")  # pandas.NA, which models refuse: NaN
+            frame[column] = plain_numbers(values)
             continue
         else:
             numbers = pd.to_numeric(values, errors="coerce")

@@ -131,6 +131,14 @@ def test_a_performance_drop_on_labelled_data_triggers_retraining(
     new = ingest(params.data, window=0).sample(frac=0.5, random_state=1)
     same = drift.check_performance(new, params)
     assert same is not None and same["fired"] is False and same["model"] == str(MODEL)
+    # A Parquet file of new rows with pandas' nullable Int64 and a missing value (was pandas.NA
+    # in the model's input, a traceback) and text categories read as object.
+    nullable = new.astype({"tenure_months": "Int64", "region": object})
+    nullable.iloc[:3, nullable.columns.get_loc("tenure_months")] = pd.NA
+    conformed = drift.conform_current(nullable, schema, "new.parquet")
+    assert conformed["tenure_months"].dtype == "float64"
+    assert isinstance(conformed["region"].dtype, pd.CategoricalDtype)
+    assert drift.check_performance(conformed, params)["fired"] is False
     shuffled = new[schema.target].sample(frac=1.0, random_state=0).to_numpy()  # labels say nothing
     worse = drift.check_performance(new.assign(**{schema.target: shuffled}), params)
     assert worse is not None and worse["fired"] is True
