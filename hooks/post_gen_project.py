@@ -5,6 +5,8 @@ Self-contained on purpose: it may import only the standard library.
 
 from __future__ import annotations
 
+import importlib.util
+import re
 import shutil
 import subprocess
 import sys
@@ -13,11 +15,22 @@ from pathlib import Path
 
 DVC_REMOTE = "{{ cookiecutter.dvc_remote }}"
 TASK = "{{ cookiecutter.task }}"
+FLEET = {{ "True" if cookiecutter.fleet == "yes" else "False" }}
 LICENSE = "{{ cookiecutter.open_source_license }}"
 # deploy/ (a self-hosted MLflow + PostgreSQL + S3 stack) is for bakes that share infrastructure.
 SHARES_INFRASTRUCTURE = {{ "True" if cookiecutter.mlflow_tracking == "server" or cookiecutter.dvc_remote == "s3" else "False" }}
 # cruft renders the template into a temporary folder to diff it; that copy must not become a repo.
 RENDERED_BY_CRUFT = {{ "True" if cookiecutter.get("_commit") else "False" }}
+
+
+# The single model's modules and tests that a fleet bake has no use for.
+SINGLE_MODEL_ONLY = (
+    "src/{{ cookiecutter.package_name }}/use_data.py",  # rewrites the single model's dvc.yaml
+    "src/{{ cookiecutter.package_name }}/plots.py",  # draws dvc.yaml's plots; a fleet has none
+    "tests/test_use_data.py",
+    "tests/test_plots.py",
+    "tests/test_pipeline.py",  # the single model's stages end to end
+)
 
 
 def select_lock_file(root: Path) -> None:
@@ -26,15 +39,39 @@ def select_lock_file(root: Path) -> None:
     shutil.rmtree(locks)
 
 
-def select_task(root: Path) -> None:
-    """Move the chosen task's files (.tasks/<task>/...) into place; drop the other tasks'."""
-    chosen = root / ".tasks" / TASK
+def move_into_place(chosen: Path, root: Path) -> None:
     for path in sorted(chosen.rglob("*")):
         if path.is_file():
             target = root / path.relative_to(chosen)
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.move(path, target)
+
+
+def select_task(root: Path) -> None:
+    """Move the chosen task's files (.tasks/<task>/...) into place; drop the other tasks'."""
+    move_into_place(root / ".tasks" / TASK, root)
     shutil.rmtree(root / ".tasks")
+
+
+def select_fleet(root: Path) -> None:
+    """A fleet bake gets the fleet's modules and tests (.fleet/...) and its member stages in
+    dvc.yaml, written by the bake's own shards module from params.yaml's members."""
+    fleet = root / ".fleet"
+    if not FLEET:
+        shutil.rmtree(fleet)
+        return
+    move_into_place(fleet, root)
+    shutil.rmtree(fleet)
+    for name in SINGLE_MODEL_ONLY:
+        (root / name).unlink(missing_ok=True)  # a task may have no test of its own for it
+    package = root / "src" / "{{ cookiecutter.package_name }}"
+    spec = importlib.util.spec_from_file_location("shards", package / "shards.py")
+    shards = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(shards)
+    members = re.findall(r"^    ([A-Za-z0-9_-]+): \{\}$", (root / "params.yaml").read_text(), re.M)
+    shards_count = int(re.search(r"^  shards: (\d+)", (root / "params.yaml").read_text(), re.M).group(1))
+    dvc_yaml = root / "dvc.yaml"
+    dvc_yaml.write_text(shards.write_stages(dvc_yaml.read_text(), members, shards_count))
 
 
 def git(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
@@ -63,6 +100,7 @@ def main() -> int:
     root = Path.cwd()
     select_lock_file(root)
     select_task(root)
+    select_fleet(root)
     if LICENSE == "Not open source":
         (root / "LICENSE").unlink()
     if not SHARES_INFRASTRUCTURE:

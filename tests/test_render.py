@@ -60,8 +60,19 @@ def files_of(project: Path) -> list[str]:
     )
 
 
+FLEET_FILES = [
+    "src/{package}/fleet.py", "src/{package}/fleet_drift.py", "src/{package}/fleet_report.py",
+    "src/{package}/shards.py", "tests/test_fleet_report.py",
+]  # fmt: skip
+SINGLE_MODEL_FILES = [
+    "src/{package}/use_data.py", "src/{package}/plots.py",
+    "tests/test_use_data.py", "tests/test_plots.py", "tests/test_pipeline.py",
+]  # fmt: skip
+
 VARIANTS = [
     {"task": "regression"},
+    {"fleet": "yes"},
+    {"fleet": "yes", "task": "regression"},
     {"task": "regression", "primary_metric": "r2"},
     {"python_version": "3.12"},
     {"python_version": "3.13"},
@@ -247,6 +258,10 @@ def test_variant(variant: tuple[dict, Path]) -> None:
         expected.remove("LICENSE")
     if answers.get("mlflow_tracking") == "server" or answers.get("dvc_remote") == "s3":
         expected = sorted(expected + DEPLOY_FILES)
+    if answers.get("fleet") == "yes":
+        single = [name.format(package=package) for name in SINGLE_MODEL_FILES]
+        fleet = [name.format(package=package) for name in FLEET_FILES]
+        expected = sorted([name for name in expected if name not in single] + fleet)
     assert files_of(project) == expected
 
     params = yaml.safe_load((project / "params.yaml").read_text())
@@ -270,6 +285,16 @@ def test_variant(variant: tuple[dict, Path]) -> None:
         assert set(params["gate"]) == {bound, "max_regression", "max_segment_gap"}
         assert params["data"]["schema"]["time"] == "week"
         assert "forecast" in (project / f"src/{package}/task.py").read_text()
+    if answers.get("fleet") == "yes":
+        members = sorted(params["fleet"]["members"])
+        assert members == sorted(params["data"]["schema"]["categorical"]["region"])
+        stages = yaml.safe_load((project / "dvc.yaml").read_text())["stages"]
+        keys = [key for stage in stages.values() for key in stage.get("params", [])]
+        listed = [key.removeprefix("fleet.members.") for key in keys if "members." in key]
+        assert sorted(listed) == members and "train" not in stages
+        assert f"`{params['model']['name']}-<member>`" in readme
+    else:
+        assert "fleet" not in params and "fleet" not in makefile
     if "primary_metric" in answers:
         assert params["model"]["primary_metric"] == answers["primary_metric"]
         assert f"primary metric: `{answers['primary_metric']}`" in readme

@@ -23,6 +23,10 @@ def raw_params() -> dict:
     """params.yaml as a plain mapping, with a small data set for speed."""
     raw = yaml.safe_load((ROOT / "params.yaml").read_text())
     raw["data"]["rows"] = 3000
+{%- if cookiecutter.fleet == "yes" %}
+    # The modules a fleet shares with a single model are tested as one model with segments.
+    raw["data"]["schema"]["segment"] = raw.pop("fleet")["by"]
+{%- endif %}
     return raw
 
 

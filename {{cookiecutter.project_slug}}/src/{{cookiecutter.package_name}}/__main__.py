@@ -15,23 +15,43 @@ from pathlib import Path
 # command -> (module, function, help)
 COMMANDS = {
     "check": ("check", "main", "check every value in params.yaml before any stage runs"),
+{%- if cookiecutter.fleet == "yes" %}
+    "ingest": ("fleet", "ingest_main", "read the data source and write data/train.parquet"),
+{%- else %}
     "ingest": ("ingest", "main", "read the data source and write data/train.parquet"),
+{%- endif %}
     "validate": ("validate", "main", "check the training snapshot with Great Expectations"),
+{%- if cookiecutter.fleet == "yes" %}
+    "members": (
+        "fleet",
+        "members_main",
+        "train and evaluate the members of one stage whose inputs changed; log them to MLflow",
+    ),
+    "fleet-stages": (
+        "fleet",
+        "fleet_stages_main",
+        "rewrite dvc.yaml's member stages from params.yaml's fleet section",
+    ),
+    "shards": ("fleet", "shards_main", "print the member stages as JSON, for a CI matrix"),
+{%- else %}
     "train": ("train", "main", "fit the model and write models/model.skops"),
     "evaluate": (
         "evaluate",
         "main",
         "write metrics, plots and the model card; log the run to MLflow",
     ),
+{%- endif %}
+{%- if cookiecutter.fleet != "yes" %}
     "plots": ("plots", "main", "draw the plots of dvc.yaml as one offline page (dvc_plots/)"),
+{%- endif %}
     "report": (
-        "report",
-        "main",
+        "{{ "fleet" if cookiecutter.fleet == "yes" else "report" }}",
+        "{{ "report_main" if cookiecutter.fleet == "yes" else "main" }}",
         "compare the workspace with a base revision, as Markdown (PR report)",
     ),
     "promote": (
-        "promote",
-        "main",
+        "{{ "fleet" if cookiecutter.fleet == "yes" else "promote" }}",
+        "{{ "promote_main" if cookiecutter.fleet == "yes" else "main" }}",
         "gate the model against the champion; register it and move the alias",
     ),
     "rollback": (
@@ -44,23 +64,25 @@ COMMANDS = {
         "main",
         "score a CSV or Parquet file with models/model.skops or an MLflow model",
     ),
+{%- if cookiecutter.fleet != "yes" %}
     "use-data": (
         "use_data",
         "main",
         "point params.yaml and dvc.yaml at your own CSV or Parquet file",
     ),
+{%- endif %}
     "ui-links": (
         "tracking",
         "ui_links_main",
         "print where this project's runs and models are in the MLflow UI",
     ),
     "drift": (
-        "drift",
+        "{{ "fleet_drift" if cookiecutter.fleet == "yes" else "drift" }}",
         "main",
         "compare the newest data with the training snapshot; say whether to retrain",
     ),
     "next-window": (
-        "drift",
+        "{{ "fleet_drift" if cookiecutter.fleet == "yes" else "drift" }}",
         "next_window_main",
         "move data.window in params.yaml forward by one, for retraining",
     ),
@@ -114,6 +136,10 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--output", type=Path, required=True, help="CSV or Parquet to write"
             )
+{%- if cookiecutter.fleet == "yes" %}
+        if name == "members":
+            command.add_argument("stage", help="the stage in dvc.yaml, e.g. members-1")
+{%- endif %}
         if name == "use-data":
             command.add_argument(
                 "path", type=Path, help="the CSV or Parquet file, in the repository"

@@ -20,7 +20,14 @@ def check() -> str:
     schema = params.data.schema_
     if params.data.source == "file" and not Path(str(params.data.path)).is_file():
         raise DataError(f"params.yaml: data.path: {params.data.path}: file not found")
+{%- if cookiecutter.fleet == "yes" %}
+    from . import fleet
+
+    checked = f"{params.train.estimator}, {len(schema.features)} features"
+    return f"{checked}, source {params.data.source}, {fleet.check(params)}"
+{%- else %}
     return f"{params.train.estimator}, {len(schema.features)} features, source {params.data.source}"
+{%- endif %}
 
 
 def main() -> None:

@@ -33,10 +33,10 @@ import pandas as pd
 from . import task
 from .errors import DataError, first_line
 from .files import (
-    METRICS,
-    MODEL,
+    PROJECT,
     REPORTS,
     TRAINING_DATA,
+    Outputs,
     read_json,
     read_table,
     write_json,
@@ -373,17 +373,18 @@ def conform_current(frame: pd.DataFrame, schema: Schema, source: str) -> pd.Data
     )
 
 
-def _local_champion(params: Params) -> tuple[Any, float, str]:
+def _local_champion(params: Params, outputs: Outputs) -> tuple[Any, float, str]:
     from .files import load_model
 
-    if not METRICS.is_file():
-        raise DataError(f"drift: {METRICS} missing; run `dvc repro` first")
-    model = load_model(MODEL, params.train.estimator)
-    reference = float(read_json(METRICS)[params.model.primary_metric])
-    return (lambda features: task.predict(model, features)), reference, str(MODEL)
+    metrics = outputs.report("metrics.json")
+    if not metrics.is_file():
+        raise DataError(f"drift: {metrics} missing; run `dvc repro` first")
+    model = load_model(outputs.model, params.train.estimator)
+    reference = float(read_json(metrics)[params.model.primary_metric])
+    return (lambda features: task.predict(model, features)), reference, str(outputs.model)
 
 
-def _registry_champion(params: Params) -> tuple[Any, float, str] | None:
+def _registry_champion(params: Params, outputs: Outputs) -> tuple[Any, float, str] | None:
     """The registry's champion, when there is a store and it has one."""
     from . import tracking
 
@@ -404,7 +405,8 @@ def _registry_champion(params: Params) -> tuple[Any, float, str] | None:
         loaded = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
     except Exception as error:  # an unreachable store must not hide drift
         print(
-            f"drift: champion not available ({first_line(error)}); using {MODEL}", file=sys.stderr
+            f"drift: champion not available ({first_line(error)}); using {outputs.model}",
+            file=sys.stderr,
         )
         return None
     categorical = list(params.data.schema_.categorical)
@@ -415,7 +417,9 @@ def _registry_champion(params: Params) -> tuple[Any, float, str] | None:
     return predict, reference, f"models:/{name}@{CHAMPION} (version {version.version})"
 
 
-def check_performance(current: pd.DataFrame, params: Params) -> dict[str, Any] | None:
+def check_performance(
+    current: pd.DataFrame, params: Params, outputs: Outputs = PROJECT
+) -> dict[str, Any] | None:
     """The primary metric of the champion (else the local model) on labelled new rows."""
     target = params.data.schema_.target
     if target not in current.columns:
@@ -423,7 +427,9 @@ def check_performance(current: pd.DataFrame, params: Params) -> dict[str, Any] |
     labelled = current[current[target].notna()]
     if labelled.empty:
         return None
-    predict, reference, model = _registry_champion(params) or _local_champion(params)
+    predict, reference, model = _registry_champion(params, outputs) or _local_champion(
+        params, outputs
+    )
     scores = predict(labelled[params.data.schema_.features])
     metric = params.model.primary_metric
     value = task.metrics(labelled[target].to_numpy(), scores, params.model)[metric]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,20 @@ SEGMENTS = REPORTS / "segments.json"
 PLOTS = REPORTS / "plots"
 MODEL_CARD = REPORTS / "model_card.md"
 IMPORTANCE = REPORTS / "importance.json"
+
+
+@dataclass(frozen=True)
+class Outputs:
+    """Where one model and its reports are: the project's{{ " (or, in a fleet, one member's)" if cookiecutter.fleet == "yes" }}."""
+
+    model: Path = MODEL
+    reports: Path = REPORTS
+
+    def report(self, name: str) -> Path:
+        return self.reports / name
+
+
+PROJECT = Outputs()
 
 
 def sniff_separator(path: Path) -> str:

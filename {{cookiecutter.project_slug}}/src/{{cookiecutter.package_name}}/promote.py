@@ -19,8 +19,9 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -73,24 +74,30 @@ class Promotion:
     previous_version: str | None = None
 
 
-def recorded_model_md5(lock_text: str) -> str:
-    """The md5 dvc.lock records for the train stage's model."""
-    stage = yaml.safe_load(lock_text)["stages"]["train"]
-    for out in stage.get("outs", []):
-        if out.get("path") == MODEL.as_posix():
-            return str(out["md5"])
-    raise DataError(f"{PIPELINE_LOCK}: the train stage records no {MODEL}; run `dvc repro`")
+def recorded_model_md5(lock_text: str, model: Path = MODEL) -> str:
+    """The md5 dvc.lock records for `model`, an output of one of its stages."""
+    for stage in (yaml.safe_load(lock_text) or {}).get("stages", {}).values():
+        for out in stage.get("outs", []):
+            if out.get("path") == model.as_posix():
+                return str(out["md5"])
+    raise DataError(f"{PIPELINE_LOCK}: no stage records {model}; run `dvc repro`")
 
 
-def check_workspace(lock_text: str) -> None:
-    """Refuse unless the workspace model is the one dvc.lock records and nothing is stale."""
-    recorded = recorded_model_md5(lock_text)
-    actual = md5(MODEL) if MODEL.is_file() else "missing"
-    if actual != recorded:
-        raise PromotionRefused(
-            f"promote: {MODEL} (md5 {actual[:12]}) is not the model dvc.lock records "
-            f"({recorded[:12]}); run `dvc repro` and commit dvc.lock, nothing was moved"
-        )
+def check_workspace(lock_text: str, models: Iterable[Path] = (MODEL,)) -> None:
+    """Refuse unless each workspace model is the one dvc.lock records and nothing is stale."""
+    for model in models:
+        recorded = recorded_model_md5(lock_text, model)
+        actual = md5(model) if model.is_file() else "missing"
+        if actual != recorded:
+            raise PromotionRefused(
+                f"promote: {model} (md5 {actual[:12]}) is not the model dvc.lock records "
+                f"({recorded[:12]}); run `dvc repro` and commit dvc.lock, nothing was moved"
+            )
+    require_current_pipeline()
+
+
+def require_current_pipeline() -> None:
+    """Refuse unless `dvc status` finds nothing stale."""
     done = subprocess.run(
         [sys.executable, "-m", "dvc", "status", "--json"], capture_output=True, text=True
     )

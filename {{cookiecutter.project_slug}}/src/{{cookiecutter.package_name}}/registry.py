@@ -25,15 +25,11 @@ import yaml
 from . import task
 from .errors import DataError, TrackingError, first_line
 from .files import (
-    IMPORTANCE,
-    METRICS,
-    MODEL,
-    MODEL_CARD,
     PIPELINE_LOCK,
-    PLOTS,
-    SEGMENTS,
+    PROJECT,
     TRAINING_DATA,
     VALIDATION,
+    Outputs,
     md5,
     read_table,
     trusted_types,
@@ -100,7 +96,7 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-def _log_model(model: Any, params: Params) -> str:
+def _log_model(model: Any, params: Params, outputs: Outputs) -> str:
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
@@ -117,23 +113,33 @@ def _log_model(model: Any, params: Params) -> str:
         pip_requirements=pip_requirements(),
         serialization_format="skops",
         pyfunc_predict_fn=task.RESPONSE_METHOD,  # pyfunc users get what `predict` gives
-        skops_trusted_types=trusted_types(MODEL, params.train.estimator),
+        skops_trusted_types=trusted_types(outputs.model, params.train.estimator),
     )
     mlflow.set_tag("model_uri", info.model_uri)  # what promote registers
     return info.model_uri
 
 
-def log_run(params: Params, metrics: dict[str, Any], model: Any = None) -> str:
+def log_run(
+    params: Params,
+    metrics: dict[str, Any],
+    model: Any = None,
+    outputs: Outputs = PROJECT,
+    extra: dict[str, str] | None = None,
+) -> str:
     """Log one pipeline run (params, metrics, tags, reports, and `model` when given) to the
-    experiment named after the model; return the run's id."""
+    experiment named after the model; return the run's id. `extra` tags (a model key among
+    them) replace the defaults."""
     uri = configure()
     tags = {
         **git_state(),
         "data_md5": md5(TRAINING_DATA),
-        "model_md5": md5(MODEL),
-        "model_key": model_key(PIPELINE_LOCK.read_text()) if PIPELINE_LOCK.is_file() else "unknown",
+        "model_md5": md5(outputs.model),
         "task": task.NAME,
+        **(extra or {}),
     }
+    if "model_key" not in tags:
+        lock = PIPELINE_LOCK.read_text() if PIPELINE_LOCK.is_file() else None
+        tags["model_key"] = model_key(lock) if lock else "unknown"
     flat = flatten(params.model_dump(by_alias=True, mode="json"))
     try:
         import mlflow
@@ -143,33 +149,44 @@ def log_run(params: Params, metrics: dict[str, Any], model: Any = None) -> str:
             mlflow.log_params({key: str(value)[:500] for key, value in flat.items()})
             mlflow.log_metrics({key: value for key, value in metrics.items() if value == value})
             mlflow.set_tags(tags)
-            for path in (METRICS, SEGMENTS, VALIDATION, MODEL_CARD, IMPORTANCE):
+            names = ("metrics.json", "segments.json", "model_card.md", "importance.json")
+            for path in (VALIDATION, *(outputs.report(name) for name in names)):
                 if path.is_file():
                     mlflow.log_artifact(str(path))
-            if PLOTS.is_dir():
-                mlflow.log_artifacts(str(PLOTS), artifact_path=PLOTS.name)
+            plots = outputs.report("plots")
+            if plots.is_dir():
+                mlflow.log_artifacts(str(plots), artifact_path=plots.name)
             if model is not None:
-                _log_model(model, params)
+                _log_model(model, params, outputs)
             return run.info.run_id
     except Exception as error:  # MLflow raises many types for an unreachable or failing store
         raise TrackingError(f"MLflow tracking at {uri} failed: {first_line(error)}") from error
 
 
-def register(client: Any, params: Params, key: str, candidate: dict[str, float]) -> str:
+def register(
+    client: Any,
+    params: Params,
+    key: str,
+    candidate: dict[str, float],
+    outputs: Outputs = PROJECT,
+    extra: dict[str, str] | None = None,
+) -> str:
     """Log the workspace model (checked against dvc.lock) as a new run and register that run's
     model. Runs already in the store are never reused: anyone who can log to it can tag a run
     with this model's key and md5, both public in dvc.lock."""
     from .files import load_model
 
     name = params.model.name
-    run_id = log_run(params, candidate, load_model(MODEL, params.train.estimator))
+    model = load_model(outputs.model, params.train.estimator)
+    run_id = log_run(params, candidate, model, outputs, {"model_key": key, **(extra or {})})
     model_uri = client.get_run(run_id).data.tags["model_uri"]
     audit = {
         **git_state(),
         "gate": "passed",
         "run_id": run_id,
         "data_md5": md5(TRAINING_DATA),
-        "model_md5": md5(MODEL),
+        "model_md5": md5(outputs.model),
+        **(extra or {}),
         "params": json.dumps(params.model_dump(include={"split", "train"}, mode="json")),
     }
     tags = version_tags(key, candidate, audit)

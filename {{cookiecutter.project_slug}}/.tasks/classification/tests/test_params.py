@@ -14,7 +14,11 @@ from .conftest import ROOT
 def test_shipped_params_are_valid() -> None:
     params = load_params(ROOT / "params.yaml")
     assert params.model.primary_metric == "{{ cookiecutter.primary_metric }}"
+{%- if cookiecutter.fleet == "yes" %}
+    assert params.fleet is not None and params.fleet.by in params.data.schema_.categorical
+{%- else %}
     assert params.data.schema_.segment in params.data.schema_.categorical
+{%- endif %}
 
 
 def first_line(error: pytest.ExceptionInfo) -> str:

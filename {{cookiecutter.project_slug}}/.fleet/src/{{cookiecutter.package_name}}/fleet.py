@@ -1,0 +1,357 @@
+"""The fleet: one model per member (a value of the `fleet.by` column), each trained,
+evaluated, gated, promoted and drift-checked on its own rows.
+
+A member's params are the shared sections of params.yaml with its own overrides
+(`fleet.members.<member>`: train and gate keys) merged in, key by key. Its model is
+registered as `<model.name>-<member>`, with its own champion and gate.
+
+DVC re-runs a shard's stage when one of its members' params, the snapshot or the code
+changed; the `members` command then retrains only the members whose inputs changed: a
+member's key (its params, the hash of its rows, the code) is kept in reports/<member>/run.json.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+from dataclasses import asdict
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from . import shards
+from .errors import DataError, PipelineError
+from .files import (
+    PIPELINE_LOCK,
+    REPORTS,
+    TRAINING_DATA,
+    Outputs,
+    read_json,
+    read_table,
+    write_json,
+    write_text,
+)
+from .params import PARAMS_FILE, Params, load_params, parse_params
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DVC_YAML = Path("dvc.yaml")
+PROMOTION = REPORTS / "promotion.json"
+
+
+# ---------------------------------------------------------------- members
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def member_params(params: Params, member: str) -> Params:
+    """The member's own params: the shared ones, its overrides merged in, its model name;
+    the `by` column is no feature of a member's model (it has one value there)."""
+    raw = params.model_dump(by_alias=True, mode="json", exclude={"fleet"})
+    over = params.fleet.overrides(member)
+    if over.train.get("estimator", raw["train"]["estimator"]) != raw["train"]["estimator"]:
+        raw["train"].pop("hyperparameters")  # another estimator takes other hyperparameters
+    raw["train"] = _merge(raw["train"], over.train)
+    raw["gate"] = _merge(raw["gate"], over.gate)
+    raw["model"]["name"] = f"{params.model.name}-{member}"
+    by = params.fleet.by
+    schema = raw["data"]["schema"]
+    schema["categorical"].pop(by, None)
+    schema["segment"] = None
+    raw["drift"]["critical_columns"] = [c for c in raw["drift"]["critical_columns"] if c != by]
+    raw["drift"]["thresholds"].pop(by, None)
+    return parse_params(raw, f"{PARAMS_FILE} (fleet.members.{member})")
+
+
+def outputs(member: str) -> Outputs:
+    files = shards.member_outputs(member)
+    return Outputs(model=Path(files["model"]), reports=Path(files["metrics"]).parent)
+
+
+def member_rows(frame: pd.DataFrame, by: str, member: str) -> pd.DataFrame:
+    return frame[frame[by].astype(str) == member].reset_index(drop=True)
+
+
+def rows_hash(rows: pd.DataFrame) -> str:
+    import pandas as pd
+
+    return hashlib.md5(
+        pd.util.hash_pandas_object(rows, index=False).to_numpy().tobytes(),
+        usedforsecurity=False,
+    ).hexdigest()
+
+
+def code_hash() -> str:
+    here = Path(__file__).parent
+    digest = hashlib.md5(usedforsecurity=False)
+    for name in shards.CODE:
+        digest.update((here / name).read_bytes())
+    return digest.hexdigest()
+
+
+def member_key(params: Params, data_hash: str, code: str) -> str:
+    """What produced a member's model: its params, its rows and the code."""
+    used = params.model_dump(
+        include={"model": True, "data": {"schema_"}, "split": True, "train": True}, mode="json"
+    )
+    text = json.dumps({"params": used, "data": data_hash, "code": code}, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def stages(params: Params) -> dict[str, list[str]]:
+    return shards.stages(list(params.fleet.members), params.fleet.shards)
+
+
+# ---------------------------------------------------------------- pipeline
+
+
+def ingest_main() -> None:
+    """The snapshot; with synthetic data each member's rows come from its own window."""
+    import pandas as pd
+
+    from .files import write_table
+    from .ingest import ingest
+
+    params = load_params()
+    data, fleet = params.data, params.fleet
+    windows = {member: fleet.windows.get(member, data.window) for member in fleet.members}
+    if data.source == "synthetic" and set(windows.values()) != {data.window}:
+        parts = []
+        for window in sorted(set(windows.values())):
+            frame = ingest(data, window=window)
+            chosen = [member for member, own in windows.items() if own == window]
+            parts.append(frame[frame[fleet.by].astype(str).isin(chosen)])
+        frame = pd.concat(parts, ignore_index=True)
+    else:
+        frame = ingest(data)
+    write_table(frame, TRAINING_DATA)
+    counts = {window: list(windows.values()).count(window) for window in set(windows.values())}
+    spread = ", ".join(f"window {window}: {count}" for window, count in sorted(counts.items()))
+    print(f"ingest: {len(frame):,} rows for {len(windows)} members ({spread}) -> {TRAINING_DATA}")
+
+
+def members_main(stage: str) -> None:
+    """Train and evaluate the members of one shard stage whose inputs changed."""
+    from . import evaluate, registry, train
+    from .files import save_model
+
+    params = load_params()
+    groups = stages(params)
+    if stage not in groups:
+        raise DataError(
+            f"members: no stage {stage!r} for params.yaml's fleet (it has {', '.join(groups)});"
+            " run `make repro`, which rewrites dvc.yaml's member stages"
+        )
+    frame = read_table(TRAINING_DATA)
+    code, group = code_hash(), groups[stage]
+    primary = params.model.primary_metric
+    for number, member in enumerate(group, 1):
+        own = member_params(params, member)
+        rows = member_rows(frame, params.fleet.by, member)
+        data_hash = rows_hash(rows)
+        key = member_key(own, data_hash, code)
+        out = outputs(member)
+        files = [out.model, *(out.report(n) for n in ("metrics.json", "importance.json"))]
+        recorded = read_json(out.report("run.json")) if out.report("run.json").is_file() else {}
+        label = f"members: [{number}/{len(group)}] {member}"
+        if recorded.get("model_key") == key and all(path.is_file() for path in files):
+            print(f"{label}: inputs unchanged, model kept")
+            continue
+        if len(rows) < own.data.schema_.min_rows:
+            raise DataError(
+                f"members: {member}: {len(rows):,} rows of {params.fleet.by} == {member!r};"
+                f" data.schema.min_rows asks for at least {own.data.schema_.min_rows:,}"
+            )
+        try:
+            model = train.train(rows, own.data.schema_, own.split, own.train)
+        except PipelineError as error:
+            raise type(error)(f"{member}: {error}") from None
+        save_model(model, out.model)
+        result = evaluate.evaluate(model, rows, own)
+        write_json(result["metrics"], out.report("metrics.json"))
+        write_json(result["importance"], out.report("importance.json"))
+        card = evaluate.model_card(own, result, data_hash, len(rows))
+        write_text(card, out.report("model_card.md"))
+        tags = {"model_key": key, "member": member}
+        run_id = registry.log_run(own, result["metrics"], outputs=out, extra=tags)
+        run = {"member": member, "model_key": key, "rows": len(rows), "rows_md5": data_hash}
+        write_json({**run, "mlflow_run_id": run_id}, out.report("run.json"))
+        value = result["metrics"][primary]
+        print(f"{label}: {primary}={value:.4f} on {len(rows):,} rows -> {out.model}")
+
+
+def stale_stages(params: Params) -> str | None:
+    """dvc.yaml's text with the member stages params.yaml asks for, or None when it has them."""
+    text = DVC_YAML.read_text(encoding="utf-8")
+    try:
+        wanted = shards.write_stages(text, list(params.fleet.members), params.fleet.shards)
+    except ValueError as error:
+        raise DataError(f"{DVC_YAML}: {error}") from None
+    return None if wanted == text else wanted
+
+
+def fleet_stages_main() -> None:
+    params = load_params()
+    wanted = stale_stages(params)
+    groups = stages(params)
+    what = f"{len(params.fleet.members)} members in {len(groups)} stages"
+    if wanted is None:
+        print(f"fleet-stages: dvc.yaml is up to date ({what})")
+        return
+    write_text(wanted, DVC_YAML)
+    print(f"fleet-stages: dvc.yaml rewritten: {what}")
+
+
+def shards_main() -> None:
+    """The member stages as JSON, for a GitHub Actions matrix (`fromJSON`)."""
+    print(json.dumps(list(stages(load_params()))))
+
+
+def check(params: Params) -> str:
+    for member in params.fleet.members:
+        member_params(params, member)
+    if stale_stages(params) is not None:
+        raise DataError(
+            "dvc.yaml: its member stages do not match params.yaml's fleet; run"
+            " `python -m {{ cookiecutter.package_name }} fleet-stages` (`make repro` does)"
+        )
+    return f"{len(params.fleet.members)} members"
+
+
+# ---------------------------------------------------------------- report
+
+
+def report_main(base: str, out: Path) -> None:
+    """One PR report for the fleet: each member's metrics and gate against `base`'s."""
+    from . import report
+    from .fleet_report import MemberChange, build
+    from .gate import gate
+
+    params = load_params()
+    base = report.resolve_base(base)
+    if not report._is_revision(base):
+        raise PipelineError(
+            f"report: {base!r} is not a revision of this repository; "
+            "fetch it or pass another with --base (e.g. --base main or --base HEAD~1)"
+        )
+    dvc = [sys.executable, "-m", "dvc"]
+    params_diff = json.loads(report._run([*dvc, "params", "diff", base, "--json"]) or "{}")
+    changed = {
+        name: (values.get("old"), values.get("new"))
+        for changes in params_diff.values()
+        for name, values in changes.items()
+    }
+    base_params = report._load(base, PARAMS_FILE) or {}
+    members = set(params.fleet.members) | set((base_params.get("fleet") or {}).get("members", {}))
+    primary = params.model.primary_metric
+    changes = []
+    for member in sorted(members):
+        path = outputs(member).report("metrics.json")
+        old = report._load(base, path)
+        new = report._load(None, path) if member in params.fleet.members else None
+        decision = None
+        if new is not None:
+            limits = member_params(params, member).gate
+            decision = gate(new, old, limits, primary, against="main", segmented=False)
+        changes.append(MemberChange(member, old, new, decision))
+    head = report._run(["git", "rev-parse", "--short", "HEAD"]).strip()
+    text = build(
+        changes,
+        primary,
+        base,
+        dict(sorted(changed.items())),
+        head_name=f"the workspace at `{head}`",
+        run_url=report.run_url(),
+        title=params.model.name,
+    )
+    write_text(text, out)
+    size = f"{len(text):,} characters"
+    print(f"report: {len(changes)} members, {base} vs workspace -> {out} ({size})")
+
+
+# ---------------------------------------------------------------- promote
+
+
+def promote_main(strict: bool = False) -> None:
+    """Gate and promote each member whose model is not its champion yet, independently."""
+    from mlflow import MlflowClient
+
+    from . import promote, registry, tracking
+
+    params = load_params()
+    if not PIPELINE_LOCK.is_file():
+        raise DataError(f"{PIPELINE_LOCK} missing; run `dvc repro` first")
+    members = list(params.fleet.members)
+    promote.check_workspace(PIPELINE_LOCK.read_text(), [outputs(m).model for m in members])
+    promote.require_current_pipeline()
+    commit = tracking.git_state()["git_commit"]
+    uri = tracking.configure()
+    client = MlflowClient()
+    results: dict[str, dict[str, Any]] = {}
+    for member in members:
+        own, out = member_params(params, member), outputs(member)
+        candidate = read_json(out.report("metrics.json"))
+        key = read_json(out.report("run.json"))["model_key"]
+        register = partial(registry.register, client, own, key, candidate, out, {"member": member})
+        decide = partial(promote.decide, client, own, candidate, key, register, commit)
+        try:
+            result = promote._guarded(decide, uri)
+            state = (
+                "unchanged"
+                if result.promoted and result.version == result.previous_version
+                else "promoted"
+                if result.promoted
+                else "held_back"
+            )
+            results[member] = {"decision": state, **asdict(result)}
+        except promote.PromotionRefused as error:
+            results[member] = {"decision": "refused", "reason": str(error), "promoted": False}
+        print(f"promote: {member}: {results[member]['decision']}: {results[member]['reason']}")
+    by_state = {
+        state: [m for m, r in results.items() if r["decision"] == state]
+        for state in ("promoted", "held_back", "refused", "unchanged")
+    }
+    write_json({**by_state, "members": results}, PROMOTION)
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        with open(summary, "a", encoding="utf-8") as handle:
+            handle.write(promotion_summary(params.model.name, results))
+    counts = ", ".join(
+        f"{len(names)} {state.replace('_', ' ')}" for state, names in by_state.items()
+    )
+    print(f"promote: {counts} -> {PROMOTION}")
+    stopped = by_state["held_back"] + by_state["refused"]
+    if strict and stopped:
+        raise PipelineError(f"promote: held back and --strict was given: {stopped}")
+
+
+def promotion_summary(name: str, results: dict[str, dict[str, Any]]) -> str:
+    """Markdown for the job summary: the members that changed first, the rest counted."""
+    changed = {m: r for m, r in results.items() if r["decision"] != "unchanged"}
+    lines = [
+        f"## Promotion of the `{name}` fleet: {len(changed)} of {len(results)} members changed",
+        "",
+    ]
+    if changed:
+        lines += ["| member | decision | version | reason |", "|---|---|---|---|"]
+        for member, result in changed.items():
+            reason = str(result["reason"]).replace("|", "\\|")
+            lines.append(
+                f"| {member} | {result['decision'].replace('_', ' ')} |"
+                f" {result.get('version') or '—'} | {reason} |"
+            )
+    unchanged = len(results) - len(changed)
+    if unchanged:
+        lines += ["", f"{unchanged} members are unchanged: their champion is the model already."]
+    return "\n".join(lines) + "\n"
