@@ -62,7 +62,7 @@ def files_of(project: Path) -> list[str]:
 
 FLEET_FILES = [
     "src/{package}/fleet.py", "src/{package}/fleet_drift.py", "src/{package}/fleet_report.py",
-    "src/{package}/shards.py", "tests/test_fleet_report.py",
+    "src/{package}/shards.py", "tests/test_fleet.py", "tests/test_fleet_report.py",
 ]  # fmt: skip
 SINGLE_MODEL_FILES = [
     "src/{package}/use_data.py", "src/{package}/plots.py",
