@@ -205,7 +205,7 @@ def fleet_stages_main() -> None:
     params = load_params()
     wanted = stale_stages(params)
     groups = stages(params)
-    what = f"{len(params.fleet.members)} members in {len(groups)} stages"
+    what = f"{len(params.fleet.members)} members in {len(groups)} stage{'s' if len(groups) > 1 else ''}"
     if wanted is None:
         print(f"fleet-stages: dvc.yaml is up to date ({what})")
         return
