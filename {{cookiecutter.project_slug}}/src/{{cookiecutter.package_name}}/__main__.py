@@ -55,7 +55,7 @@ COMMANDS = {
         "gate the model against the champion; register it and move the alias",
     ),
     "rollback": (
-        "promote",
+        "{{ "fleet" if cookiecutter.fleet == "yes" else "promote" }}",
         "rollback_main",
         "move the champion alias back to the previous version",
     ),
@@ -139,6 +139,8 @@ def parser() -> argparse.ArgumentParser:
 {%- if cookiecutter.fleet == "yes" %}
         if name == "members":
             command.add_argument("stage", help="the stage in dvc.yaml, e.g. members-1")
+        if name == "rollback":
+            command.add_argument("--member", required=True, help="the member to roll back")
 {%- endif %}
         if name == "use-data":
             command.add_argument(

@@ -21,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from . import shards
+from . import registry, shards
 from .errors import DataError, PipelineError
 from .files import (
     PIPELINE_LOCK,
@@ -143,7 +143,7 @@ def ingest_main() -> None:
 
 def members_main(stage: str) -> None:
     """Train and evaluate the members of one shard stage whose inputs changed."""
-    from . import evaluate, registry, train
+    from . import evaluate, train
     from .files import save_model
 
     params = load_params()
@@ -205,7 +205,8 @@ def fleet_stages_main() -> None:
     params = load_params()
     wanted = stale_stages(params)
     groups = stages(params)
-    what = f"{len(params.fleet.members)} members in {len(groups)} stage{'s' if len(groups) > 1 else ''}"
+    plural = "s" if len(groups) > 1 else ""
+    what = f"{len(params.fleet.members)} members in {len(groups)} stage{plural}"
     if wanted is None:
         print(f"fleet-stages: dvc.yaml is up to date ({what})")
         return
@@ -287,7 +288,7 @@ def promote_main(strict: bool = False) -> None:
     """Gate and promote each member whose model is not its champion yet, independently."""
     from mlflow import MlflowClient
 
-    from . import promote, registry, tracking
+    from . import promote, tracking
 
     params = load_params()
     if not PIPELINE_LOCK.is_file():
@@ -299,10 +300,23 @@ def promote_main(strict: bool = False) -> None:
     uri = tracking.configure()
     client = MlflowClient()
     results: dict[str, dict[str, Any]] = {}
+    champions = promote._guarded(partial(champion_keys, client, params.model.name), uri)
     for member in members:
         own, out = member_params(params, member), outputs(member)
         candidate = read_json(out.report("metrics.json"))
         key = read_json(out.report("run.json"))["model_key"]
+        version = champions.get(own.model.name, {}).get(key)
+        if version is not None:  # two queries for the whole fleet, not two per member
+            results[member] = {
+                "decision": "unchanged",
+                "promoted": True,
+                "model_name": own.model.name,
+                "version": version,
+                "reason": f"version {version} is already the champion",
+                "candidate": candidate,
+                "model_key": key,
+            }
+            continue
         register = partial(registry.register, client, own, key, candidate, out, {"member": member})
         decide = partial(promote.decide, client, own, candidate, key, register, commit)
         try:
@@ -334,6 +348,37 @@ def promote_main(strict: bool = False) -> None:
     stopped = by_state["held_back"] + by_state["refused"]
     if strict and stopped:
         raise PipelineError(f"promote: held back and --strict was given: {stopped}")
+
+
+def champion_keys(client: Any, name: str) -> dict[str, dict[str, str]]:
+    """Registered model name -> {its champion's model key: its version}, for every member."""
+    pattern = f"name LIKE '{name}-%'"
+    champions = {
+        model.name: model.aliases[registry.CHAMPION]
+        for model in client.search_registered_models(pattern, max_results=1000)
+        if registry.CHAMPION in model.aliases
+    }
+    found: dict[str, dict[str, str]] = {}
+    for version in client.search_model_versions(pattern):
+        if str(champions.get(version.name)) == str(version.version):
+            found[version.name] = {version.tags.get("model_key", ""): str(version.version)}
+    return found
+
+
+def rollback_main(member: str) -> None:
+    """Emergency, for one member: move its `champion` back to its `previous` version."""
+    from mlflow import MlflowClient
+
+    from . import promote, tracking
+
+    params = load_params()
+    if member not in params.fleet.members:
+        known = ", ".join(params.fleet.members)
+        raise DataError(f"rollback: {member!r} is not in fleet.members ({known})")
+    uri = tracking.configure()
+    own = member_params(params, member)
+    result = promote._guarded(partial(promote.rollback, MlflowClient(), own), uri)
+    print(f"rollback: {own.model.name}: {result.reason}")
 
 
 def promotion_summary(name: str, results: dict[str, dict[str, Any]]) -> str:
