@@ -76,6 +76,35 @@ for _task in ("classification", "regression"):
         ),
     }
 
+DESCRIPTIONS["fleet_single_model_repro_s"] = (
+    "single model, 10k rows: `make repro` after a change of its learning rate",
+    "s",
+)
+for _members in (10, 50, 200):
+    _fleet = f"fleet of {_members} (10k rows each)"
+    DESCRIPTIONS |= {
+        f"fleet_{_members}_clean_repro_s": (f"{_fleet}: `make repro` from clean", "s"),
+        f"fleet_{_members}_clean_per_member_s": (f"{_fleet}: the same, per member", "s"),
+        f"fleet_{_members}_peak_rss_mb": (f"{_fleet}: peak RSS of that repro", "MB"),
+        f"fleet_{_members}_noop_repro_s": (f"{_fleet}: `make repro` with nothing to do", "s"),
+        f"fleet_{_members}_one_changed_repro_s": (
+            f"{_fleet}: `make repro` after one member's learning rate changed",
+            "s",
+        ),
+        f"fleet_{_members}_one_changed_over_single": (
+            f"{_fleet}: the same over the single model's",
+            "x",
+        ),
+        f"fleet_{_members}_report_s": (f"{_fleet}: the PR report", "s"),
+        f"fleet_{_members}_comment_chars": (f"{_fleet}: the PR comment's length", "chars"),
+        f"fleet_{_members}_promote_all_first_s": (f"{_fleet}: first `promote` (all)", "s"),
+        f"fleet_{_members}_promote_one_s": (f"{_fleet}: `promote`, one member changed", "s"),
+        f"fleet_{_members}_drift_s": (f"{_fleet}: `drift` over the fleet", "s"),
+    }
+DESCRIPTIONS["fleet_per_member_200_over_10"] = (
+    "fleet: clean repro time per member at 200 members over that at 10",
+    "x",
+)
 
 # key, the target, whether lower values are better
 TARGETS = [
@@ -89,6 +118,10 @@ TARGETS = [
     ("repro_clean_s", 30, True),
     ("inner_loop_classification_make_repro_s", 6, True),
     ("inner_loop_regression_make_repro_s", 6, True),
+    ("fleet_200_noop_repro_s", 5, True),
+    ("fleet_200_one_changed_over_single", 2, True),
+    ("fleet_per_member_200_over_10", 1.5, True),
+    ("fleet_200_comment_chars", 65536, True),
     ("drift_speedup_vs_evidently", 50, False),
     ("drift_agreement_vs_evidently", 0.95, False),
 ]

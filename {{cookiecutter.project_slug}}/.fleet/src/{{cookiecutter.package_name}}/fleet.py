@@ -79,8 +79,17 @@ def outputs(member: str) -> Outputs:
     return Outputs(model=Path(files["model"]), reports=Path(files["metrics"]).parent)
 
 
-def member_rows(frame: pd.DataFrame, by: str, member: str) -> pd.DataFrame:
-    return frame[frame[by].astype(str) == member].reset_index(drop=True)
+def by_member(frame: pd.DataFrame, by: str) -> dict[str, pd.DataFrame]:
+    """Each member's rows, split in one pass over the table."""
+    return {
+        str(name): rows.reset_index(drop=True)
+        for name, rows in frame.groupby(frame[by].astype(str), sort=False, observed=True)
+    }
+
+
+def member_rows(split: dict[str, pd.DataFrame], frame: pd.DataFrame, member: str) -> pd.DataFrame:
+    """`member`'s rows of a table `by_member` split (none: an empty table of its columns)."""
+    return split.get(member, frame.iloc[:0])
 
 
 def rows_hash(rows: pd.DataFrame) -> str:
@@ -154,11 +163,12 @@ def members_main(stage: str) -> None:
             " run `make repro`, which rewrites dvc.yaml's member stages"
         )
     frame = read_table(TRAINING_DATA)
+    split = by_member(frame, params.fleet.by)
     code, group = code_hash(), groups[stage]
     primary = params.model.primary_metric
     for number, member in enumerate(group, 1):
         own = member_params(params, member)
-        rows = member_rows(frame, params.fleet.by, member)
+        rows = member_rows(split, frame, member)
         data_hash = rows_hash(rows)
         key = member_key(own, data_hash, code)
         out = outputs(member)

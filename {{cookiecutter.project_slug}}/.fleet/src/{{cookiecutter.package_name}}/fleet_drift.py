@@ -15,7 +15,7 @@ import pandas as pd
 from . import drift
 from .errors import DataError
 from .files import TRAINING_DATA, read_json, read_table, write_json, write_text
-from .fleet import member_params, member_rows, outputs
+from .fleet import by_member, member_params, member_rows, outputs
 from .params import PARAMS_FILE, Params, load_params, parse_params, parse_yaml
 
 SHOWN = 50  # members listed in full in the Markdown; the rest are counted
@@ -39,11 +39,10 @@ def current_data(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
 
 
 def check_member(
-    params: Params, member: str, reference: pd.DataFrame, current: pd.DataFrame, force: bool
+    params: Params, member: str, ref: pd.DataFrame, cur: pd.DataFrame, force: bool
 ) -> dict[str, Any]:
+    """One member's verdict: its newest rows `cur` against its training rows `ref`."""
     own = member_params(params, member)
-    by = params.fleet.by
-    ref, cur = member_rows(reference, by, member), member_rows(current, by, member)
     if cur.empty:
         return {
             "retrain": force,
@@ -121,8 +120,11 @@ def main(current: Path | None = None, force: bool = False) -> None:
     frame = drift.conform_current(frame, schema, source)
     print(f"drift: {len(frame):,} new rows ({source}) vs {len(reference):,} training rows")
     members = {}
+    references, currents = by_member(reference, params.fleet.by), by_member(frame, params.fleet.by)
     for member in params.fleet.members:
-        members[member] = check_member(params, member, reference, frame, force)
+        ref = member_rows(references, reference, member)
+        cur = member_rows(currents, frame, member)
+        members[member] = check_member(params, member, ref, cur, force)
         if members[member]["retrain"]:
             print(f"drift: {member}: retrain ({_reasons(members[member])})")
     fired = [member for member, verdict in members.items() if verdict["retrain"]]
