@@ -24,6 +24,7 @@ import os
 import re
 import sys
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -450,18 +451,26 @@ def _github_outputs(result: dict[str, Any], markdown: str) -> None:
             handle.write(markdown)
 
 
+def compared(
+    params: Params, newest: Callable[[], tuple[pd.DataFrame, str]]
+) -> tuple[pd.DataFrame, pd.DataFrame, str]:
+    """The training snapshot's features, the newest data (conformed) and where it came from."""
+    if not TRAINING_DATA.is_file():
+        raise DataError(f"drift: {TRAINING_DATA} missing; run `dvc pull` or `dvc repro` first")
+    reference = read_table(TRAINING_DATA, columns=params.data.schema_.features)
+    frame, source = newest()
+    frame = conform_current(frame, params.data.schema_, source)
+    print(f"drift: {len(frame):,} new rows ({source}) vs {len(reference):,} training rows")
+    return reference, frame, source
+
+
 def main(current: Path | None = None, force: bool = False) -> None:
     from . import drift_report
     from .params import load_params
 
     params = load_params()
     schema = params.data.schema_
-    if not TRAINING_DATA.is_file():
-        raise DataError(f"drift: {TRAINING_DATA} missing; run `dvc pull` or `dvc repro` first")
-    reference = read_table(TRAINING_DATA, columns=schema.features)
-    frame, source = current_data(params, current)
-    frame = conform_current(frame, schema, source)
-    print(f"drift: {len(frame):,} new rows ({source}) vs {len(reference):,} training rows")
+    reference, frame, source = compared(params, lambda: current_data(params, current))
     columns = check_columns(reference, frame, schema, params.drift)
     performance = check_performance(frame, params)
     result = decide(columns, params.drift, len(frame), performance, forced=force)

@@ -74,24 +74,38 @@ class Promotion:
     previous_version: str | None = None
 
 
+def recorded_md5s(lock_text: str) -> dict[str, str]:
+    """Each output path dvc.lock records, with its md5."""
+    stages = (yaml.safe_load(lock_text) or {}).get("stages", {})
+    return {
+        str(out["path"]): str(out["md5"])
+        for stage in stages.values()
+        for out in stage.get("outs", [])
+        if "md5" in out
+    }
+
+
 def recorded_model_md5(lock_text: str, model: Path = MODEL) -> str:
     """The md5 dvc.lock records for `model`, an output of one of its stages."""
-    for stage in (yaml.safe_load(lock_text) or {}).get("stages", {}).values():
-        for out in stage.get("outs", []):
-            if out.get("path") == model.as_posix():
-                return str(out["md5"])
-    raise DataError(f"{PIPELINE_LOCK}: no stage records {model}; run `dvc repro`")
+    found = recorded_md5s(lock_text).get(model.as_posix())
+    if found is None:
+        raise DataError(f"{PIPELINE_LOCK}: no stage records {model}; run `dvc repro`")
+    return found
 
 
 def check_workspace(lock_text: str, models: Iterable[Path] = (MODEL,)) -> None:
-    """Refuse unless each workspace model is the one dvc.lock records and nothing is stale."""
+    """Refuse unless each workspace model is the one dvc.lock records and nothing is stale
+    (dvc.lock is read once, whatever the number of models)."""
+    recorded = recorded_md5s(lock_text)
     for model in models:
-        recorded = recorded_model_md5(lock_text, model)
+        if model.as_posix() not in recorded:
+            raise DataError(f"{PIPELINE_LOCK}: no stage records {model}; run `dvc repro`")
         actual = md5(model) if model.is_file() else "missing"
-        if actual != recorded:
+        if actual != recorded[model.as_posix()]:
             raise PromotionRefused(
                 f"promote: {model} (md5 {actual[:12]}) is not the model dvc.lock records "
-                f"({recorded[:12]}); run `dvc repro` and commit dvc.lock, nothing was moved"
+                f"({recorded[model.as_posix()][:12]}); run `dvc repro` and commit dvc.lock,"
+                " nothing was moved"
             )
     require_current_pipeline()
 

@@ -305,7 +305,6 @@ def promote_main(strict: bool = False) -> None:
         raise DataError(f"{PIPELINE_LOCK} missing; run `dvc repro` first")
     members = list(params.fleet.members)
     promote.check_workspace(PIPELINE_LOCK.read_text(), [outputs(m).model for m in members])
-    promote.require_current_pipeline()
     commit = tracking.git_state()["git_commit"]
     uri = tracking.configure()
     client = MlflowClient()

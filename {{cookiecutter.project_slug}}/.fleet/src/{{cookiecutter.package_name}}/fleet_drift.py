@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import drift
 from .errors import DataError
-from .files import TRAINING_DATA, read_json, read_table, write_json, write_text
+from .files import TRAINING_DATA, read_json, write_json, write_text
 from .fleet import by_member, member_params, member_rows, outputs
 from .params import PARAMS_FILE, Params, load_params, parse_params, parse_yaml
 
@@ -112,13 +112,7 @@ def html(markdown_text: str, name: str) -> str:
 
 def main(current: Path | None = None, force: bool = False) -> None:
     params = load_params()
-    schema = params.data.schema_
-    if not TRAINING_DATA.is_file():
-        raise DataError(f"drift: {TRAINING_DATA} missing; run `dvc pull` or `dvc repro` first")
-    reference = read_table(TRAINING_DATA, columns=schema.features)
-    frame, source = current_data(params, current)
-    frame = drift.conform_current(frame, schema, source)
-    print(f"drift: {len(frame):,} new rows ({source}) vs {len(reference):,} training rows")
+    reference, frame, source = drift.compared(params, lambda: current_data(params, current))
     members = {}
     references, currents = by_member(reference, params.fleet.by), by_member(frame, params.fleet.by)
     for member in params.fleet.members:
