@@ -85,12 +85,16 @@ def recorded_md5s(lock_text: str) -> dict[str, str]:
     }
 
 
-def recorded_model_md5(lock_text: str, model: Path = MODEL) -> str:
-    """The md5 dvc.lock records for `model`, an output of one of its stages."""
-    found = recorded_md5s(lock_text).get(model.as_posix())
+def _recorded(recorded: dict[str, str], model: Path) -> str:
+    found = recorded.get(model.as_posix())
     if found is None:
         raise DataError(f"{PIPELINE_LOCK}: no stage records {model}; run `dvc repro`")
     return found
+
+
+def recorded_model_md5(lock_text: str, model: Path = MODEL) -> str:
+    """The md5 dvc.lock records for `model`, an output of one of its stages."""
+    return _recorded(recorded_md5s(lock_text), model)
 
 
 def check_workspace(lock_text: str, models: Iterable[Path] = (MODEL,)) -> None:
@@ -98,14 +102,12 @@ def check_workspace(lock_text: str, models: Iterable[Path] = (MODEL,)) -> None:
     (dvc.lock is read once, whatever the number of models)."""
     recorded = recorded_md5s(lock_text)
     for model in models:
-        if model.as_posix() not in recorded:
-            raise DataError(f"{PIPELINE_LOCK}: no stage records {model}; run `dvc repro`")
+        expected = _recorded(recorded, model)
         actual = md5(model) if model.is_file() else "missing"
-        if actual != recorded[model.as_posix()]:
+        if actual != expected:
             raise PromotionRefused(
                 f"promote: {model} (md5 {actual[:12]}) is not the model dvc.lock records "
-                f"({recorded[model.as_posix()][:12]}); run `dvc repro` and commit dvc.lock,"
-                " nothing was moved"
+                f"({expected[:12]}); run `dvc repro` and commit dvc.lock, nothing was moved"
             )
     require_current_pipeline()
 

@@ -159,31 +159,46 @@ def resolve_base(base: str) -> str:
     return base
 
 
-def collect(base: str) -> Inputs:
-    """Ask DVC and git for both sides of the comparison."""
+DVC = [sys.executable, "-m", "dvc"]  # the DVC of this environment, activated or not
+
+
+def require_revision(base: str) -> None:
     if not _is_revision(base):
         raise PipelineError(
             f"report: {base!r} is not a revision of this repository; "
             "fetch it or pass another with --base (e.g. --base main or --base HEAD~1)"
         )
-    dvc = [sys.executable, "-m", "dvc"]  # the DVC of this environment, activated or not
-    metrics_diff = json.loads(_run([*dvc, "metrics", "diff", base, "--all", "--json"]) or "{}")
-    params_diff = json.loads(_run([*dvc, "params", "diff", base, "--json"]) or "{}")
-    old_metrics, new_metrics = _split_diff(metrics_diff, METRICS.as_posix())
-    old_segments, new_segments = _split_diff(metrics_diff, SEGMENTS.as_posix())
+
+
+def params_changed(base: str) -> dict[str, tuple[Any, Any]]:
+    """Each param that differs between `base` and the workspace: (old, new), by name."""
+    params_diff = json.loads(_run([*DVC, "params", "diff", base, "--json"]) or "{}")
     changed = {
         name: (values.get("old"), values.get("new"))
         for changes in params_diff.values()
         for name, values in changes.items()
     }
+    return dict(sorted(changed.items()))
+
+
+def head_name() -> str:
+    return f"the workspace at `{_run(['git', 'rev-parse', '--short', 'HEAD']).strip()}`"
+
+
+def collect(base: str) -> Inputs:
+    """Ask DVC and git for both sides of the comparison."""
+    require_revision(base)
+    metrics_diff = json.loads(_run([*DVC, "metrics", "diff", base, "--all", "--json"]) or "{}")
+    old_metrics, new_metrics = _split_diff(metrics_diff, METRICS.as_posix())
+    old_segments, new_segments = _split_diff(metrics_diff, SEGMENTS.as_posix())
     return Inputs(
         base_name=base,
         base=_side(base, old_metrics, old_segments),
         head=_side(None, new_metrics, new_segments),
-        params_changed=dict(sorted(changed.items())),
+        params_changed=params_changed(base),
         validation=_load(None, VALIDATION),
         run_url=run_url(),
-        head_name=f"the workspace at `{_run(['git', 'rev-parse', '--short', 'HEAD']).strip()}`",
+        head_name=head_name(),
     )
 
 

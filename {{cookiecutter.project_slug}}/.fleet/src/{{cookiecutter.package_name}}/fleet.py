@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from dataclasses import asdict
 from functools import partial
 from pathlib import Path
@@ -125,29 +124,42 @@ def stages(params: Params) -> dict[str, list[str]]:
 # ---------------------------------------------------------------- pipeline
 
 
-def ingest_main() -> None:
-    """The snapshot; with synthetic data each member's rows come from its own window."""
+def windows(params: Params, ahead: int = 0) -> dict[str, int]:
+    """Each member's synthetic window (its own, else data.window), `ahead` windows on."""
+    own, shared = params.fleet.windows, params.data.window
+    return {member: own.get(member, shared) + ahead for member in params.fleet.members}
+
+
+def synthetic_rows(params: Params, wanted: dict[str, int]) -> pd.DataFrame:
+    """Each member's rows from the synthetic window `wanted` names for it; one window read
+    per distinct window."""
     import pandas as pd
 
+    from .ingest import ingest
+
+    parts = []
+    for window in sorted(set(wanted.values())):
+        frame = ingest(params.data, window=window)
+        chosen = [member for member, own in wanted.items() if own == window]
+        parts.append(frame[frame[params.fleet.by].astype(str).isin(chosen)])
+    return pd.concat(parts, ignore_index=True)
+
+
+def ingest_main() -> None:
+    """The snapshot; with synthetic data each member's rows come from its own window."""
     from .files import write_table
     from .ingest import ingest
 
     params = load_params()
-    data, fleet = params.data, params.fleet
-    windows = {member: fleet.windows.get(member, data.window) for member in fleet.members}
-    if data.source == "synthetic" and set(windows.values()) != {data.window}:
-        parts = []
-        for window in sorted(set(windows.values())):
-            frame = ingest(data, window=window)
-            chosen = [member for member, own in windows.items() if own == window]
-            parts.append(frame[frame[fleet.by].astype(str).isin(chosen)])
-        frame = pd.concat(parts, ignore_index=True)
+    data, own = params.data, windows(params)
+    if data.source == "synthetic" and set(own.values()) != {data.window}:
+        frame = synthetic_rows(params, own)
     else:
         frame = ingest(data)
     write_table(frame, TRAINING_DATA)
-    counts = {window: list(windows.values()).count(window) for window in set(windows.values())}
+    counts = {window: list(own.values()).count(window) for window in set(own.values())}
     spread = ", ".join(f"window {window}: {count}" for window, count in sorted(counts.items()))
-    print(f"ingest: {len(frame):,} rows for {len(windows)} members ({spread}) -> {TRAINING_DATA}")
+    print(f"ingest: {len(frame):,} rows for {len(own)} members ({spread}) -> {TRAINING_DATA}")
 
 
 def members_main(stage: str) -> None:
@@ -251,18 +263,7 @@ def report_main(base: str, out: Path) -> None:
 
     params = load_params()
     base = report.resolve_base(base)
-    if not report._is_revision(base):
-        raise PipelineError(
-            f"report: {base!r} is not a revision of this repository; "
-            "fetch it or pass another with --base (e.g. --base main or --base HEAD~1)"
-        )
-    dvc = [sys.executable, "-m", "dvc"]
-    params_diff = json.loads(report._run([*dvc, "params", "diff", base, "--json"]) or "{}")
-    changed = {
-        name: (values.get("old"), values.get("new"))
-        for changes in params_diff.values()
-        for name, values in changes.items()
-    }
+    report.require_revision(base)
     base_params = report._load(base, PARAMS_FILE) or {}
     members = set(params.fleet.members) | set((base_params.get("fleet") or {}).get("members", {}))
     primary = params.model.primary_metric
@@ -276,13 +277,12 @@ def report_main(base: str, out: Path) -> None:
             limits = member_params(params, member).gate
             decision = gate(new, old, limits, primary, against="main", segmented=False)
         changes.append(MemberChange(member, old, new, decision))
-    head = report._run(["git", "rev-parse", "--short", "HEAD"]).strip()
     text = build(
         changes,
         primary,
         base,
-        dict(sorted(changed.items())),
-        head_name=f"the workspace at `{head}`",
+        report.params_changed(base),
+        head_name=report.head_name(),
         run_url=report.run_url(),
         title=params.model.name,
     )

@@ -15,7 +15,7 @@ import pandas as pd
 from . import drift
 from .errors import DataError
 from .files import TRAINING_DATA, read_json, write_json, write_text
-from .fleet import by_member, member_params, member_rows, outputs
+from .fleet import by_member, member_params, member_rows, outputs, synthetic_rows, windows
 from .params import PARAMS_FILE, Params, load_params, parse_params, parse_yaml
 
 SHOWN = 50  # members listed in full in the Markdown; the rest are counted
@@ -23,19 +23,11 @@ SHOWN = 50  # members listed in full in the Markdown; the rest are counted
 
 def current_data(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
     """The newest rows: a file, or (synthetic) each member's next window."""
-    from .ingest import ingest
-
-    data, fleet = params.data, params.fleet
-    if path is not None or data.source != "synthetic":
+    if path is not None or params.data.source != "synthetic":
         return drift.current_data(params, path)
-    windows = {member: fleet.windows.get(member, data.window) + 1 for member in fleet.members}
-    parts = []
-    for window in sorted(set(windows.values())):
-        frame = ingest(data, window=window)
-        chosen = [member for member, own in windows.items() if own == window]
-        parts.append(frame[frame[fleet.by].astype(str).isin(chosen)])
-    spread = ", ".join(f"window {window}" for window in sorted(set(windows.values())))
-    return pd.concat(parts, ignore_index=True), f"synthetic, each member's next ({spread})"
+    wanted = windows(params, ahead=1)
+    spread = ", ".join(f"window {window}" for window in sorted(set(wanted.values())))
+    return synthetic_rows(params, wanted), f"synthetic, each member's next ({spread})"
 
 
 def check_member(
@@ -149,10 +141,12 @@ def next_windows(text: str, params: Params, members: list[str]) -> str:
     match = WINDOWS_LINE.search(text)
     if match is None:
         raise DataError("next-window: params.yaml has no `  windows: {...}` line in its fleet")
-    windows = dict(params.fleet.windows)
-    for member in members:
-        windows[member] = windows.get(member, params.data.window) + 1
-    flow = "{" + ", ".join(f"{member}: {window}" for member, window in windows.items()) + "}"
+    ahead = windows(params, ahead=1)
+    gone = sorted(set(members) - set(ahead))
+    if gone:
+        raise DataError(f"next-window: {gone} are no longer in fleet.members; run `drift` again")
+    moved = {**params.fleet.windows, **{member: ahead[member] for member in members}}
+    flow = "{" + ", ".join(f"{member}: {window}" for member, window in moved.items()) + "}"
     return text[: match.start(2)] + flow + text[match.end(2) :]
 
 
