@@ -1,5 +1,5 @@
-"""A fleet bake, for real: one model per region, trained, reported, promoted and drift-checked
-member by member."""
+"""A fleet bake, for real: one model per region, trained and drift-checked member by member.
+The PR report and promotion of one changed member run as workflows in test_scale_out.py."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import bake, edit_yaml, run, shared_env
+from .conftest import bake, run, shared_env
 
 pytestmark = pytest.mark.slow
 
@@ -55,58 +55,6 @@ def test_a_fleet_bake_trains_one_model_per_member_and_its_tests_pass(fleet: Path
     assert "Running stage" not in again
     assert not (fleet / "src/customer_churn/use_data.py").exists()
     run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], fleet, env=shared_env(fleet))
-
-
-def test_one_changed_member_is_retrained_reported_and_promoted_alone(fleet: Path) -> None:
-    from mlflow import MlflowClient
-
-    env = shared_env(fleet)
-    cli(fleet, "promote")
-    first = read(fleet, "reports/promotion.json")
-    assert first["promoted"] == list(fleet_members(fleet)) and first["held_back"] == []
-    before = keys(fleet)
-
-    run(["git", "switch", "-qc", "south-rate"], fleet)
-
-    def slower_south(params: dict) -> None:
-        slower = {"hyperparameters": {"learning_rate": 0.05}}
-        params["fleet"]["members"]["south"] = {"train": slower}
-
-    edit_yaml(fleet / "params.yaml", slower_south)
-    out = run(["dvc", "repro"], fleet, env=env).stdout
-    assert "Running stage 'members-2'" in out and "Running stage 'members-1'" not in out
-    assert "west: inputs unchanged, model kept" in out
-    after = keys(fleet)
-    assert [m for m in MEMBERS if after[m] != before[m]] == ["south"]
-
-    cli(fleet, "report", "--base", "main", "--out", "reports/pr_report.md")
-    report = (fleet / "reports/pr_report.md").read_text()
-    assert len(report) <= 65_536
-    assert "3 unchanged" in report and "| south |" in report
-    assert "fleet.members.south.train.hyperparameters.learning_rate" in report
-
-    run(["git", "add", "-A"], fleet)
-    run(["git", "commit", "-qm", "South learns slower"], fleet)
-    run(["git", "switch", "-q", "main"], fleet)
-    run(["git", "merge", "-q", "--ff-only", "south-rate"], fleet)
-    cli(fleet, "promote")
-    second = read(fleet, "reports/promotion.json")
-    assert second["unchanged"] == ["north", "east", "west"] and second["promoted"] == ["south"]
-    client = MlflowClient(env["MLFLOW_TRACKING_URI"])
-    assert len(client.search_model_versions("name = 'customer-churn-south'")) == 2
-    champion = client.get_model_version_by_alias("customer-churn-south", "champion")
-    assert str(champion.version) == "2" and champion.tags["member"] == "south"
-    assert len(client.search_model_versions("name = 'customer-churn-north'")) == 1
-
-    assert "moved from version 2 to 1" in cli(fleet, "rollback", "--member", "south")
-    champion = client.get_model_version_by_alias("customer-churn-south", "champion")
-    assert str(champion.version) == "1"
-    north = client.get_model_version_by_alias("customer-churn-north", "champion")
-    assert str(north.version) == "1"
-
-
-def fleet_members(project: Path) -> list[str]:
-    return list(yaml.safe_load((project / "params.yaml").read_text())["fleet"]["members"])
 
 
 def test_drift_names_the_drifted_member_and_only_it_is_retrained(

@@ -73,6 +73,7 @@ VARIANTS = [
     {"task": "regression"},
     {"fleet": "yes"},
     {"fleet": "yes", "task": "regression"},
+    {"fleet": "yes", "dvc_remote": "s3", "mlflow_tracking": "server"},
     {"task": "regression", "primary_metric": "r2"},
     {"python_version": "3.12"},
     {"python_version": "3.13"},
@@ -306,13 +307,19 @@ def test_variant(variant: tuple[dict, Path]) -> None:
         assert f"dvc[{remote}]" in (project / "pyproject.toml").read_text()
         login = {"s3": "aws-actions/configure-aws-credentials@",
                  "gs": "google-github-actions/auth@", "azure": "azure/login@"}[remote]  # fmt: skip
-        for name in ("pr.yml", "promote.yml", "drift.yml"):
+        fleet = ["plan", "shard"] if answers.get("fleet") == "yes" else None  # fan-out jobs
+        reaching = {"pr.yml": fleet or ["report"], "promote.yml": fleet or ["promote"],
+                    "drift.yml": ["drift"]}  # fmt: skip
+        for name, wanted in reaching.items():
             jobs = yaml.safe_load((project / ".github/workflows" / name).read_text())["jobs"]
-            job = jobs.pop("report") if name == "pr.yml" else jobs.pop(next(iter(jobs)))
-            assert job["permissions"]["id-token"] == "write"
-            assert all("id-token" not in other["permissions"] for other in jobs.values())
-            steps = [step.get("uses", "") for step in job["steps"]]
-            assert sum(step.startswith(login) for step in steps) == 1, (name, steps)
+            for job_name, job in jobs.items():
+                steps = [step.get("uses", "") for step in job["steps"]]
+                if job_name in wanted:  # the jobs that reach the remote, and only those
+                    assert job["permissions"]["id-token"] == "write"
+                    assert sum(step.startswith(login) for step in steps) == 1, (name, steps)
+                else:
+                    assert "id-token" not in job["permissions"], (name, job_name)
+                    assert not any(step.startswith(login) for step in steps), (name, job_name)
     else:
         assert not re.search(r"^dvc-(s3|gs|azure)==", lock, re.MULTILINE)
     if answers.get("mlflow_tracking") == "server":

@@ -207,3 +207,90 @@ def test_workflows_pull_from_the_store_and_promote_into_the_server(
     assert "2 files fetched" in result.output
     [comment] = github.comments_on(pull.number)
     assert comment.user == BOT and comment.body.startswith("## Model report: `churn-act`")
+
+
+def slower_south(params: dict) -> None:
+    params["fleet"]["members"]["south"] = {"train": {"hyperparameters": {"learning_rate": 0.05}}}
+
+
+def test_a_fleet_fans_out_over_shard_jobs_and_gathers_one_report_and_one_promotion(
+    tmp_path: Path, stack: Stack, github: FakeGitHub
+) -> None:
+    """A fleet bake's promote.yml and pr.yml under act: a plan job, one job per shard, and a
+    gather job that promotes or reports from what the shards pushed and kept."""
+    from mlflow import MlflowClient
+
+    project = s3_bake(tmp_path / "bake", stack, project_name="Fleet Act", fleet="yes")
+    stack.store.create_bucket("fleet-act-dvc")
+    keys = stack.store.client_env()
+    env = project_env(project, stack)
+    run(["dvc", "repro"], project, env={**env, "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db"})
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "Train the fleet"], project)
+    run(["dvc", "push"], project, env=env)
+    write = {
+        "secrets": {
+            "MLFLOW_TRACKING_URI": stack.tracking_uri,
+            "AWS_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"],
+        },
+        "variables": {"AWS_REGION": servers.REGION},
+        "network": True,
+    }
+
+    def promote(work: str) -> dict:
+        event = push_event(project)
+        result = run_workflow(project, "promote.yml", "push", event, tmp_path / work, **write)
+        assert result.returncode == 0, result.output[-6000:]
+        assert "Matrix: map[stage:members-1]" in result.output
+        assert "Matrix: map[stage:members-2]" in result.output
+        assert "gather: 4 members from 2 stages (20 files)" in result.output
+        assert "was not reachable" not in result.output and "SQLite registry" not in result.output
+        return json.loads((result.artifacts / "promotion" / "promotion.json").read_text())
+
+    # On main: the shards pull their members' models from the store, so nothing retrains.
+    first = promote("act-promote")
+    assert sorted(first["promoted"]) == ["east", "north", "south", "west"], first
+    client = MlflowClient(stack.tracking_uri)
+    for member in first["promoted"]:
+        champion = client.get_model_version_by_alias(f"fleet-act-{member}", "champion")
+        assert champion.version == "1" and champion.tags["member"] == member
+
+    # A pull request slows south down: only its shard trains, and only south in it.
+    run(["git", "switch", "-qc", "south-rate"], project)
+    edit_yaml(project / "params.yaml", slower_south)
+    run(["git", "commit", "-qam", "South learns slower"], project)
+    publish(project, github, "main", "south-rate")
+    pull = github.open_pull("south-rate")
+    event = pull_request_event(project, base="main", head="south-rate", number=pull.number)
+    read_only = {"AWS_READ_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
+                 "AWS_READ_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"]}  # fmt: skip
+    result = run_workflow(
+        project, "pr.yml", "pull_request", event, tmp_path / "act-pr", secrets=read_only,
+        github=github,
+    )  # fmt: skip
+    assert result.returncode == 0, result.output[-6000:]
+    assert "Stage 'members-1' didn't change, skipping" in result.output
+    assert "west: inputs unchanged, model kept" in result.output
+    assert "south: roc_auc=" in result.output and "north: roc_auc=" not in result.output
+    [comment] = github.comments_on(pull.number)
+    assert comment.user == BOT
+    assert comment.body.startswith("## Model report: fleet-act fleet (4 members)")
+    assert "3 unchanged" in comment.body and "| south |" in comment.body
+    assert "fleet.members.south.train.hyperparameters.learning_rate" in comment.body
+
+    # Merged: south alone is promoted; the other members' champions are already theirs.
+    run(["git", "switch", "-q", "main"], project)
+    run(["git", "merge", "-q", "--ff-only", "south-rate"], project)
+    second = promote("act-promote-2")
+    assert second["promoted"] == ["south"], second
+    assert second["unchanged"] == ["north", "east", "west"], second
+    assert client.get_model_version_by_alias("fleet-act-south", "champion").version == "2"
+    assert client.get_model_version_by_alias("fleet-act-north", "champion").version == "1"
+    assert len(client.search_model_versions("name = 'fleet-act-north'")) == 1
+
+    # Emergency, for one member: its champion goes back, the others stay.
+    rollback = ["python", "-m", "fleet_act", "rollback", "--member", "south"]
+    assert "moved from version 2 to 1" in run(rollback, project, env=env).stdout
+    assert client.get_model_version_by_alias("fleet-act-south", "champion").version == "1"
+    assert client.get_model_version_by_alias("fleet-act-north", "champion").version == "1"

@@ -1,11 +1,15 @@
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import shards
-from {{ cookiecutter.package_name }}.errors import ParamsError
-from {{ cookiecutter.package_name }}.fleet import member_params
+from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
+from {{ cookiecutter.package_name }}.files import md5
+from {{ cookiecutter.package_name }}.fleet import gather_main, member_params
 from {{ cookiecutter.package_name }}.fleet_drift import next_windows
 from {{ cookiecutter.package_name }}.params import load_params, parse_params
 
@@ -61,3 +65,38 @@ def test_next_window_moves_only_the_fired_members_on() -> None:
     again = next_windows(moved, parse_params(yaml.safe_load(moved)), ["west", "north"])
     assert yaml.safe_load(again)["fleet"]["windows"] == {"west": 2, "north": 1}
     assert moved.count("\n") == text.count("\n")  # comments and layout kept
+
+
+def shard_job(folder: Path, stage: str, members: list[str]) -> None:
+    """What a CI shard job keeps for the gather job: its members' files and its dvc.lock."""
+    outs = []
+    for member in members:
+        for path in shards.member_outputs(member).values():
+            (folder / path).parent.mkdir(parents=True, exist_ok=True)
+            (folder / path).write_text(f"{stage} {path}")
+            outs.append({"path": path, "md5": md5(folder / path)})
+    lock = {"schema": "2.0", "stages": {"ingest": {"cmd": "ingest"}, stage: {"outs": outs}}}
+    (folder / "dvc.lock").write_text(yaml.safe_dump(lock))
+
+
+def test_gather_takes_nothing_from_an_incomplete_or_altered_shard(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("params.yaml", "dvc.yaml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "dvc.lock").write_text(yaml.safe_dump({"stages": {"ingest": {"cmd": "ingest"}}}))
+    groups = shards.stages(list(load_params().fleet.members), load_params().fleet.shards)
+    (first, first_members), (second, second_members) = list(groups.items())[:2]
+    jobs = tmp_path / "shards"
+    shard_job(jobs / first, first, first_members)
+    with pytest.raises(DataError, match=f"did the job for {second} finish"):
+        gather_main(jobs)
+
+    shard_job(jobs / second, second, second_members)
+    model = jobs / second / shards.member_outputs(second_members[0])["model"]
+    model.write_text("a model that its shard's dvc.lock does not record")
+    with pytest.raises(DataError, match=r"is not the file its dvc\.lock records; nothing was"):
+        gather_main(jobs)
+    assert not (tmp_path / "models").exists()
+    assert "members-" not in (tmp_path / "dvc.lock").read_text()

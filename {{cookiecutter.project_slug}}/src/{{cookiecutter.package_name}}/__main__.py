@@ -33,6 +33,11 @@ COMMANDS = {
         "rewrite dvc.yaml's member stages from params.yaml's fleet section",
     ),
     "shards": ("fleet", "shards_main", "print the member stages as JSON, for a CI matrix"),
+    "gather": (
+        "fleet",
+        "gather_main",
+        "put the CI shard jobs' member outputs and dvc.lock entries into the workspace",
+    ),
 {%- else %}
     "train": ("train", "main", "fit the model and write models/model.skops"),
     "evaluate": (
@@ -139,6 +144,10 @@ def parser() -> argparse.ArgumentParser:
 {%- if cookiecutter.fleet == "yes" %}
         if name == "members":
             command.add_argument("stage", help="the stage in dvc.yaml, e.g. members-1")
+        if name == "gather":
+            command.add_argument(
+                "folder", type=Path, help="one folder per stage, each a shard job's files"
+            )
         if name == "rollback":
             command.add_argument("--member", required=True, help="the member to roll back")
 {%- endif %}

@@ -67,8 +67,8 @@ def importance(model: Any, test: pd.DataFrame, params: Params) -> dict[str, Any]
     return {"metric": primary, "repeats": IMPORTANCE_REPEATS, "features": features}
 
 
-def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
-    """Metrics overall and per segment, plot data and feature importance, on the test split."""
+def measure(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
+    """The model's metrics overall and per segment on the test split, with that split."""
     schema = params.data.schema_
     primary = params.model.primary_metric
     _, test = task.split(frame, params.split, schema)
@@ -89,10 +89,17 @@ def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
     if schema.segment:  # no segment column: no gap, and the gate has no gap to check
         ordered["segment_gap"] = largest_gap(segments, primary)
     ordered["test_rows"] = len(test)
+    return {"metrics": ordered, "segments": segments, "test": test, "predicted": predicted}
+
+
+def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
+    """Metrics overall and per segment, plot data and feature importance, on the test split."""
+    measured = measure(model, frame, params)
+    test = measured.pop("test")
     return {
-        "metrics": ordered,
-        "segments": segments,
-        "plots": task.plot_data(test, predicted, params),
+        "metrics": measured["metrics"],
+        "segments": measured["segments"],
+        "plots": task.plot_data(test, measured.pop("predicted"), params),
         "importance": importance(model, test, params),
     }
 

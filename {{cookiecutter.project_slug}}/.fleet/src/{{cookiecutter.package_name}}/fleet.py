@@ -241,6 +241,78 @@ def shards_main() -> None:
     print(json.dumps(list(stages(load_params()))))
 
 
+def gather_main(folder: Path) -> None:
+    """Beyond one machine: each CI shard job ran `dvc repro <stage>` on the data of one plan
+    job and kept its dvc.lock and outputs in `folder/<stage>/`; put its members' files into
+    the workspace and its stage's entry into dvc.lock, and the files into the DVC cache, so
+    that the workspace is the one a single `dvc repro` would have left."""
+    import shutil
+    import subprocess
+    import sys
+
+    import yaml
+
+    from .files import md5
+    from .promote import recorded_md5s
+
+    params = load_params()
+    if not PIPELINE_LOCK.is_file():
+        raise DataError(f"gather: {PIPELINE_LOCK} missing; the plan job's files come first")
+    lock = yaml.safe_load(PIPELINE_LOCK.read_text(encoding="utf-8"))
+    planned = {name: e for name, e in lock["stages"].items() if not name.startswith("members-")}
+    groups = stages(params)
+    single = len(groups) == 1 and (folder / PIPELINE_LOCK).is_file()  # one artifact: no subfolder
+    merged, copies = dict(planned), []
+    for stage, members in groups.items():
+        shard = folder if single else folder / stage
+        if not (shard / PIPELINE_LOCK).is_file():
+            raise DataError(f"gather: no {shard / PIPELINE_LOCK}: did the job for {stage} finish?")
+        text = (shard / PIPELINE_LOCK).read_text(encoding="utf-8")
+        theirs = yaml.safe_load(text)["stages"]
+        if stage not in theirs:
+            raise DataError(f"gather: {shard / PIPELINE_LOCK} has no entry for {stage}")
+        for name, entry in planned.items():
+            if theirs.get(name) != entry:
+                raise DataError(
+                    f"gather: {stage} did not run on the plan job's data: its dvc.lock entry for"
+                    f" {name} differs; nothing was gathered"
+                )
+        recorded = recorded_md5s(yaml.safe_dump({"stages": {stage: theirs[stage]}}))
+        for member in members:
+            for path in shards.member_outputs(member).values():
+                source = shard / path
+                found = md5(source) if source.is_file() else "missing"
+                if found != recorded.get(path):
+                    raise DataError(
+                        f"gather: {stage}'s {path} (md5 {found[:12]}) is not the file its"
+                        " dvc.lock records; nothing was gathered"
+                    )
+                copies.append((source, Path(path)))
+        merged[stage] = theirs[stage]
+    for source, path in copies:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(source, path)
+    lock["stages"] = merged
+    write_text(yaml.safe_dump(lock, sort_keys=False), PIPELINE_LOCK)
+    # The files into this runner's DVC cache; dvc.lock must come out of it as it went in.
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "commit", "--force", "--quiet"],
+        capture_output=True,
+        text=True,
+    )
+    if done.returncode != 0:
+        raise DataError(f"gather: `dvc commit` failed: {done.stderr.strip()}")
+    if yaml.safe_load(PIPELINE_LOCK.read_text(encoding="utf-8"))["stages"] != merged:
+        raise DataError(
+            "gather: the workspace's code, params or data are not what the shards ran on"
+            " (dvc commit changed dvc.lock)"
+        )
+    print(
+        f"gather: {len(params.fleet.members)} members from {len(groups)} stages"
+        f" ({len(copies)} files) -> {PIPELINE_LOCK}"
+    )
+
+
 def check(params: Params) -> str:
     for member in params.fleet.members:
         member_params(params, member)
@@ -310,9 +382,9 @@ def promote_main(strict: bool = False) -> None:
     client = MlflowClient()
     results: dict[str, dict[str, Any]] = {}
     champions = promote._guarded(partial(champion_keys, client, params.model.name), uri)
+    frame: pd.DataFrame | None = None
     for member in members:
         own, out = member_params(params, member), outputs(member)
-        candidate = read_json(out.report("metrics.json"))
         key = read_json(out.report("run.json"))["model_key"]
         version = champions.get(own.model.name, {}).get(key)
         if version is not None:  # two queries for the whole fleet, not two per member
@@ -322,10 +394,14 @@ def promote_main(strict: bool = False) -> None:
                 "model_name": own.model.name,
                 "version": version,
                 "reason": f"version {version} is already the champion",
-                "candidate": candidate,
+                "candidate": read_json(out.report("metrics.json")),
                 "model_key": key,
             }
             continue
+        if frame is None:  # the snapshot is read once, and only when a member is gated
+            frame = read_table(TRAINING_DATA)
+            split = by_member(frame, params.fleet.by)
+        candidate = measured(own, out, member_rows(split, frame, member))
         register = partial(registry.register, client, own, key, candidate, out, {"member": member})
         decide = partial(promote.decide, client, own, candidate, key, register, commit)
         try:
@@ -357,6 +433,20 @@ def promote_main(strict: bool = False) -> None:
     stopped = by_state["held_back"] + by_state["refused"]
     if strict and stopped:
         raise PipelineError(f"promote: held back and --strict was given: {stopped}")
+
+
+def measured(params: Params, out: Outputs, rows: pd.DataFrame) -> dict[str, float]:
+    """The gate's numbers, measured here on the member's test rows: committed metrics files
+    come from a branch, and a branch's word is not what promotes a model."""
+    from . import evaluate
+    from .files import load_model
+
+    metrics = evaluate.measure(load_model(out.model, params.train.estimator), rows, params)
+    committed = read_json(out.report("metrics.json"))
+    if committed != metrics["metrics"]:
+        committed_path = out.report("metrics.json")
+        print(f"promote: {out.model}: the metrics measured here differ from {committed_path}")
+    return metrics["metrics"]
 
 
 def champion_keys(client: Any, name: str) -> dict[str, dict[str, str]]:
