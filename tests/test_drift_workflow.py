@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from .conftest import TASKS, bake, edit_yaml, publish, run, shared_env
 from .fake_github import BOT, FakeGitHub, Pull
@@ -207,3 +208,30 @@ def test_no_drift_changes_nothing_on_github(
     report = json.loads((result.artifacts / "drift" / "drift.json").read_text())
     assert report["retrain"] is False and report["triggers"] == []
     assert "no retraining needed" in result.summary()
+
+
+def test_a_fleet_opens_one_retraining_pull_request_naming_its_drifted_members(
+    github: FakeGitHub, tmp_path: Path
+) -> None:
+    """The synthetic window 1 drifts in every region: all four members fire and move on."""
+    project = trained_and_pushed(tmp_path / "fleet", fleet="yes")
+    publish(project, github, "main")
+    result = run_drift(project, github, tmp_path / "act")
+
+    [pull] = github.open_pulls()
+    title = "Retrain customer-churn on the newest data"
+    assert (pull.head, pull.user, pull.title) == (BRANCH, BOT, title)
+    assert pull.body == (result.artifacts / "drift" / "drift.md").read_text()
+    assert pull.body.startswith(
+        "## Drift check of the `customer-churn` fleet: 4 of 4 members to retrain"
+    )
+    for member in ("east", "north", "south", "west"):
+        assert f"| {member} |" in pull.body
+    report = json.loads((result.artifacts / "drift" / "drift.json").read_text())
+    assert sorted(report["retrain_members"]) == ["east", "north", "south", "west"]
+    params = yaml.safe_load(github.git("show", f"{BRANCH}:params.yaml"))
+    assert params["fleet"]["windows"] == {m: 1 for m in report["retrain_members"]}
+    assert params["data"]["window"] == 0
+    assert "window 1: 4" in result.output  # the job retrained on each member's new window
+    changed = github.git("diff", "--name-only", f"main..{BRANCH}").split()
+    assert {"params.yaml", "dvc.lock", "reports/south/metrics.json"} <= set(changed)
