@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -26,9 +26,9 @@ from .conftest import (
     run,
     shared_env,
 )
-from .fake_github import BOT, FakeGitHub
+from .fake_github import BOT, FakeGitHub, Pull
 from .servers import Stack
-from .workflows import pull_request_event, push_event, run_workflow
+from .workflows import WorkflowRun, pull_request_event, push_event, run_workflow
 
 pytestmark = pytest.mark.slow
 
@@ -58,6 +58,62 @@ def project_env(project: Path, stack: Stack) -> dict[str, str]:
         **stack.store.client_env(),
         "MLFLOW_TRACKING_URI": stack.tracking_uri,
     }
+
+
+def trained_on_main(tmp_path: Path, stack: Stack, name: str, **answers: str) -> Path:
+    """As a user would: an s3 bake named `name`, trained on main with the lock file committed,
+    its data and models pushed to the store."""
+    project = s3_bake(tmp_path / "bake", stack, project_name=name, **answers)
+    stack.store.create_bucket(f"{project.name}-dvc")
+    env = project_env(project, stack)
+    run(["dvc", "repro"], project, env={**env, "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db"})
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "Train on main"], project)
+    run(["dvc", "push"], project, env=env)
+    return project
+
+
+def run_promote(project: Path, stack: Stack, work: Path) -> WorkflowRun:
+    """promote.yml for a push to main, with the server and the store's write keys as secrets."""
+    keys = stack.store.client_env()
+    result = run_workflow(
+        project, "promote.yml", "push", push_event(project), work,
+        secrets={
+            "MLFLOW_TRACKING_URI": stack.tracking_uri,
+            "AWS_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
+            "AWS_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"],
+        },
+        variables={"AWS_REGION": servers.REGION},
+        network=True,
+    )  # fmt: skip
+    assert result.returncode == 0, result.output[-6000:]
+    return result
+
+
+def run_pull_request(
+    project: Path,
+    stack: Stack,
+    github: FakeGitHub,
+    branch: str,
+    change: Callable[[dict], None],
+    work: Path,
+) -> tuple[Pull, WorkflowRun]:
+    """Commit `change` to params.yaml on a new `branch`, open its pull request and run pr.yml
+    for it, with the store's keys as the read-only secrets."""
+    run(["git", "switch", "-qc", branch], project)
+    edit_yaml(project / "params.yaml", change)
+    run(["git", "commit", "-qam", f"Change params.yaml ({branch})"], project)
+    publish(project, github, "main", branch)
+    pull = github.open_pull(branch)
+    event = pull_request_event(project, base="main", head=branch, number=pull.number)
+    keys = stack.store.client_env()
+    read_only = {"AWS_READ_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
+                 "AWS_READ_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"]}  # fmt: skip
+    result = run_workflow(
+        project, "pr.yml", "pull_request", event, work, secrets=read_only, github=github
+    )
+    assert result.returncode == 0, result.output[-6000:]
+    return pull, result
 
 
 @pytest.fixture(scope="module")
@@ -154,27 +210,8 @@ def test_workflows_pull_from_the_store_and_promote_into_the_server(
     tmp_path: Path, stack: Stack, github: FakeGitHub
 ) -> None:
     """promote.yml, then pr.yml, under act with the servers in their secrets and variables."""
-    project = s3_bake(tmp_path / "bake", stack, project_name="Churn Act")
-    stack.store.create_bucket("churn-act-dvc")
-    keys = stack.store.client_env()
-    # As a user would: train on main, commit the lock file, push data and model.
-    env = project_env(project, stack)
-    run(["dvc", "repro"], project, env={**env, "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db"})
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "Train the first model"], project)
-    run(["dvc", "push"], project, env=env)
-
-    result = run_workflow(
-        project, "promote.yml", "push", push_event(project), tmp_path / "act",
-        secrets={
-            "MLFLOW_TRACKING_URI": stack.tracking_uri,
-            "AWS_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
-            "AWS_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"],
-        },
-        variables={"AWS_REGION": servers.REGION},
-        network=True,
-    )  # fmt: skip
-    assert result.returncode == 0, result.output[-6000:]
+    project = trained_on_main(tmp_path, stack, "Churn Act")
+    result = run_promote(project, stack, tmp_path / "act")
 
     from mlflow import MlflowClient
 
@@ -189,19 +226,9 @@ def test_workflows_pull_from_the_store_and_promote_into_the_server(
     assert "S3 access keys for the DVC remote" in result.output
 
     # A pull request pulls main's data with the read-only keys, and trains.
-    run(["git", "switch", "-qc", "tune"], project)
-    edit_yaml(project / "params.yaml", lower_learning_rate)
-    run(["git", "commit", "-qam", "Lower the learning rate"], project)
-    publish(project, github, "main", "tune")
-    pull = github.open_pull("tune")
-    event = pull_request_event(project, base="main", head="tune", number=pull.number)
-    read_only = {"AWS_READ_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
-                 "AWS_READ_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"]}  # fmt: skip
-    result = run_workflow(
-        project, "pr.yml", "pull_request", event, tmp_path / "act-pr", secrets=read_only,
-        github=github,
-    )  # fmt: skip
-    assert result.returncode == 0, result.output[-6000:]
+    pull, result = run_pull_request(
+        project, stack, github, "tune", lower_learning_rate, tmp_path / "act-pr"
+    )
     assert "S3 access keys for the DVC remote" in result.output
     assert "was not reachable" not in result.output, result.output[-6000:]
     assert "2 files fetched" in result.output
@@ -220,28 +247,10 @@ def test_a_fleet_fans_out_over_shard_jobs_and_gathers_one_report_and_one_promoti
     gather job that promotes or reports from what the shards pushed and kept."""
     from mlflow import MlflowClient
 
-    project = s3_bake(tmp_path / "bake", stack, project_name="Fleet Act", fleet="yes")
-    stack.store.create_bucket("fleet-act-dvc")
-    keys = stack.store.client_env()
-    env = project_env(project, stack)
-    run(["dvc", "repro"], project, env={**env, "MLFLOW_TRACKING_URI": "sqlite:///mlflow.db"})
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "Train the fleet"], project)
-    run(["dvc", "push"], project, env=env)
-    write = {
-        "secrets": {
-            "MLFLOW_TRACKING_URI": stack.tracking_uri,
-            "AWS_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
-            "AWS_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"],
-        },
-        "variables": {"AWS_REGION": servers.REGION},
-        "network": True,
-    }
+    project = trained_on_main(tmp_path, stack, "Fleet Act", fleet="yes")
 
     def promote(work: str) -> dict:
-        event = push_event(project)
-        result = run_workflow(project, "promote.yml", "push", event, tmp_path / work, **write)
-        assert result.returncode == 0, result.output[-6000:]
+        result = run_promote(project, stack, tmp_path / work)
         assert "Matrix: map[stage:members-1]" in result.output
         assert "Matrix: map[stage:members-2]" in result.output
         assert "gather: 4 members from 2 stages (20 files)" in result.output
@@ -257,19 +266,9 @@ def test_a_fleet_fans_out_over_shard_jobs_and_gathers_one_report_and_one_promoti
         assert champion.version == "1" and champion.tags["member"] == member
 
     # A pull request slows south down: only its shard trains, and only south in it.
-    run(["git", "switch", "-qc", "south-rate"], project)
-    edit_yaml(project / "params.yaml", slower_south)
-    run(["git", "commit", "-qam", "South learns slower"], project)
-    publish(project, github, "main", "south-rate")
-    pull = github.open_pull("south-rate")
-    event = pull_request_event(project, base="main", head="south-rate", number=pull.number)
-    read_only = {"AWS_READ_ACCESS_KEY_ID": keys["AWS_ACCESS_KEY_ID"],
-                 "AWS_READ_SECRET_ACCESS_KEY": keys["AWS_SECRET_ACCESS_KEY"]}  # fmt: skip
-    result = run_workflow(
-        project, "pr.yml", "pull_request", event, tmp_path / "act-pr", secrets=read_only,
-        github=github,
-    )  # fmt: skip
-    assert result.returncode == 0, result.output[-6000:]
+    pull, result = run_pull_request(
+        project, stack, github, "south-rate", slower_south, tmp_path / "act-pr"
+    )
     assert "Stage 'members-1' didn't change, skipping" in result.output
     assert "west: inputs unchanged, model kept" in result.output
     assert "south: roc_auc=" in result.output and "north: roc_auc=" not in result.output
@@ -291,6 +290,7 @@ def test_a_fleet_fans_out_over_shard_jobs_and_gathers_one_report_and_one_promoti
 
     # Emergency, for one member: its champion goes back, the others stay.
     rollback = ["python", "-m", "fleet_act", "rollback", "--member", "south"]
-    assert "moved from version 2 to 1" in run(rollback, project, env=env).stdout
+    out = run(rollback, project, env=project_env(project, stack)).stdout
+    assert "moved from version 2 to 1" in out
     assert client.get_model_version_by_alias("fleet-act-south", "champion").version == "1"
     assert client.get_model_version_by_alias("fleet-act-north", "champion").version == "1"

@@ -76,7 +76,11 @@ class Promotion:
 
 def recorded_md5s(lock_text: str) -> dict[str, str]:
     """Each output path dvc.lock records, with its md5."""
-    stages = (yaml.safe_load(lock_text) or {}).get("stages", {})
+    return stage_md5s((yaml.safe_load(lock_text) or {}).get("stages", {}))
+
+
+def stage_md5s(stages: dict[str, Any]) -> dict[str, str]:
+    """Each output path of these dvc.lock stage entries, with its md5."""
     return {
         str(out["path"]): str(out["md5"])
         for stage in stages.values()

@@ -253,7 +253,7 @@ def gather_main(folder: Path) -> None:
     import yaml
 
     from .files import md5
-    from .promote import recorded_md5s
+    from .promote import stage_md5s
 
     params = load_params()
     if not PIPELINE_LOCK.is_file():
@@ -267,8 +267,7 @@ def gather_main(folder: Path) -> None:
         shard = folder if single else folder / stage
         if not (shard / PIPELINE_LOCK).is_file():
             raise DataError(f"gather: no {shard / PIPELINE_LOCK}: did the job for {stage} finish?")
-        text = (shard / PIPELINE_LOCK).read_text(encoding="utf-8")
-        theirs = yaml.safe_load(text)["stages"]
+        theirs = yaml.safe_load((shard / PIPELINE_LOCK).read_text(encoding="utf-8"))["stages"]
         if stage not in theirs:
             raise DataError(f"gather: {shard / PIPELINE_LOCK} has no entry for {stage}")
         for name, entry in planned.items():
@@ -277,7 +276,7 @@ def gather_main(folder: Path) -> None:
                     f"gather: {stage} did not run on the plan job's data: its dvc.lock entry for"
                     f" {name} differs; nothing was gathered"
                 )
-        recorded = recorded_md5s(yaml.safe_dump({"stages": {stage: theirs[stage]}}))
+        recorded = stage_md5s({stage: theirs[stage]})  # not a stale entry of another stage
         for member in members:
             for path in shards.member_outputs(member).values():
                 source = shard / path
@@ -441,12 +440,12 @@ def measured(params: Params, out: Outputs, rows: pd.DataFrame) -> dict[str, floa
     from . import evaluate
     from .files import load_model
 
-    metrics = evaluate.measure(load_model(out.model, params.train.estimator), rows, params)
-    committed = read_json(out.report("metrics.json"))
-    if committed != metrics["metrics"]:
-        committed_path = out.report("metrics.json")
-        print(f"promote: {out.model}: the metrics measured here differ from {committed_path}")
-    return metrics["metrics"]
+    model = load_model(out.model, params.train.estimator)
+    metrics = evaluate.measure(model, rows, params)["metrics"]
+    committed = out.report("metrics.json")
+    if read_json(committed) != metrics:
+        print(f"promote: {out.model}: the metrics measured here differ from {committed}")
+    return metrics
 
 
 def champion_keys(client: Any, name: str) -> dict[str, dict[str, str]]:
