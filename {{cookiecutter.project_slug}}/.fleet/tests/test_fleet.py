@@ -40,6 +40,12 @@ def test_a_bad_override_names_the_member() -> None:
         member_params(params, "south")
 
 
+def test_a_member_may_override_only_train_and_gate() -> None:
+    message = r"fleet\.members\.north\.model: unknown key \(it takes gate, train\)"
+    with pytest.raises(ParamsError, match=message):
+        parse_params(fleet_params(north={"model": {"name": "other"}}))
+
+
 def test_members_must_be_values_of_the_column() -> None:
     with pytest.raises(ParamsError, match="'mars'"):
         parse_params(fleet_params(mars={}))

@@ -11,8 +11,9 @@ import posixpath
 {%- if cookiecutter.fleet == "yes" %}
 import re
 {%- endif %}
+import types
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import Field, ValidationError, model_validator
@@ -276,6 +277,34 @@ def _shorten(value: Any, most: int = 60) -> str:
     return text if len(text) <= most else text[: most - 3] + "..."
 
 
+def _kinds(annotation: Any) -> list[Any]:
+    """The types an annotation allows (a union or an optional one flattened)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [kind for arg in get_args(annotation) for kind in _kinds(arg)]
+    return [annotation]
+
+
+def _known_keys(path: list[Any]) -> list[str]:
+    """The keys the section at this path of params.yaml takes; [] if no section is there."""
+    kinds: list[Any] = [Params]
+    for part in path:
+        inner: list[Any] = []
+        for kind in kinds:
+            if get_origin(kind) is dict:  # keyed by a name, such as a member or a column
+                inner += _kinds(get_args(kind)[1])
+            elif part in _fields(kind):
+                inner += _kinds(_fields(kind)[part].annotation)
+        kinds = inner
+    return sorted({name for kind in kinds for name in _fields(kind)})
+
+
+def _fields(kind: Any) -> dict[str, Any]:
+    """A section's fields by the key params.yaml spells them with; {} if kind is no section."""
+    if not (isinstance(kind, type) and issubclass(kind, Section)):
+        return {}
+    return {field.alias or name: field for name, field in kind.model_fields.items()}
+
+
 def _describe(error: dict[str, Any]) -> str:
     loc = list(error["loc"])
     estimator = None
@@ -290,7 +319,8 @@ def _describe(error: dict[str, Any]) -> str:
         if estimator and loc[:2] == ["train", "hyperparameters"]:
             allowed = ", ".join(sorted(task.ESTIMATORS[estimator].model_fields))
             return f"{key}: unknown key for {estimator} (it takes {allowed})"
-        return f"{key}: unknown key"
+        known = ", ".join(_known_keys(loc[:-1]))
+        return f"{key}: unknown key (it takes {known})" if known else f"{key}: unknown key"
     if error["type"] == "missing":
         return f"{key}: missing"
     if error["type"] == "value_error":  # our own checks: the message names what to change

@@ -29,7 +29,17 @@ def test_unknown_key_is_named(raw_params: dict) -> None:
     raw_params["train"]["learning_rate"] = 0.1
     with pytest.raises(ParamsError) as error:
         parse_params(raw_params)
-    assert "train.learning_rate: unknown key" in first_line(error)
+    assert "train.learning_rate: unknown key (it takes estimator, hyperparameters, seed)" in (
+        first_line(error)
+    )
+
+
+def test_an_unknown_key_lists_the_keys_of_its_section(raw_params: dict) -> None:
+    column = next(iter(raw_params["data"]["schema"]["numeric"]))
+    raw_params["data"]["schema"]["numeric"][column]["maximum"] = 1
+    with pytest.raises(ParamsError) as error:
+        parse_params(raw_params)
+    assert f"numeric.{column}.maximum: unknown key (it takes max, min)" in first_line(error)
 
 
 def test_wrong_type_is_named(raw_params: dict) -> None:
