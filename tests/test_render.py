@@ -65,7 +65,7 @@ FLEET_FILES = [
     "src/{package}/shards.py", "tests/test_fleet.py", "tests/test_fleet_report.py",
 ]  # fmt: skip
 SINGLE_MODEL_FILES = [
-    "src/{package}/use_data.py", "src/{package}/plots.py",
+    "src/{package}/plots.py",
     "tests/test_use_data.py", "tests/test_plots.py", "tests/test_pipeline.py",
 ]  # fmt: skip
 

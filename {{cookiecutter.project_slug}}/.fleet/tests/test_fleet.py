@@ -3,17 +3,24 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import shards
+from {{ cookiecutter.package_name }} import shards, task
+from {{ cookiecutter.package_name }}.__main__ import main
 from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
-from {{ cookiecutter.package_name }}.files import md5
+from {{ cookiecutter.package_name }}.files import md5, save_model
 from {{ cookiecutter.package_name }}.fleet import gather_main, member_params
 from {{ cookiecutter.package_name }}.fleet_drift import next_windows
+from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.params import load_params, parse_params
+from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import ROOT
+
+PREDICTED = "{{ "forecast" if cookiecutter.task == "regression" else "score" }}"
 
 
 def fleet_params(**members: dict) -> dict:
@@ -106,3 +113,90 @@ def test_gather_takes_nothing_from_an_incomplete_or_altered_shard(
         gather_main(jobs)
     assert not (tmp_path / "models").exists()
     assert "members-" not in (tmp_path / "dvc.lock").read_text()
+
+
+def test_predict_scores_each_row_with_its_members_model(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = fleet_params()
+    raw["data"]["rows"] = 4000
+    raw["fleet"]["members"] = {"north": {}, "south": {}}  # east and west rows are no member's
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    monkeypatch.chdir(tmp_path)
+    params = parse_params(raw)
+    frame, by = ingest(params.data), params.fleet.by
+    models = {}
+    for member in ("north", "south"):
+        own = member_params(params, member)
+        models[member] = train(frame[frame[by] == member], own.data.schema_, own.split, own.train)
+        save_model(models[member], Path(f"models/{member}.skops"))
+    frame.drop(columns=[params.data.schema_.target]).sample(60, random_state=0).to_csv(
+        "rows.csv", index=False
+    )
+
+    assert main(["predict", "--input", "rows.csv", "--output", "scored.csv"]) == 0
+    out, err = capsys.readouterr()
+    given, scored = pd.read_csv("rows.csv"), pd.read_csv("scored.csv")
+    theirs = given[by].isin(["north", "south"]).to_numpy()
+    scored_by = " rows scored by 2 members (models/{member}.skops) -> scored.csv\n"
+    assert out == f"predict: {theirs.sum()}{scored_by}"
+    assert f"warning: predict: {(~theirs).sum()} of 60 rows belong to no member (" in err
+    pd.testing.assert_frame_equal(scored[given.columns], given)
+    for member, model in models.items():
+        schema = member_params(params, member).data.schema_
+        rows = given[given[by] == member]
+        features = rows[schema.features].astype({c: object for c in schema.categorical})
+        column = scored.loc[rows.index, PREDICTED]
+        np.testing.assert_allclose(column, task.predict(model, features))
+    assert scored.loc[~theirs, PREDICTED].isna().all()
+
+
+def use_data_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project whose table has two regions, one renamed: members north and harbour."""
+    from {{ cookiecutter.package_name }}.synthetic import generate
+
+    raw = fleet_params(north={"gate": {"max_regression": 0.5}})
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    monkeypatch.chdir(tmp_path)
+    table = generate(3000, seed=1)
+    table = table[table["region"].isin(["north", "south"])].copy()
+    table["region"] = table["region"].astype(str).replace({"south": "harbour"})
+    Path("data/raw").mkdir(parents=True)
+    table.to_csv("data/raw/table.csv", index=False)
+
+
+def test_use_data_makes_the_values_of_the_by_column_the_members(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_data_project(tmp_path, monkeypatch)
+    target = load_params().data.schema_.target
+    argv = ["use-data", "data/raw/table.csv", "--target", target, "--by", "region"]
+{%- if cookiecutter.task == "regression" %}
+    argv += ["--time", "week"]
+{%- endif %}
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert "2 members (the values of region)" in out
+    assert "use-data: south, east, west" in out and "are no longer members" in out
+    params = load_params()
+    assert params.data.source == "file" and params.data.path == "data/raw/table.csv"
+    assert list(params.fleet.members) == ["harbour", "north"]
+    assert params.fleet.overrides("north").gate == {"max_regression": 0.5}  # kept
+    assert params.data.schema_.categorical["region"] == ["harbour", "north"]
+    text = Path("dvc.yaml").read_text()
+    assert "data/raw/table.csv" in yaml.safe_load(text)["stages"]["ingest"]["deps"]
+    assert "models/harbour.skops" in text and "models/west.skops" not in text
+    smallest = min(pd.read_csv("data/raw/table.csv")["region"].value_counts())
+    assert params.data.schema_.min_rows == smallest // 2
+
+
+def test_use_data_refuses_a_by_column_the_table_lacks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    use_data_project(tmp_path, monkeypatch)
+    before = {name: Path(name).read_bytes() for name in ("params.yaml", "dvc.yaml")}
+    target = load_params().data.schema_.target
+    assert main(["use-data", "data/raw/table.csv", "--target", target, "--by", "store"]) == 1
+    assert "--by 'store' must be a column" in capsys.readouterr().err
+    assert {name: Path(name).read_bytes() for name in before} == before

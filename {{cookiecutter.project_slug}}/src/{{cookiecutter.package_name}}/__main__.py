@@ -64,18 +64,24 @@ COMMANDS = {
         "rollback_main",
         "move the champion alias back to the previous version",
     ),
+{%- if cookiecutter.fleet == "yes" %}
+    "predict": (
+        "fleet",
+        "predict_main",
+        "score a CSV or Parquet file, each row with its member's model file or MLflow model",
+    ),
+{%- else %}
     "predict": (
         "predict",
         "main",
         "score a CSV or Parquet file with models/model.skops or an MLflow model",
     ),
-{%- if cookiecutter.fleet != "yes" %}
+{%- endif %}
     "use-data": (
         "use_data",
         "main",
         "point params.yaml and dvc.yaml at your own CSV or Parquet file",
     ),
-{%- endif %}
     "ui-links": (
         "tracking",
         "ui_links_main",
@@ -132,9 +138,20 @@ def parser() -> argparse.ArgumentParser:
                 "--strict", action="store_true", help="exit non-zero when the model is held back"
             )
         if name == "predict":
+{%- if cookiecutter.fleet == "yes" %}
+            command.add_argument(
+                "--model",
+                default="models/{member}.skops",
+                help="each member's model, {member} standing for its name: the file"
+                " (default: %(default)s) or an MLflow URI such as"
+                " models:/{{ cookiecutter.model_name }}-{member}@champion; without {member},"
+                " one model scores every row",
+            )
+{%- else %}
             command.add_argument(
                 "--model", required=True, help="models/model.skops or an MLflow model URI"
             )
+{%- endif %}
             command.add_argument(
                 "--input", type=Path, required=True, help="CSV or Parquet to score"
             )
@@ -156,9 +173,15 @@ def parser() -> argparse.ArgumentParser:
                 "path", type=Path, help="the CSV or Parquet file, in the repository"
             )
             command.add_argument("--target", required=True, help="the column to predict")
+{%- if cookiecutter.fleet == "yes" %}
+            command.add_argument(
+                "--by", help="the column whose values are the members (default: fleet.by)"
+            )
+{%- else %}
             command.add_argument(
                 "--segment", help="a column to report metrics per segment (default: none)"
             )
+{%- endif %}
             command.add_argument("--sep", help="the CSV delimiter (default: guessed)")
             command.add_argument(
                 "--time", help="a date column: the split puts the newest dates in the test set"

@@ -22,7 +22,7 @@ from . import task
 from .errors import DataError, PipelineError, first_line
 from .files import load_model, read_table, write_table
 from .ingest import as_categories, plain_numbers
-from .params import Schema, load_params
+from .params import Params, Schema, load_params
 
 TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
 EXAMPLES = 3  # values quoted in a message
@@ -148,20 +148,22 @@ def load_scorer(model: str) -> tuple[Callable[[pd.DataFrame], Any], dict[str, se
     return (lambda features: task.predictions(loaded.predict(features))), model_categories(raw)
 
 
-def main(model: str, input: Path, output: Path) -> None:
+def check_paths(input: Path, output: Path) -> None:
     if output.suffix.lower() not in TABLE_SUFFIXES:
         raise DataError(
             f"predict: {output}: unsupported file type {output.suffix!r}; use .csv or .parquet"
         )
     if output.resolve() == input.resolve():
         raise DataError(f"predict: --output {output} would overwrite the input")
-    params = load_params()
+
+
+def scored(frame: pd.DataFrame, model: str, params: Params, source: Path) -> dict[str, Any]:
+    """The prediction columns for the rows of `frame` (read from `source`), by `model`."""
     schema = params.data.schema_
-    frame = read_table(input)
     missing = [column for column in schema.features if column not in frame.columns]
     if missing:
-        raise DataError(f"predict: {input} lacks the feature columns {missing}")
-    features = numeric_features(frame[schema.features], schema, input)
+        raise DataError(f"predict: {source} lacks the feature columns {missing}")
+    features = numeric_features(frame[schema.features], schema, source)
     features = features.assign(
         **{column: as_categories(features[column]).astype(object) for column in schema.categorical}
     )
@@ -170,7 +172,14 @@ def main(model: str, input: Path, output: Path) -> None:
     try:
         predicted = scorer(features)
     except Exception as error:  # the model's or MLflow's own checks of the input
-        raise DataError(f"predict: {model} cannot score {input}: {_reason(error)}") from error
-    result = frame.assign(**task.prediction_columns(predicted, params.model))
+        raise DataError(f"predict: {model} cannot score {source}: {_reason(error)}") from error
+    return task.prediction_columns(predicted, params.model)
+
+
+def main(model: str, input: Path, output: Path) -> None:
+    check_paths(input, output)
+    params = load_params()
+    frame = read_table(input)
+    result = frame.assign(**scored(frame, model, params, input))
     write_table(result, output)
     print(f"predict: {len(result):,} rows scored with {model} -> {output}")

@@ -6,6 +6,12 @@ comments stay), empties `drift.critical_columns` (it names the synthetic data's
 columns) and makes the file a dependency of the ingest stage in dvc.yaml, so a
 new version of it re-runs the pipeline. Nothing is written unless the result is
 valid.
+{%- if cookiecutter.fleet == "yes" %}
+
+In a fleet, the members become the values of the `--by` column (default: fleet.by):
+the `fleet` section is rewritten (members that stay keep their overrides) and so are
+dvc.yaml's member stages.
+{%- endif %}
 """
 
 from __future__ import annotations
@@ -20,15 +26,21 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from . import task
+from . import {{ "shards, " if cookiecutter.fleet == "yes" else "" }}task
 from .errors import DataError
 from .files import read_table, sniff_separator, write_text
+{%- if cookiecutter.fleet == "yes" %}
+from .ingest import as_categories
+{%- endif %}
 from .params import PARAMS_FILE, load_params, parse_params, parse_yaml
 
 PIPELINE = Path("dvc.yaml")
 MOST_CATEGORIES = 50  # more distinct values than this: any value is allowed ([])
 SECTION = re.compile(r"^data:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)  # to the next top-level line
 CRITICAL = re.compile(r"^(  critical_columns: *)\[[^\]\n]*\]", re.MULTILINE)
+{%- if cookiecutter.fleet == "yes" %}
+FLEET_SECTION = re.compile(r"^fleet:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
+{%- endif %}
 INGEST_DEPS = re.compile(r"^  ingest:\n(?:    .*\n)*?    deps:\n((?:      - .*\n)+)", re.MULTILINE)
 
 
@@ -78,8 +90,10 @@ def data_section(
     numeric: list[str],
     categorical: dict[str, list[str]],
     time: str | None = None,
+    min_rows: int | None = None,
 ) -> str:
-    """The `data:` section of params.yaml for the table, with comments."""
+    """The `data:` section of params.yaml for the table, with comments; `min_rows` defaults
+    to half of the table's rows."""
     features = [*numeric, *categorical]
     worst = max((float(frame[column].isna().mean()) for column in features), default=0.0)
     numeric_lines = [f"      {_name(column)}: " + "{}" for column in numeric]
@@ -101,13 +115,37 @@ def data_section(
         *categorical_lines,
         f"    segment: {_name(segment) if segment else 'null'}  # metrics per segment; null: none",
         *([f"    time: {_name(time)}  # the date of each row"] if time else []),
-        f"    min_rows: {max(1, len(frame) // 2)}  # fewer rows are refused (half of today's)",
+        f"    min_rows: {min_rows or max(1, len(frame) // 2)}  # fewer rows are refused",
         f"    max_null_fraction: {math.ceil(worst * 100) / 100}  # missing share allowed",
         "",
     ]
     return "\n".join(lines)
 
 
+{% if cookiecutter.fleet == "yes" -%}
+def fleet_section(by: str, members: list[str], shards: int, kept: dict[str, dict]) -> str:
+    """The `fleet:` section: one member per value of `by`, each with its overrides in `kept`."""
+    lines = [
+        'fleet:                     # one model per member: see README "The fleet"',
+        f"  by: {_name(by)}  # written by `use-data`: each of its values is a member",
+        f"  shards: {min(shards, len(members))}  # DVC stages (and CI jobs) for the members",
+        "  windows: {}",
+        "  members:                 # every member; each may override train and gate keys",
+        *(f"    {_name(member)}: {json.dumps(kept.get(member, {}))}" for member in members),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def member_counts(frame: pd.DataFrame, by: str) -> pd.Series:
+    """Rows per value of `by` (the members to be), by name."""
+    counts = as_categories(frame[by]).dropna().astype(str).value_counts().sort_index()
+    if counts.empty:
+        raise DataError(f"use-data: --by {by!r} holds no values, so there would be no member")
+    return counts
+
+
+{% endif -%}
 def _dependency(line: str) -> Any:
     return yaml.safe_load(line.strip().removeprefix("-").strip())
 
@@ -133,11 +171,16 @@ def with_dependency(pipeline: str, path: str, previous: str | None) -> str:
 def main(
     path: Path,
     target: str,
+{%- if cookiecutter.fleet == "yes" %}
+    by: str | None = None,
+{%- else %}
     segment: str | None = None,
+{%- endif %}
     sep: str | None = None,
     time: str | None = None,
 ) -> None:
-    current = load_params().data  # a broken params.yaml is reported, not overwritten
+    params = load_params()  # a broken params.yaml is reported, not overwritten
+    current = params.data
     previous = current.path if current.source == "file" else None
     params_text = PARAMS_FILE.read_text(encoding="utf-8")
     if path.is_absolute() or ".." in path.parts:
@@ -148,7 +191,22 @@ def main(
     if path.suffix.lower() == ".csv" and sep is None and path.is_file():
         sep = sniff_separator(path)
     frame = read_table(path, sep=sep)
+{%- if cookiecutter.fleet == "yes" %}
+    if params.fleet is None or FLEET_SECTION.search(params_text) is None:
+        raise DataError(f"use-data: {PARAMS_FILE} has no top-level `fleet:` section")
+    segment, by = None, by or params.fleet.by
+    if by not in frame.columns or by in (target, time):
+        raise DataError(
+            f"use-data: --by {by!r} must be a column other than the target and the time;"
+            f" the file has {list(frame.columns)}"
+        )
+    counts = member_counts(frame, by)
     numeric, categorical, skipped = describe(frame, target, segment, time)
+    numeric, skipped = [c for c in numeric if c != by], [c for c in skipped if c != by]
+    categorical[by] = list(counts.index)  # every member is one of its values
+{%- else %}
+    numeric, categorical, skipped = describe(frame, target, segment, time)
+{%- endif %}
     section = data_section(
         path.as_posix(),
         sep if path.suffix.lower() == ".csv" else None,
@@ -158,20 +216,51 @@ def main(
         numeric,
         categorical,
         time,
+{%- if cookiecutter.fleet == "yes" %}
+        max(1, int(counts.min()) // 2),  # each member's own rows are checked against it
+{%- endif %}
     )
     if SECTION.search(params_text) is None:
         raise DataError(f"use-data: {PARAMS_FILE} has no top-level `data:` section")
     new_params = SECTION.sub(lambda _: section + "\n", params_text, count=1)
     new_params = CRITICAL.sub(r"\1[]", new_params, count=1)
+{%- if cookiecutter.fleet == "yes" %}
+    kept = {m: o.model_dump(exclude_defaults=True) for m, o in params.fleet.members.items() if o}
+    fleet = fleet_section(by, list(counts.index), params.fleet.shards, kept)
+    new_params = FLEET_SECTION.sub(lambda _: fleet, new_params, count=1)
+    new = parse_params(parse_yaml(new_params, str(PARAMS_FILE)))  # nothing the pipeline refuses
+    new_pipeline = with_dependency(PIPELINE.read_text(encoding="utf-8"), path.as_posix(), previous)
+    new_pipeline = shards.write_stages(new_pipeline, list(counts.index), new.fleet.shards)
+{%- else %}
     parse_params(parse_yaml(new_params, str(PARAMS_FILE)))  # nothing the pipeline would refuse
     new_pipeline = with_dependency(PIPELINE.read_text(encoding="utf-8"), path.as_posix(), previous)
+{%- endif %}
     write_text(new_params, PARAMS_FILE)
     write_text(new_pipeline, PIPELINE)
     print(
         f"use-data: {len(frame):,} rows; {len(numeric)} numeric and {len(categorical)}"
+{%- if cookiecutter.fleet == "yes" %}
+        f" categorical features (with {by}), target {target!r}"
+{%- else %}
         f" categorical features, target {target!r}, segment {segment or 'none'}"
+{%- endif %}
         f" -> {PARAMS_FILE} (data, drift.critical_columns), {PIPELINE} (ingest deps)"
     )
+{%- if cookiecutter.fleet == "yes" %}
+    print(
+        f"use-data: {len(counts)} members (the values of {by}), {counts.min():,} to"
+        f" {counts.max():,} rows each -> {PARAMS_FILE} (fleet), {PIPELINE} (member stages)"
+    )
+    unassigned = int(frame[by].isna().sum())
+    if unassigned:
+        print(f"use-data: {unassigned:,} rows have no {by}: no member trains on them")
+    gone = [member for member in params.fleet.members if member not in counts.index]
+    if gone:
+        print(
+            f"use-data: {', '.join(gone)} are no longer members; delete their models/<member>.skops"
+            " and reports/<member>/ when you no longer need them"
+        )
+{%- endif %}
     if skipped:
         print(f"use-data: left out {skipped}: one distinct value per row (an identifier?)")
     print(f"use-data: next: review {PARAMS_FILE}, `dvc add {shlex.quote(str(path))}`, `dvc repro`")

@@ -30,6 +30,7 @@ from .files import (
     read_json,
     read_table,
     write_json,
+    write_table,
     write_text,
 )
 from .params import PARAMS_FILE, Params, load_params, parse_params
@@ -477,6 +478,57 @@ def rollback_main(member: str) -> None:
     own = member_params(params, member)
     result = promote._guarded(partial(promote.rollback, MlflowClient(), own), uri)
     print(f"rollback: {own.model.name}: {result.reason}")
+
+
+# ---------------------------------------------------------------- predict
+
+MEMBER = "{member}"  # where --model names each member's model
+
+
+def predict_main(model: str, input: Path, output: Path) -> None:
+    """Score each row with its own member's model (the member is the row's `fleet.by`
+    value), or every row with one model when `model` has no {member} in it. Rows of no
+    member are kept, unscored, with a warning."""
+    import sys
+
+    import pandas as pd
+
+    from . import predict
+
+    if MEMBER not in model:
+        predict.main(model, input, output)
+        return
+    predict.check_paths(input, output)
+    params = load_params()
+    by = params.fleet.by
+    frame = read_table(input)
+    if by not in frame.columns:
+        raise DataError(f"predict: {input} lacks the column {by}, which names each row's member")
+    names = frame[by].astype(str).where(frame[by].notna())
+    parts, strangers = [], {}
+    for member, rows in frame.groupby(names, sort=False):
+        if member not in params.fleet.members:
+            strangers[member] = len(rows)
+            continue
+        own = member_params(params, member)
+        columns = predict.scored(rows, model.replace(MEMBER, member), own, input)
+        parts.append(pd.DataFrame(columns, index=rows.index))
+    if not parts:
+        raise DataError(f"predict: no row of {input} has a {by} in fleet.members")
+    unscored = len(frame) - sum(len(part) for part in parts)
+    if unscored:
+        why = [f"{count:,} of {by} {name!r}" for name, count in strangers.items()]
+        if names.isna().any():
+            why.insert(0, f"{int(names.isna().sum()):,} with no {by}")
+        print(
+            f"warning: predict: {unscored:,} of {len(frame):,} rows belong to no member"
+            f" ({'; '.join(why[:4])}{'; ...' if len(why) > 4 else ''}); left unscored",
+            file=sys.stderr,
+        )
+    predictions = pd.concat(parts).reindex(frame.index).convert_dtypes(convert_string=False)
+    write_table(frame.assign(**predictions), output)
+    scored = len(frame) - unscored
+    print(f"predict: {scored:,} rows scored by {len(parts)} members ({model}) -> {output}")
 
 
 def promotion_summary(name: str, results: dict[str, dict[str, Any]]) -> str:
