@@ -71,6 +71,25 @@ def test_the_shipped_dvc_yaml_has_the_stages_params_yaml_asks_for() -> None:
     assert shards.write_stages(text, list(params.fleet.members), params.fleet.shards) == text
 
 
+def test_check_refuses_stale_member_stages_and_write_stages_rewrites_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    raw = fleet_params()
+    raw["fleet"]["shards"] = 1
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw, sort_keys=False))
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    monkeypatch.chdir(tmp_path)
+    assert main(["check"]) == 1
+    assert "its member stages do not match" in capsys.readouterr().err
+    assert main(["check", "--write-stages"]) == 0
+    assert "dvc.yaml rewritten" in capsys.readouterr().out
+    assert list(yaml.safe_load(Path("dvc.yaml").read_text())["stages"]) == [
+        "ingest",
+        "validate",
+        "members-1",
+    ]
+
+
 def test_next_window_moves_only_the_fired_members_on() -> None:
     text = (ROOT / "params.yaml").read_text()
     params = load_params(ROOT / "params.yaml")

@@ -159,6 +159,12 @@ def parser() -> argparse.ArgumentParser:
                 "--output", type=Path, required=True, help="CSV or Parquet to write"
             )
 {%- if cookiecutter.fleet == "yes" %}
+        if name == "check":
+            command.add_argument(
+                "--write-stages",
+                action="store_true",
+                help="first rewrite dvc.yaml's member stages, as fleet-stages does",
+            )
         if name == "members":
             command.add_argument("stage", help="the stage in dvc.yaml, e.g. members-1")
         if name == "gather":

@@ -29,6 +29,14 @@ def check() -> str:
     return f"{params.train.estimator}, {len(schema.features)} features, source {params.data.source}"
 {%- endif %}
 
+{% if cookiecutter.fleet == "yes" %}
+def main(write_stages: bool = False) -> None:
+    if write_stages:  # `make repro`: one process, not two, before DVC starts
+        from . import fleet
 
+        fleet.fleet_stages_main()
+    print(f"check: params.yaml is valid ({check()})")
+{%- else %}
 def main() -> None:
     print(f"check: params.yaml is valid ({check()})")
+{%- endif %}
