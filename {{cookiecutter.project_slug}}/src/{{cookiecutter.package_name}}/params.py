@@ -191,16 +191,16 @@ class FleetParams(Section):
     @model_validator(mode="after")
     def _names(self) -> FleetParams:
         if not self.members:
-            raise ValueError("members: list at least one member (a value of the `by` column)")
+            raise ValueError("fleet.members: list at least one member (a value of the `by` column)")
         bad = [name for name in self.members if not MEMBER_NAME.match(str(name))]
         if bad:
             raise ValueError(
-                f"members: {bad} cannot name files and registered models; use letters, digits,"
-                " '-' and '_' (at most 64 characters)"
+                f"fleet.members: {bad} cannot name files and registered models; use letters,"
+                " digits, '-' and '_' (at most 64 characters)"
             )
         unknown = sorted(set(self.windows) - set(self.members))
         if unknown:
-            raise ValueError(f"windows: {unknown} are not members")
+            raise ValueError(f"fleet.windows: {unknown} are not members")
         return self
 
     def check_members(self, schema: Schema) -> None:
