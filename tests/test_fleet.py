@@ -53,7 +53,7 @@ def test_a_fleet_bake_trains_one_model_per_member_and_its_tests_pass(fleet: Path
     assert "up to date" in cli(fleet, "fleet-stages")
     again = run(["dvc", "repro"], fleet, env=shared_env(fleet)).stdout
     assert "Running stage" not in again
-    assert not (fleet / "src/customer_churn/use_data.py").exists()
+    assert not (fleet / "src/customer_churn/plots.py").exists()
     run(["python", "-m", "pytest", "-q", "-p", "no:cacheprovider"], fleet, env=shared_env(fleet))
 
 
