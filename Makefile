@@ -37,7 +37,7 @@ $(STAMP): requirements-dev.lock
 	@touch $@
 
 # The bake's setup uses this environment's uv, and so its warm cache: seconds, not minutes.
-demo: $(STAMP) ## bake the defaults into build/demo, set it up and train a model
+demo: $(STAMP) ## bake the defaults into build/customer-churn, set it up and train a model
 	rm -rf $(DEMO) $(DEMO)-dvc-storage
 	$(BIN)/cookiecutter --no-input --output-dir build .
 	$(MAKE) -C $(DEMO) setup repro UV=$(CURDIR)/$(BIN)/uv

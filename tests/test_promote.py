@@ -9,8 +9,10 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +28,7 @@ def promote(project: Path, env: dict[str, str], *args: str, check: bool = True) 
 
 
 def predict(project: Path, env: dict[str, str], output: Path) -> None:
-    """Score the training snapshot with the champion, through MLflow's pyfunc loader."""
+    """Score the training snapshot with the champion, loaded from the registry by skops."""
     run(
         ["python", "-m", PACKAGE, "predict", "--model", "models:/promo@champion",
          "--input", "data/train.parquet", "--output", str(output)],
@@ -134,7 +136,7 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     assert swapped["version"] == "2" and swapped["reason"].startswith("rollback:")
     assert versions(project, env) == {"champion": "2", "previous": "1", "count": 2}
 
-    # The champion loads through MLflow's pyfunc loader and scores a file.
+    # The champion loads from the registry (its model.skops, safely) and scores a file.
     scored = project / "scored.csv"
     predict(project, env, scored)
     header = scored.read_text().splitlines()[0]
@@ -170,7 +172,7 @@ def test_regression_promotion_lifecycle_on_sqlite(tmp_path: Path) -> None:
     assert strict.returncode == 1 and "held back and --strict" in strict.stderr
     assert versions(project, env) == {"champion": "1", "count": 1}
 
-    # The champion forecasts through MLflow's pyfunc loader; drift scores with it.
+    # The champion forecasts from the registry; drift scores with it.
     scored = project / "scored.csv"
     predict(project, env, scored)
     assert scored.read_text().splitlines()[0].endswith(",forecast")
@@ -293,6 +295,52 @@ with mlflow.start_run() as run:
 print(run.info.run_id)
 """
 
+# Someone with write access to the store registers a pickled model under the key of the
+# commit about to be promoted (public in dvc.lock), with forged tags. Unpickling it creates
+# the file sys.argv[2].
+PLANT = """
+import sys, mlflow, mlflow.pyfunc
+from mlflow import MlflowClient
+from promo.registry import model_key
+
+class Payload:
+    def __init__(self, marker):
+        self.marker = marker
+    def __reduce__(self):
+        return (open, (self.marker, "w"))
+
+class Planted(mlflow.pyfunc.PythonModel):
+    def __init__(self, marker):
+        self.payload = Payload(marker)
+    def predict(self, context, model_input):
+        return model_input.iloc[:, 0]
+
+mlflow.set_experiment("promo")
+with mlflow.start_run() as run:
+    info = mlflow.pyfunc.log_model(name="model", python_model=Planted(sys.argv[2]))
+tags = {"model_key": model_key(open("dvc.lock").read()), "model_md5": sys.argv[1],
+        "was_champion": "true", "metric.roc_auc": "0.99"}
+planted = MlflowClient().create_model_version("promo", info.model_uri, run.info.run_id, tags=tags)
+print(planted.version)
+"""
+
+# `promote` killed where it calls sys.argv[1]: mlflow.log_artifacts or an MlflowClient method.
+KILLED_AT = """
+import os, sys, mlflow
+from mlflow import MlflowClient
+from promo import promote
+owner = mlflow if sys.argv[1] == "log_artifacts" else MlflowClient
+setattr(owner, sys.argv[1], lambda *args, **kwargs: os._exit(9))
+promote.main()
+"""
+
+
+def store(project: Path) -> Any:
+    """The bake's registry, read in this process."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
+
 
 def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     project = bake(tmp_path, project_name="Promo")
@@ -304,10 +352,25 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     # A run on the store with the model's key and md5 (both public in dvc.lock) is not used.
     md5 = hashlib.md5((project / "models/model.skops").read_bytes()).hexdigest()
     poisoned = run(["python", "-c", POISON, md5], project, env=env).stdout.split()[-1]
-    first = promote(project, env)
+    # Two promotes at once register the model once, and both say so.
+    both = [
+        subprocess.Popen(["python", "-m", PACKAGE, "promote"], cwd=project, env=env, text=True,
+                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        for _ in range(2)
+    ]  # fmt: skip
+    outputs = [process.communicate(timeout=300)[0] for process in both]
+    assert [process.returncode for process in both] == [0, 0], outputs
+    first = json.loads((project / "reports/promotion.json").read_text())
     assert first["promoted"] is True and first["version"] == "1"
     version = registered_version(project, env, "1")
     assert version["run_id"] != poisoned and version["tags"]["model_md5"] == md5
+    assert versions(project, env) == {"champion": "1", "count": 1}
+    # What is registered is the very file dvc.lock records, not a re-save of it.
+    client = store(project)
+    with tempfile.TemporaryDirectory() as folder:
+        source = client.get_model_version_download_uri("promo", "1") + "/model.skops"
+        fetched = mlflow_download(source, folder)
+        assert hashlib.md5(fetched.read_bytes()).hexdigest() == md5
 
     # A model file that dvc.lock does not describe (an interrupted train, a hand copy).
     model = project / "models/model.skops"
@@ -324,15 +387,43 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     assert line.startswith("error: promote: the pipeline is not up to date (dvc status: ")
     assert versions(project, env) == {"champion": "1", "count": 1}
 
-    # B is promoted; re-running promote on the older commit A cannot take the champion back.
+    # B: a version planted under B's key is never promoted, nor loaded.
     run(["dvc", "repro"], project, env=env)
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
-    assert promote(project, env)["version"] == "2"
+    marker = tmp_path / "planted-code-ran"
+    b_md5 = hashlib.md5(model.read_bytes()).hexdigest()
+    planted = run(["python", "-c", PLANT, b_md5, str(marker)], project, env=env).stdout.split()[-1]
+    marker.unlink()  # logging pickled it; from here on nothing may unpickle it
+    # Killed while logging B's model: its run is left RUNNING, nothing registered or moved.
+    killed = run(["python", "-c", KILLED_AT, "log_artifacts"], project, env=env, check=False)
+    assert killed.returncode == 9
+    assert versions(project, env) == {"champion": "1", "count": 2}
+    # Killed after the alias moved, before the version was tagged.
+    killed = run(
+        ["python", "-c", KILLED_AT, "set_model_version_tag"], project, env=env, check=False
+    )
+    assert killed.returncode == 9
+    assert f"version {planted} has this model's key but not the model dvc.lock" in killed.stderr
+    assert "marked FAILED" in killed.stdout
+    champion = client.get_model_version_by_alias("promo", "champion")
+    b = str(champion.version)
+    assert b not in ("1", planted) and "was_champion" not in champion.tags
+    assert versions(project, env) == {"champion": b, "previous": "1", "count": 3}
+    # The next run finds B the champion and finishes its tags.
+    again = promote(project, env)
+    assert again["version"] == b and "already the champion" in again["reason"]
+    tags = client.get_model_version("promo", b).tags
+    assert tags["was_champion"] == "true" and tags["promoted_from_commit"] == head(project)
+    experiment = client.get_experiment_by_name("promo").experiment_id
+    statuses = [r.info.status for r in client.search_runs([experiment], "tags.promote_host != ''")]
+    assert statuses.count("FAILED") == 1 and "RUNNING" not in statuses
+
+    # Re-running promote on the older commit A cannot take the champion back.
     run(["git", "checkout", "-q", "HEAD~1"], project)
     run(["dvc", "checkout", "--force"], project, env=env)
     line = refused(project, env)
-    assert "does not descend from commit" in line and "version 2 champion" in line
-    assert versions(project, env) == {"champion": "2", "previous": "1", "count": 2}
+    assert "does not descend from commit" in line and f"version {b} champion" in line
+    assert versions(project, env) == {"champion": b, "previous": "1", "count": 3}
 
     # A revert is a new commit on top: it promotes, and version 1 comes back.
     run(["git", "checkout", "-q", "main"], project)
@@ -340,7 +431,45 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     run(["dvc", "checkout", "--force"], project, env=env)
     back = promote(project, env)
     assert back["version"] == "1" and back["reason"].startswith("rollback to version 1")
-    assert versions(project, env) == {"champion": "1", "previous": "2", "count": 2}
+    assert versions(project, env) == {"champion": "1", "previous": b, "count": 3}
+
+    # The planted version made champion by hand: predict refuses it and drift uses the local
+    # model, and neither runs its code.
+    client.set_registered_model_alias("promo", "champion", planted)
+    done = run(
+        ["python", "-m", PACKAGE, "predict", "--model", "models:/promo@champion",
+         "--input", "data/train.parquet", "--output", str(tmp_path / "scored.csv")],
+        project, env=env, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1] == (
+        f"error: predict: promo version {planted} has no model.skops: not registered by "
+        "promote, and other formats are not loaded (they can run code)"
+    )
+    drift = run(["python", "-m", PACKAGE, "drift"], project, env=env)
+    assert f"champion not available (promo version {planted} has no model.skops" in drift.stderr
+    performance = json.loads((project / "reports/drift.json").read_text())["performance"]
+    assert performance["model"] == "models/model.skops"
+    # Nor can `rollback` move the alias to it.
+    client.set_registered_model_alias("promo", "champion", "1")
+    client.set_registered_model_alias("promo", "previous", planted)
+    done = run(["python", "-m", PACKAGE, "rollback"], project, env=env, check=False)
+    assert done.returncode == 1
+    assert done.stderr.splitlines()[-1].startswith(
+        f"error: rollback: promo version {planted} has no model.skops"
+    )
+    assert versions(project, env) == {"champion": "1", "previous": planted, "count": 3}
+    assert not marker.exists() and not (tmp_path / "scored.csv").exists()
+
+
+def head(project: Path) -> str:
+    return run(["git", "rev-parse", "HEAD"], project).stdout.strip()
+
+
+def mlflow_download(source: str, folder: str) -> Path:
+    import mlflow.artifacts
+
+    return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=folder))
 
 
 def registered_version(project: Path, env: dict[str, str], number: str) -> dict:

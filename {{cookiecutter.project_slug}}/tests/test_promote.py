@@ -1,10 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.files import model_digest, save_model
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.promote import Promotion, PromotionRefused, decide, recorded_model_md5, summary
 from {{ cookiecutter.package_name }}.registry import metrics_from_tags, model_key, version_tags
@@ -35,6 +37,26 @@ def test_model_identity_is_what_produced_it_not_the_file() -> None:
         model_key("stages: {}")
 
 
+def test_a_model_is_known_by_what_it_holds_not_by_how_it_was_saved(tmp_path: Path) -> None:
+    import copy
+
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rows = np.random.default_rng(0).normal(size=(60, 3))
+    model = LogisticRegression().fit(rows, rows[:, 0] > 0)
+    save_model(model, tmp_path / "a.skops")
+    save_model(copy.deepcopy(model), tmp_path / "b.skops")  # other objects, other ids
+    save_model(LogisticRegression(C=0.1).fit(rows, rows[:, 0] > 0), tmp_path / "c.skops")
+    (tmp_path / "d.skops").write_bytes(b"not a zip")
+    a, b = (tmp_path / "a.skops").read_bytes(), (tmp_path / "b.skops").read_bytes()
+    assert a != b
+    assert model_digest(tmp_path / "a.skops") == model_digest(tmp_path / "b.skops")
+    assert model_digest(tmp_path / "c.skops") != model_digest(tmp_path / "a.skops")
+    with pytest.raises(DataError, match="not a model file skops wrote"):
+        model_digest(tmp_path / "d.skops")
+
+
 def test_metrics_round_trip_through_version_tags() -> None:
     tags = version_tags("k", {"score": 0.81, "segment_gap": 0.02}, {"git_commit": "abc"})
     assert tags["model_key"] == "k" and tags["git_commit"] == "abc"
@@ -53,33 +75,89 @@ def test_the_recorded_model_is_the_train_stage_output() -> None:
 
 
 class Registry:
-    """Just enough of MlflowClient for `decide`: one champion, made by commit `made`."""
+    """Just enough of MlflowClient for `decide`: one champion, made by commit `made`, and
+    the versions in `versions` (all with the candidate's key)."""
 
-    def __init__(self, made: str) -> None:
+    def __init__(self, made: str, versions: tuple = ()) -> None:
         tags = {"promoted_from_commit": made, "metric.score": "0.8", "metric.segment_gap": "0"}
         self.champion = SimpleNamespace(version="1", tags=tags)
+        self.versions = list(versions)
         self.moved: list[tuple[str, str]] = []
+        self.tagged: list[tuple[str, str, str]] = []
+        self.deleted: list[str] = []
 
     def get_model_version_by_alias(self, name: str, alias: str) -> object:
         return self.champion
 
     def search_model_versions(self, query: str) -> list:
-        return []
+        return list(self.versions)
 
     def set_registered_model_alias(self, name: str, alias: str, version: str) -> None:
         self.moved.append((alias, version))
 
-    def set_model_version_tag(self, *args: str) -> None:
-        pass
+    def set_model_version_tag(self, name: str, version: str, key: str, value: str) -> None:
+        self.tagged.append((version, key, value))
+
+    def delete_model_version(self, name: str, version: str) -> None:
+        self.deleted.append(version)
+
+
+def version(number: str, **tags: str) -> SimpleNamespace:
+    return SimpleNamespace(version=number, tags={"model_key": "k", **tags})
+
+
+def promote(registry: Registry, params: Params, commit: str = "c" * 40, **how: object) -> Promotion:
+    candidate = {params.model.primary_metric: 0.9, "segment_gap": 0.0}
+    how = {
+        "register": lambda: "2",
+        "descends": lambda commit: True,
+        "verified": lambda v: True,
+        **how,
+    }
+    return decide(
+        registry, params, candidate, "k", how["register"], commit, how["descends"],
+        verified=how["verified"],
+    )  # fmt: skip
 
 
 def test_an_older_commit_cannot_take_the_champion_back(params: Params) -> None:
-    candidate = {params.model.primary_metric: 0.9, "segment_gap": 0.0}
     registry = Registry(made="b" * 40)
     with pytest.raises(PromotionRefused, match=r"commit aaaaaaaaaaaa does not descend from commit"):
-        decide(registry, params, candidate, "k", lambda: "2", "a" * 40, lambda commit: False)
+        promote(registry, params, "a" * 40, descends=lambda commit: False)
     with pytest.raises(PromotionRefused, match="not in this clone's history"):
-        decide(registry, params, candidate, "k", lambda: "2", "a" * 40, lambda commit: None)
+        promote(registry, params, "a" * 40, descends=lambda commit: None)
     assert registry.moved == []
-    result = decide(registry, params, candidate, "k", lambda: "2", "c" * 40, lambda commit: True)
+    result = promote(registry, params)
     assert result.promoted and registry.moved == [("previous", "1"), ("champion", "2")]
+
+
+def test_a_version_with_the_key_but_not_the_file_is_never_used(params: Params) -> None:
+    # Anyone who can write to the store can register a version under the next commit's key.
+    planted = version("5", was_champion="true")
+    registry = Registry(made="b" * 40, versions=(planted,))
+    result = promote(registry, params, register=lambda: "6", verified=lambda v: v is not planted)
+    assert result.version == "6" and "version 6 promoted" in result.reason
+    assert registry.moved[-1] == ("champion", "6")
+
+
+def test_two_promotes_at_once_agree_on_one_version(params: Params) -> None:
+    registry = Registry(made="b" * 40)
+
+    def register() -> str:  # another promote registered version 2 of the same model meanwhile
+        registry.versions = [version("2"), version("3")]
+        return "3"
+
+    result = promote(registry, params, register=register)
+    assert result.version == "2" and registry.deleted == ["3"]
+    assert registry.moved[-1] == ("champion", "2")
+
+
+def test_a_champion_left_untagged_by_a_stopped_promote_is_repaired(params: Params) -> None:
+    registry = Registry(made="b" * 40, versions=(version("1"),))
+    registry.champion = version("1")  # the alias moved, then the process was killed
+    result = promote(registry, params)
+    assert "already the champion" in result.reason and registry.moved == []
+    assert registry.tagged == [
+        ("1", "was_champion", "true"),
+        ("1", "promoted_from_commit", "c" * 40),
+    ]

@@ -143,13 +143,15 @@ def parser() -> argparse.ArgumentParser:
                 "--model",
                 default="models/{member}.skops",
                 help="each member's model, {member} standing for its name: the file"
-                " (default: %(default)s) or an MLflow URI such as"
+                " (default: %(default)s) or a registered version such as"
                 " models:/{{ cookiecutter.model_name }}-{member}@champion; without {member},"
                 " one model scores every row",
             )
 {%- else %}
             command.add_argument(
-                "--model", required=True, help="models/model.skops or an MLflow model URI"
+                "--model",
+                required=True,
+                help="models/model.skops, or models:/<name>@<alias> or models:/<name>/<version>",
             )
 {%- endif %}
             command.add_argument(

@@ -295,6 +295,17 @@ def performance_drop(
     }
 
 
+def near_miss(columns: dict[str, dict[str, Any]], drift: DriftParams) -> dict[str, Any] | None:
+    """When columns drifted but the data-drift rule did not fire: the settings that would have
+    fired it. `share_threshold`: the highest drift.share_threshold that fires (the share drifted,
+    rounded down); `critical_columns`: naming any of these in drift.critical_columns fires."""
+    detected, share, _ = dataset_drift(columns, drift.share_threshold, drift.critical_columns)
+    drifted = [name for name, column in columns.items() if column["drifted"]]
+    if detected or not drifted:
+        return None
+    return {"share_threshold": math.floor(share * 1e6) / 1e6, "critical_columns": drifted}
+
+
 def decide(
     columns: dict[str, dict[str, Any]],
     drift: DriftParams,
@@ -302,7 +313,8 @@ def decide(
     performance: dict[str, Any] | None,
     forced: bool = False,
 ) -> dict[str, Any]:
-    """The verdict written to reports/drift.json: which rules fired, and the columns."""
+    """The verdict written to reports/drift.json: which rules fired, the columns, and (as
+    `data_drift_near_miss`) which setting would have fired the data-drift rule that did not."""
     detected, share, critical_drifted = dataset_drift(
         columns, drift.share_threshold, drift.critical_columns
     )
@@ -321,6 +333,7 @@ def decide(
         "share_drifted": round(share, 6),
         "triggers": triggers,
         "critical_drifted": critical_drifted,
+        "data_drift_near_miss": near_miss(columns, drift),
         "new_rows": new_rows,
         "performance": performance,
         "rules": {
@@ -392,30 +405,26 @@ def _registry_champion(params: Params, outputs: Outputs) -> tuple[Any, float, st
     if not tracking.store_exists():
         return None
     tracking.configure()
-    import mlflow.pyfunc
     from mlflow import MlflowClient
 
-    from .registry import CHAMPION, metrics_from_tags, version_by_alias
+    from .registry import CHAMPION, load_version, metrics_from_tags, version_by_alias
 
     name = params.model.name
     try:
-        version = version_by_alias(MlflowClient(), name, CHAMPION)
+        client = MlflowClient()
+        version = version_by_alias(client, name, CHAMPION)
         if version is None:
             return None
         reference = metrics_from_tags(version.tags)[params.model.primary_metric]
-        loaded = mlflow.pyfunc.load_model(f"models:/{name}@{CHAMPION}")
-    except Exception as error:  # an unreachable store must not hide drift
+        model = load_version(client, version)  # the safe loader: the registry is not trusted
+    except Exception as error:  # an unreachable store or a bad version must not hide drift
         print(
             f"drift: champion not available ({first_line(error)}); using {outputs.model}",
             file=sys.stderr,
         )
         return None
-    categorical = list(params.data.schema_.categorical)
-
-    def predict(features: pd.DataFrame) -> np.ndarray:
-        return task.predictions(loaded.predict(features.astype({c: object for c in categorical})))
-
-    return predict, reference, f"models:/{name}@{CHAMPION} (version {version.version})"
+    described = f"models:/{name}@{CHAMPION} (version {version.version})"
+    return (lambda features: task.predict(model, features)), reference, described
 
 
 def check_performance(

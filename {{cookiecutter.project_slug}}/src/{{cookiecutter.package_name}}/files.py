@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from .errors import DataError, first_line
+from .params import READABLE
 from .task import TRUSTED_TYPES
 
 PIPELINE_LOCK = Path("dvc.lock")
@@ -69,7 +71,7 @@ def read_table(
     Refuses duplicate column names, which pandas would silently rename (`x`, `x.1`).
     """
     suffix = path.suffix.lower()
-    if suffix not in {".csv", ".parquet", ".pq"}:
+    if suffix not in READABLE:
         raise DataError(f"{path}: unsupported file type {suffix!r}; use .csv or .parquet")
     if not path.is_file():
         raise DataError(f"{path}: file not found")
@@ -147,6 +149,41 @@ def md5(path: Path) -> str:
     with path.open("rb") as handle:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
+    return digest.hexdigest()
+
+
+# skops names each object by its id() in the saving process: in the schema (`__id__`) and in
+# the array files' names (`<id>.npy`). Two saves of one model differ only there.
+SKOPS_IDS = re.compile(r'("__id__": )(\d+)|("file": ")(\d+)(\.npy")')
+
+
+def model_digest(path: Path) -> str:
+    """What a skops file holds, whatever the save: a hash of its schema with the ids numbered
+    in order of appearance, and of its arrays in that order (the file's md5 differs per save)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            schema = archive.read("schema.json").decode()
+            order: dict[str, int] = {}
+
+            def number(found: re.Match[str]) -> str:
+                index = order.setdefault(found.group(2) or found.group(4), len(order))
+                if found.group(1):
+                    return f"{found.group(1)}{index}"
+                return f"{found.group(3)}{index}{found.group(5)}"
+
+            digest = hashlib.sha256(SKOPS_IDS.sub(number, schema).encode())
+            members = {  # arrays by their place in the schema; anything else by its name
+                name: str(order.get(name.removesuffix(".npy"), name))
+                for name in archive.namelist()
+                if name != "schema.json"
+            }
+            for name, label in sorted(members.items(), key=lambda item: item[1].zfill(12)):
+                digest.update(f"\0{label}\0".encode())
+                digest.update(archive.read(name))
+    except (OSError, KeyError, UnicodeDecodeError, zipfile.BadZipFile) as error:
+        raise DataError(f"{path}: not a model file skops wrote ({first_line(error)})") from None
     return digest.hexdigest()
 
 

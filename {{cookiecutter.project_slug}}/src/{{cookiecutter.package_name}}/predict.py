@@ -1,10 +1,11 @@
-"""Score a CSV or Parquet file with the local model file or an MLflow model URI.
+"""Score a CSV or Parquet file with the local model file or a registered version.
 
-A path ending in `.skops` is loaded with the project's own safe loader (only the
-types a model train saves); anything else goes through MLflow's pyfunc loader,
-so MLflow is imported only then. Numeric columns holding text are refused;
-categories the schema does not declare, or the model never saw, are scored
-(as unknown) with a warning per column.
+A `.skops` file, an MLflow model folder holding one, or a registered version
+(`models:/<name>@<alias>`) is loaded with the project's own safe loader: only the
+types a model train saves, never pickle. MLflow is imported only for a registered
+version. Numeric columns holding text or infinity are refused; categories the schema
+does not declare, or the model never saw, are scored (as unknown) with a warning per
+column.
 """
 
 from __future__ import annotations
@@ -22,14 +23,14 @@ from . import task
 from .errors import DataError, PipelineError, first_line
 from .files import load_model, read_table, write_table
 from .ingest import as_categories, plain_numbers
-from .params import Params, Schema, load_params
+from .params import READABLE, Params, Schema, load_params
+from .registry import MODEL_FILE
 
-TABLE_SUFFIXES = {".csv", ".parquet", ".pq"}
 EXAMPLES = 3  # values quoted in a message
 
 
 def is_local_model(model: str) -> bool:
-    """A `.skops` file path (not a URI such as runs:/ or models:/)."""
+    """A `.skops` file path (not a URI such as models:/)."""
     if not model.lower().endswith(".skops") or Path(model).is_dir():
         return False
     return Path(model).is_file() or len(urlparse(model).scheme) <= 1  # C:\ is a path
@@ -62,6 +63,10 @@ def numeric_features(frame: pd.DataFrame, schema: Schema, source: Path) -> pd.Da
             )
         else:
             frame[column] = numbers
+    for column in schema.numeric:
+        infinite = np.isinf(pd.to_numeric(frame[column], errors="coerce").astype(float)).sum()
+        if infinite:  # training refuses them too: a model says nothing sound about infinity
+            problems.append(f"{column} holds {infinite:,} infinite value(s)")
     if problems:
         raise DataError(f"predict: {source}: " + "; ".join(problems))
     return frame
@@ -118,38 +123,48 @@ def _reason(error: BaseException) -> str:
     return (text.strip().splitlines() or [first_line(error)])[0]
 
 
-def load_scorer(model: str) -> tuple[Callable[[pd.DataFrame], Any], dict[str, set[Any]]]:
-    """A function from features to predictions, and the categories the model saw."""
-    if is_local_model(model):
-        path = Path(model)
-        try:
-            estimator = load_model(path)  # refuses any type a model train saves never holds
-        except DataError as error:
-            raise DataError(f"predict: {error}") from error
-        except Exception as error:  # skops raises many types for a damaged file
-            raise DataError(f"predict: cannot load {path}: {first_line(error)}") from error
-        if not hasattr(estimator, task.RESPONSE_METHOD):
-            raise DataError(f"predict: {path} holds a {type(estimator).__name__}, not a model")
-        return (lambda features: task.predict(estimator, features)), model_categories(estimator)
+def _registered(model: str) -> Any:
+    """The model a models:/ URI names, loaded from the registry through the safe loader."""
+    from mlflow import MlflowClient
 
-    from . import tracking
+    from . import registry, tracking
 
     tracking.configure()
-    import mlflow.pyfunc
-
     try:
-        loaded = mlflow.pyfunc.load_model(model)
+        client = MlflowClient()
+        version = registry.version_of(client, model)
+        loaded = registry.load_version(client, version)
+    except DataError:
+        raise
     except Exception as error:  # MLflow raises many types for a bad URI or an unreachable store
-        raise PipelineError(f"predict: cannot load {model}: {first_line(error)}") from error
+        raise PipelineError(f"cannot load {model}: {first_line(error)}") from error
+    print(f"predict: {model} is {version.name} version {version.version}", file=sys.stderr)
+    return loaded
+
+
+def load_scorer(model: str) -> tuple[Callable[[pd.DataFrame], Any], dict[str, set[Any]]]:
+    """A function from features to predictions, and the categories the model saw. Only the
+    types a model train saves are loaded, from a file or the registry: nothing is unpickled."""
+    folder = Path(model) / MODEL_FILE  # an MLflow model folder, as promote registers it
+    local = folder if folder.is_file() else Path(model) if is_local_model(model) else None
+    if local is None and not model.startswith("models:/"):
+        raise DataError(
+            f"predict: --model {model}: use a .skops file, a folder holding {MODEL_FILE}, "
+            "models:/<name>@<alias> or models:/<name>/<version>"
+        )
     try:
-        raw = loaded.get_raw_model()
-    except Exception:  # a flavor without a raw model: check the schema's values only
-        raw = None
-    return (lambda features: task.predictions(loaded.predict(features))), model_categories(raw)
+        estimator = load_model(local) if local else _registered(model)
+    except PipelineError as error:
+        raise type(error)(f"predict: {error}") from error
+    except Exception as error:  # skops raises many types for a damaged file
+        raise DataError(f"predict: cannot load {model}: {first_line(error)}") from error
+    if not hasattr(estimator, task.RESPONSE_METHOD):
+        raise DataError(f"predict: {model} holds a {type(estimator).__name__}, not a model")
+    return (lambda features: task.predict(estimator, features)), model_categories(estimator)
 
 
 def check_paths(input: Path, output: Path) -> None:
-    if output.suffix.lower() not in TABLE_SUFFIXES:
+    if output.suffix.lower() not in READABLE:
         raise DataError(
             f"predict: {output}: unsupported file type {output.suffix!r}; use .csv or .parquet"
         )
@@ -180,6 +195,8 @@ def main(model: str, input: Path, output: Path) -> None:
     check_paths(input, output)
     params = load_params()
     frame = read_table(input)
+    if frame.empty:
+        raise DataError(f"predict: {input} has no rows to score")
     result = frame.assign(**scored(frame, model, params, input))
     write_table(result, output)
     print(f"predict: {len(result):,} rows scored with {model} -> {output}")

@@ -21,6 +21,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ from .files import (
     PIPELINE_LOCK,
     REPORTS,
     md5,
+    model_digest,
     read_json,
     write_json,
 )
@@ -131,6 +133,14 @@ def require_current_pipeline() -> None:
         )
 
 
+def holds_model(client: Any, model: Path) -> Callable[[Any], bool]:
+    """A check that a registered version holds the same model as `model`, a workspace file
+    whose md5 check_workspace found in dvc.lock (compared by content: two saves of one model
+    differ in bytes, and a revert may retrain it)."""
+    expected = model_digest(model)
+    return lambda version: registry.artifact_digest(client, version) == expected
+
+
 def descends_from(commit: str) -> bool | None:
     """Is HEAD `commit` or a descendant of it? None when this clone does not have `commit`."""
     done = subprocess.run(
@@ -159,6 +169,46 @@ def refuse_older(champion: Any, commit: str, descends: Callable[[str], bool | No
         )
 
 
+def _trusted(versions: Iterable[Any], verified: Callable[[Any], bool]) -> list[Any]:
+    """The versions that hold the model dvc.lock records, oldest first; the others carry this
+    model's key (public in dvc.lock) but not its model, and are never used."""
+    kept = []
+    for version in sorted(versions, key=lambda found: int(found.version)):
+        if verified(version):
+            kept.append(version)
+        else:
+            print(
+                f"promote: version {version.version} has this model's key but not the model "
+                "dvc.lock records; ignored",
+                file=sys.stderr,
+            )
+    return kept
+
+
+def _first_registered(
+    client: Any, name: str, key: str, mine: str, seen: set[str], verified: Callable[[Any], bool]
+) -> str:
+    """After registering `mine`: a promote running at the same time may have registered the
+    same model. The oldest such version is kept and ours deleted, so both runs agree. Versions
+    in `seen` were there before and judged already."""
+    same = client.search_model_versions(f"name = '{name}' and tags.model_key = '{key}'")
+    new = [v for v in same if int(v.version) < int(mine) and str(v.version) not in seen]
+    first = next(iter(_trusted(new, verified)), None)
+    if first is None:
+        return mine
+    client.delete_model_version(name, mine)
+    print(f"promote: version {first.version} of the same model was registered meanwhile; used it")
+    return str(first.version)
+
+
+def _repair_tags(client: Any, name: str, champion: Any, commit: str) -> None:
+    """A promote stopped between moving the alias and tagging the version is finished here."""
+    if champion.tags.get(WAS_CHAMPION) != "true":
+        client.set_model_version_tag(name, champion.version, WAS_CHAMPION, "true")
+    if not champion.tags.get(PROMOTED_FROM):
+        client.set_model_version_tag(name, champion.version, PROMOTED_FROM, commit)
+
+
 def decide(
     client: Any,
     params: Params,
@@ -167,13 +217,17 @@ def decide(
     register: Callable[[], str],
     commit: str,
     descends: Callable[[str], bool | None] = descends_from,
+    *,
+    verified: Callable[[Any], bool],
 ) -> Promotion:
-    """The whole promotion of the candidate built from `commit`, given a tracking client and
-    a way to register the candidate."""
+    """The whole promotion of the candidate built from `commit`, given a tracking client, a way
+    to register the candidate and a check that a registered version holds its model."""
     name, primary = params.model.name, params.model.primary_metric
     champion = version_by_alias(client, name, CHAMPION)
     champion_metrics = metrics_from_tags(champion.tags) if champion else None
-    same = client.search_model_versions(f"name = '{name}' and tags.model_key = '{key}'")
+    query = f"name = '{name}' and tags.model_key = '{key}'"
+    found = client.search_model_versions(query)
+    same = _trusted(found, verified)
     earlier = same[0] if same else None
 
     def record(promoted: bool, version: str | None, reason: str) -> Promotion:
@@ -189,7 +243,8 @@ def decide(
             previous_version=str(champion.version) if champion else None,
         )
 
-    if champion is not None and earlier is not None and earlier.version == champion.version:
+    if champion is not None and str(champion.version) in {str(v.version) for v in same}:
+        _repair_tags(client, name, champion, commit)
         return record(
             True, str(champion.version), f"version {champion.version} is already the champion"
         )
@@ -214,10 +269,14 @@ def decide(
         return record(
             False, str(earlier.version) if earlier else None, f"held back: {decision.summary}"
         )
-    version = str(earlier.version) if earlier else register()
-    if champion is not None:
+    if earlier is not None:
+        version = str(earlier.version)
+    else:
+        seen = {str(v.version) for v in found}
+        version = _first_registered(client, name, key, register(), seen, verified)
+    if champion is not None and str(champion.version) != version:
         client.set_registered_model_alias(name, PREVIOUS, champion.version)
-    client.set_registered_model_alias(name, CHAMPION, version)
+    client.set_registered_model_alias(name, CHAMPION, version)  # tags after: see _repair_tags
     client.set_model_version_tag(name, version, WAS_CHAMPION, "true")
     client.set_model_version_tag(name, version, PROMOTED_FROM, commit)
     if earlier is not None and earlier.tags.get(DEMOTED) == "true":
@@ -258,6 +317,10 @@ def rollback(client: Any, params: Params) -> Promotion:
     previous = version_by_alias(client, name, PREVIOUS)
     if champion is None or previous is None:
         raise PromotionError(f"rollback: {name} has no {CHAMPION} and {PREVIOUS} versions to swap")
+    try:
+        registry.load_version(client, previous)  # the alias goes only to a model train saves
+    except DataError as error:
+        raise PromotionRefused(f"rollback: {error}; nothing was moved") from error
     client.set_registered_model_alias(name, CHAMPION, previous.version)
     client.set_registered_model_alias(name, PREVIOUS, champion.version)
     client.set_model_version_tag(name, previous.version, "rolled_back_from", champion.version)
@@ -313,8 +376,11 @@ def main(strict: bool = False) -> None:
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    register = lambda: registry.register(client, params, key, candidate)  # noqa: E731
-    result = _guarded(lambda: decide(client, params, candidate, key, register, commit), uri)
+    register = partial(registry.register, client, params, key, candidate)
+    verified = holds_model(client, MODEL)
+    result = _guarded(
+        partial(decide, client, params, candidate, key, register, commit, verified=verified), uri
+    )
     report(result)
     if strict and not result.promoted:
         raise PipelineError(f"promote: held back and --strict was given: {result.reason}")

@@ -1,14 +1,10 @@
 """MLflow's side of the project in one place: a model's identity, the tags on runs and model
-versions, the champion lookup, and logging a run.
+versions, the champion lookup, logging a run, and loading a registered version safely.
 
 A model's identity is the hash of what produced it (the train stage's inputs and params in
-dvc.lock), not of the saved file: skops archives differ byte for byte between two saves of
-the same model.
-
-Each `evaluate` logs a run with its params, metrics, tags and reports, but not the model: a
-change of one hyperparameter should reach its metrics quickly, and the model file is in DVC.
-`promote` logs the model it registers in a run of its own (never one already in the store).
-
+dvc.lock), not of the saved file: skops archives differ byte for byte between two saves.
+`evaluate` logs a run without the model (the file is in DVC); `promote` logs the model it
+registers in a run of its own, holding the very file dvc.lock records.
 `import mlflow` takes seconds, so it happens inside the functions that need it.
 """
 
@@ -16,8 +12,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
+import tempfile
 import warnings
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 import yaml
@@ -41,6 +41,9 @@ CHAMPION, PREVIOUS = "champion", "previous"
 WAS_CHAMPION = "was_champion"
 PROMOTED_FROM = "promoted_from_commit"  # the commit whose promote last moved champion here
 DEMOTED = "demoted_by_rollback"  # `rollback` took the alias from it: no longer trusted as a revert
+ARTIFACT, MODEL_FILE = "model", "model.skops"  # a version's folder, and the file in it
+PROMOTE_HOST, PROMOTE_PID = "promote_host", "promote_pid"  # who opened a registration's run
+ABANDONED_AFTER_MS = 3_600_000  # a promote elsewhere whose run is older than this was stopped
 # Packages a logged model needs to load and predict.
 MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
 
@@ -96,7 +99,9 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-def _log_model(model: Any, params: Params, outputs: Outputs) -> str:
+def _log_model(model: Any, params: Params, outputs: Outputs, run_id: str) -> str:
+    """Log `model` in MLflow's format, holding the pipeline's own file: a registered version's
+    model.skops is byte for byte the file dvc.lock records."""
     import mlflow
     import mlflow.sklearn
     from mlflow.models import infer_signature
@@ -106,17 +111,54 @@ def _log_model(model: Any, params: Params, outputs: Outputs) -> str:
         # The hint: integer columns cannot hold missing values. The schema says so.
         warnings.filterwarnings("ignore", message="Hint: Inferred schema contains integer")
         signature = infer_signature(example, task.predict(model, example))
-    info = mlflow.sklearn.log_model(
-        model,
-        name="model",
-        signature=signature,
-        pip_requirements=pip_requirements(),
-        serialization_format="skops",
-        pyfunc_predict_fn=task.RESPONSE_METHOD,  # pyfunc users get what `predict` gives
-        skops_trusted_types=trusted_types(outputs.model, params.train.estimator),
-    )
-    mlflow.set_tag("model_uri", info.model_uri)  # what promote registers
-    return info.model_uri
+    with tempfile.TemporaryDirectory() as folder:
+        saved = Path(folder) / ARTIFACT
+        mlflow.sklearn.save_model(
+            model,
+            str(saved),
+            signature=signature,
+            pip_requirements=pip_requirements(),
+            serialization_format="skops",
+            pyfunc_predict_fn=task.RESPONSE_METHOD,  # pyfunc users get what `predict` gives
+            skops_trusted_types=trusted_types(outputs.model, params.train.estimator),
+        )
+        shutil.copyfile(outputs.model, saved / MODEL_FILE)  # a re-save would differ in bytes
+        mlflow.log_artifacts(str(saved), artifact_path=ARTIFACT)
+    model_uri = f"runs:/{run_id}/{ARTIFACT}"
+    mlflow.set_tag("model_uri", model_uri)
+    return model_uri
+
+
+def end_abandoned_runs(client: Any, experiment: str) -> None:
+    """Mark as failed the runs a killed `promote` left RUNNING: on this machine, those whose
+    process is gone; from elsewhere, those older than a promote can take."""
+    import socket
+    import time
+
+    found = client.get_experiment_by_name(experiment)
+    if found is None:
+        return
+    query = f"attributes.status = 'RUNNING' and tags.{PROMOTE_HOST} != ''"
+    for run in client.search_runs([found.experiment_id], query, max_results=100):
+        tags = run.data.tags
+        if tags.get(PROMOTE_HOST) == socket.gethostname():
+            pid = tags.get(PROMOTE_PID, "")
+            abandoned = not (pid.isdigit() and _alive(int(pid)))
+        else:
+            abandoned = time.time() * 1000 - run.info.start_time > ABANDONED_AFTER_MS
+        if abandoned:
+            client.set_terminated(run.info.run_id, status="FAILED")
+            print(f"promote: run {run.info.run_id} of a promote that was stopped marked FAILED")
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def log_run(
@@ -157,7 +199,7 @@ def log_run(
             if plots.is_dir():
                 mlflow.log_artifacts(str(plots), artifact_path=plots.name)
             if model is not None:
-                _log_model(model, params, outputs)
+                _log_model(model, params, outputs, run.info.run_id)
             return run.info.run_id
     except Exception as error:  # MLflow raises many types for an unreachable or failing store
         raise TrackingError(f"MLflow tracking at {uri} failed: {first_line(error)}") from error
@@ -172,14 +214,18 @@ def register(
     extra: dict[str, str] | None = None,
 ) -> str:
     """Log the workspace model (checked against dvc.lock) as a new run and register that run's
-    model. Runs already in the store are never reused: anyone who can log to it can tag a run
-    with this model's key and md5, both public in dvc.lock."""
+    model folder. Runs already in the store are never reused: anyone who can log to it can tag
+    a run with this model's key and md5, both public in dvc.lock."""
+    import socket
+
     from .files import load_model
 
     name = params.model.name
+    end_abandoned_runs(client, name)
     model = load_model(outputs.model, params.train.estimator)
-    run_id = log_run(params, candidate, model, outputs, {"model_key": key, **(extra or {})})
-    model_uri = client.get_run(run_id).data.tags["model_uri"]
+    opened = {"model_key": key, PROMOTE_HOST: socket.gethostname(), PROMOTE_PID: str(os.getpid())}
+    run_id = log_run(params, candidate, model, outputs, {**opened, **(extra or {})})
+    run = client.get_run(run_id)
     audit = {
         **git_state(),
         "gate": "passed",
@@ -192,8 +238,65 @@ def register(
     tags = version_tags(key, candidate, audit)
     if client.search_registered_models(f"name = '{name}'") == []:
         client.create_registered_model(name)
-    model_id = model_uri.removeprefix("models:/")
-    created = client.create_model_version(
-        name, model_uri, run_id=run_id, tags=tags, model_id=model_id
-    )
-    return str(created.version)
+    source = f"{run.info.artifact_uri}/{ARTIFACT}"
+    return str(client.create_model_version(name, source, run_id=run_id, tags=tags).version)
+
+
+def _download(client: Any, version: Any, folder: Path) -> Path:
+    """The model.skops file of a registered version, downloaded into `folder`."""
+    import mlflow.artifacts
+
+    source = client.get_model_version_download_uri(version.name, version.version)
+    try:
+        found = mlflow.artifacts.download_artifacts(
+            artifact_uri=f"{source.rstrip('/')}/{MODEL_FILE}", dst_path=str(folder)
+        )
+    except Exception as error:  # MLflow raises many types for a missing artifact
+        raise DataError(
+            f"{version.name} version {version.version} has no {MODEL_FILE}: not registered by "
+            "promote, and other formats are not loaded (they can run code)"
+        ) from error
+    return Path(found)
+
+
+def artifact_digest(client: Any, version: Any) -> str | None:
+    """What a registered version's model.skops holds (files.model_digest), or None when it
+    has none that skops wrote."""
+    from .files import model_digest
+
+    with tempfile.TemporaryDirectory() as folder:
+        try:
+            return model_digest(_download(client, version, Path(folder)))
+        except DataError:
+            return None
+
+
+def load_version(client: Any, version: Any) -> Any:
+    """A registered version's model through the safe loader: only the types a model train
+    saves, never unpickled code. The registry is not trusted to hold what promote put there."""
+    from .files import load_model
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = _download(client, version, Path(folder))
+        try:
+            return load_model(path)  # the types of any estimator train builds
+        except DataError:
+            raise
+        except Exception as error:  # skops raises many types for a damaged file
+            name = f"{version.name} version {version.version}"
+            raise DataError(f"{name}: {MODEL_FILE} cannot be read: {first_line(error)}") from error
+
+
+def version_of(client: Any, uri: str) -> Any:
+    """The version a `models:/<name>@<alias>` or `models:/<name>/<number>` URI names."""
+    rest = uri.removeprefix("models:/")
+    name, alias = rest.split("@", 1) if "@" in rest else (rest, None)
+    if alias is not None:
+        found = version_by_alias(client, name, alias)
+        if found is None:
+            raise DataError(f"{uri}: {name} has no version with the alias {alias!r}")
+        return found
+    name, _, number = rest.rpartition("/")
+    if not name or not number.isdigit():
+        raise DataError(f"{uri}: use models:/<name>@<alias> or models:/<name>/<version>")
+    return client.get_model_version(name, number)

@@ -22,6 +22,7 @@ def configure() -> str:
     # MLflow's HTTP client retries for minutes by default; a pipeline should fail fast.
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "20")
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # a model is one file
     uri = os.environ.get("MLFLOW_TRACKING_URI") or DEFAULT_TRACKING_URI
     if EXPECTS_SERVER and uri == DEFAULT_TRACKING_URI:
         print(

@@ -157,10 +157,35 @@ def ingest_main() -> None:
         frame = synthetic_rows(params, own)
     else:
         frame = ingest(data)
+    split = by_member(frame, params.fleet.by)
+    for member in params.fleet.members:  # before the snapshot is replaced
+        refuse_member(params, member, member_rows(split, frame, member), "ingest")
     write_table(frame, TRAINING_DATA)
     counts = {window: list(own.values()).count(window) for window in set(own.values())}
     spread = ", ".join(f"window {window}: {count}" for window, count in sorted(counts.items()))
     print(f"ingest: {len(frame):,} rows for {len(own)} members ({spread}) -> {TRAINING_DATA}")
+
+
+def member_problem(own: Params, rows: pd.DataFrame) -> str | None:
+    """Why a member's rows cannot train its model (too few rows, or a split that lacks a
+    class or a date), or None."""
+    from . import task
+
+    schema = own.data.schema_
+    if len(rows) < schema.min_rows:
+        return f"{len(rows):,} rows; data.schema.min_rows asks for at least {schema.min_rows:,}"
+    return task.split_problem(rows, own.split, schema)
+
+
+def refuse_member(params: Params, member: str, rows: pd.DataFrame, stage: str) -> None:
+    """Stop, naming the member, when its rows cannot train its model; before any file of it
+    (or of the other members of the stage) is written."""
+    problem = member_problem(member_params(params, member), rows)
+    if problem:
+        raise DataError(
+            f"{stage}: member {member!r} ({params.fleet.by} == {member!r}): {problem};"
+            " no member's files were written"
+        )
 
 
 def members_main(stage: str) -> None:
@@ -179,6 +204,8 @@ def members_main(stage: str) -> None:
     split = by_member(frame, params.fleet.by)
     code, group = code_hash(), groups[stage]
     primary = params.model.primary_metric
+    for member in group:  # all of the stage's members first: a refusal writes no member's files
+        refuse_member(params, member, member_rows(split, frame, member), "members")
     for number, member in enumerate(group, 1):
         own = member_params(params, member)
         rows = member_rows(split, frame, member)
@@ -191,11 +218,6 @@ def members_main(stage: str) -> None:
         if recorded.get("model_key") == key and all(path.is_file() for path in files):
             print(f"{label}: inputs unchanged, model kept")
             continue
-        if len(rows) < own.data.schema_.min_rows:
-            raise DataError(
-                f"members: {member}: {len(rows):,} rows of {params.fleet.by} == {member!r};"
-                f" data.schema.min_rows asks for at least {own.data.schema_.min_rows:,}"
-            )
         try:
             model = train.train(rows, own.data.schema_, own.split, own.train)
         except PipelineError as error:
@@ -403,7 +425,10 @@ def promote_main(strict: bool = False) -> None:
             split = by_member(frame, params.fleet.by)
         candidate = measured(own, out, member_rows(split, frame, member))
         register = partial(registry.register, client, own, key, candidate, out, {"member": member})
-        decide = partial(promote.decide, client, own, candidate, key, register, commit)
+        verified = promote.holds_model(client, out.model)
+        decide = partial(
+            promote.decide, client, own, candidate, key, register, commit, verified=verified
+        )
         try:
             result = promote._guarded(decide, uri)
             state = (

@@ -1,5 +1,6 @@
-"""predict: the local model file or an MLflow model; text in a numeric column is refused in
-one line; categories the schema or the model does not know are scored, with a warning."""
+"""predict: the local model file or an MLflow model folder, never unpickled; text or infinity
+in a numeric column is refused in one line; categories the schema or the model does not know
+are scored, with a warning."""
 
 from __future__ import annotations
 
@@ -157,7 +158,7 @@ def test_a_missing_model_file_is_named(
 def test_an_mlflow_model_still_scores_and_warns(
     scoring_project: Any, params: Params, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A model saved as promote logs it (skops format, predict_proba) loads through pyfunc."""
+    """A model folder as promote registers it loads from its model.skops, safely."""
     save_as_mlflow_model(scoring_project, "mlflow-model")
     edit_input(region={0: "mars"})
     before = snapshot("mlflow-model", MODEL, INPUT)
@@ -179,3 +180,32 @@ def test_the_output_may_not_overwrite_the_input(
     assert main(["predict", "--model", MODEL, "--input", INPUT, "--output", INPUT]) == 1
     assert capsys.readouterr().err.startswith(f"error: predict: --output {INPUT} would")
     assert snapshot(INPUT) == before
+
+
+def test_infinity_and_an_empty_file_are_refused_in_one_line(
+    scoring_project: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    edit_input(total_charges={0: "inf", 3: "-inf"})
+    assert predict() == 1
+    assert capsys.readouterr().err.splitlines() == [
+        f"error: predict: {INPUT}: total_charges holds 2 infinite value(s)"
+    ]
+    pd.read_csv(INPUT).head(0).to_csv(INPUT, index=False)
+    assert predict() == 1
+    assert capsys.readouterr().err.splitlines() == [f"error: predict: {INPUT} has no rows to score"]
+    assert not Path(OUTPUT).exists()
+
+
+def test_a_pickled_mlflow_model_is_refused_not_run(
+    scoring_project: Any, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import mlflow.sklearn
+
+    mlflow.sklearn.save_model(scoring_project, "pickled", serialization_format="cloudpickle")
+    capsys.readouterr()  # MLflow's own warning about pickles
+    assert predict("pickled") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "error: predict: --model pickled: use a .skops file, a folder holding model.skops,"
+        " models:/<name>@<alias> or models:/<name>/<version>"
+    ]
+    assert not Path(OUTPUT).exists()

@@ -51,7 +51,7 @@ def test_rows_without_the_target_are_forecast(scoring_project: Any, params: Para
 def test_an_mlflow_model_forecasts_the_same(
     scoring_project: Any, params: Params, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A model saved as promote logs it (skops format, `predict`) loads through pyfunc."""
+    """A model folder as promote registers it loads from its model.skops, safely."""
     save_as_mlflow_model(scoring_project, "mlflow-model")
     assert predict("mlflow-model") == 0
     assert capsys.readouterr().out == f"predict: 40 rows scored with mlflow-model -> {OUTPUT}\n"
