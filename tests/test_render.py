@@ -16,12 +16,13 @@ from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, bake, run
 
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "check.py", "errors.py", "evaluate.py", "files.py", "gate.py",
-    "drift.py", "drift_report.py", "ingest.py", "params.py", "plots.py", "predict.py",
-    "promote.py", "registry.py", "report.py", "section.py", "synthetic.py", "task.py",
+    "drift.py", "drift_report.py", "ingest.py", "markdown.py", "params.py", "plots.py",
+    "predict.py", "promote.py", "registry.py", "report.py", "section.py", "synthetic.py", "task.py",
     "tracking.py", "train.py", "use_data.py", "validate.py",
 ]  # fmt: skip
 TEST_FILES = [
-    "__init__.py", "conftest.py", "test_pipeline.py", "test_promote.py", "test_tracking.py",
+    "__init__.py", "conftest.py", "test_markdown.py", "test_pipeline.py", "test_promote.py",
+    "test_tracking.py",
 ]  # fmt: skip
 # Each task's own tests (in the template's bake folder, .tasks/<task>/tests/).
 TASKS_FOLDER = TEMPLATE / "{{cookiecutter.project_slug}}" / ".tasks"
@@ -478,3 +479,88 @@ def test_every_pinned_action_is_listed_in_pins_md() -> None:
 def test_the_templates_own_workflows_pass_the_checks() -> None:
     # .github only: the composite actions in tests/act/ are local stand-ins, never run on GitHub.
     assert workflow_check_failures(TEMPLATE, zizmor_target=".github") == []
+
+
+def markdown_problems(text: str) -> list[str]:
+    """Where CommonMark reads `text` other than its author meant: a fence that never closes
+    (e.g. a closing ``` that Jinja's `{%-` glued to the next line), a `## ` heading swallowed
+    by a code block, or a `## ` line outside code that is not parsed as a heading."""
+    from markdown_it import MarkdownIt
+
+    lines = text.splitlines()
+    in_code: set[int] = set()
+    headings: set[int] = set()
+    problems = []
+    for token in MarkdownIt("commonmark").enable("table").parse(text):
+        if token.type in ("fence", "code_block") and token.map:
+            start, end = token.map
+            in_code.update(range(start, end))
+            if token.type == "fence" and not lines[end - 1].strip().startswith(token.markup):
+                problems.append(f"line {start + 1}: the fence never closes")
+            problems += [
+                f"line {start + 1}: a code block holds the heading {line!r}"
+                for line in token.content.splitlines()
+                if line.startswith("## ")
+            ]
+        if token.type == "heading_open" and token.map:
+            headings.add(token.map[0])
+    written = {n for n, line in enumerate(lines) if line.startswith("## ") and n not in in_code}
+    problems += [f"line {n + 1}: {lines[n]!r} is not a heading" for n in sorted(written - headings)]
+    return problems
+
+
+def markdown_files(project: Path) -> list[Path]:
+    return sorted(path for path in project.rglob("*.md") if ".git" not in path.parts)
+
+
+def test_markdown_checks_catch_a_fence_glued_to_a_heading() -> None:
+    assert markdown_problems("```bash\nmake\n```\n\n## Commands\n") == []
+    assert markdown_problems("```bash\nmake\n```## Commands\n\n## Next\n") != []
+
+
+def test_default_bake_markdown_reads_as_written(default_bake: Path) -> None:
+    found = markdown_files(default_bake)
+    assert default_bake / "README.md" in found
+    for path in found:
+        assert markdown_problems(path.read_text()) == [], path.relative_to(default_bake)
+
+
+def test_variant_markdown_reads_as_written(variant: tuple[dict, Path]) -> None:
+    _, project = variant
+    for path in markdown_files(project):
+        assert markdown_problems(path.read_text()) == [], path.relative_to(project)
+
+
+FAKE_GH = """#!/bin/sh
+# Records the comment body the script would post; finds no earlier comment.
+for arg in "$@"; do case "$arg" in body=@*) cp "${arg#body=@}" "$BODY";; esac; done
+"""
+
+
+def test_comment_script_cuts_a_report_over_githubs_limit(
+    default_bake: Path, tmp_path: Path
+) -> None:
+    """The report is built to stay under 65,536 characters; one that is not is posted cut, at a
+    line, with a code block it leaves open closed and a note, instead of being refused."""
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "gh").write_text(FAKE_GH)
+    (tmp_path / "bin" / "gh").chmod(0o755)
+    env = {"PATH": f"{tmp_path / 'bin'}:/usr/bin:/bin", "BODY": str(tmp_path / "body.md"),
+           "GITHUB_REPOSITORY": "o/r", "PR_NUMBER": "1", "HEAD_SHA": "0" * 40}  # fmt: skip
+    script = str(default_bake / ".github/scripts/pr-comment.sh")
+    chart = ["```mermaid", *["🟢 a bar of the chart " * 4] * 2_000, "```"]
+    for lines, cut in (
+        (["## Model report", "", "short"], False),
+        (["## Model report", *chart], True),
+    ):
+        report = tmp_path / "report.md"
+        report.write_text("\n".join([*lines, "## After the chart", ""]))
+        run([script, str(report)], tmp_path, env=env)
+        body = (tmp_path / "body.md").read_text()
+        assert len(body.encode("utf-16-le")) // 2 <= 65_536 and body.count("\n") > 2
+        assert ("over GitHub's 65,536-character limit" in body) is cut
+        assert ("## After the chart" in body) is not cut
+        assert markdown_problems(body) == []
+        assert body.endswith(
+            f'![](https://cml.dev/watermark.png#{"0" * 40} "CML watermark Model report")'
+        )

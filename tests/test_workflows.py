@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+from markdown_it import MarkdownIt
 
 from .conftest import bake, edit_yaml, publish, run, shared_env, train_main_then_branch
 from .fake_github import BOT, Comment, FakeGitHub, Pull
@@ -219,6 +220,36 @@ def test_comment_script_gh_path_edits_only_its_own_comment(
     [mine] = reports(github, pull)
     assert mine.body == f"## Model report\n\nsecond\n\n\n{WATERMARK.format(sha=head)}"
     assert [c.id for c in github.comments_on(pull.number)] == [quoted.id, mine.id]
+
+    # A report of hostile data: GitHub holds it inert and within its limit.
+    run(["python", "-c", HOSTILE_REPORT, str(report)], project, env={**env, **shared_env(project)})
+    run([".github/scripts/pr-comment.sh", str(report)], project, env=env)
+    [mine] = reports(github, pull)
+    assert len(mine.body) <= 65_536 and "approve here" in mine.body
+    for token in MarkdownIt("commonmark").enable("table").parse(mine.body):
+        for inline in [token, *(token.children or [])]:
+            assert "evil.example" not in f"{inline.attrGet('href')}{inline.attrGet('src')}"
+            assert inline.type != "text" or "@your-org/ml-maintainers" not in inline.content
+
+
+# The PR report of a branch whose data holds a hostile category value (segment, feature,
+# parameter, failed expectation) and a 100,000-character cell; written to sys.argv[1].
+HOSTILE_REPORT = """
+import sys
+from pathlib import Path
+from customer_churn.params import load_params
+from customer_churn.report import Inputs, Side, build
+value = ("[approve here](https://evil.example/login) @your-org/ml-maintainers"
+         " ![t](https://evil.example/t.png)")
+side = Side(metrics={"roc_auc": 0.8, "segment_gap": 0.1}, segments={value: {"roc_auc": 0.8}},
+            importance={value: 0.02})
+failure = {"expectation": "expect_column_values_to_be_in_set", "column": value,
+           "observed": {"unexpected_count": 2, "examples": [value, "x" * 100_000]}}
+validation = {"success": False, "statistics": {}, "failures": [failure]}
+changed = {"data.schema.categorical.region": (["north"], ["north", value])}
+inputs = Inputs("main", side, side, params_changed=changed, validation=validation)
+Path(sys.argv[1]).write_text(build(inputs, load_params()))
+"""
 
 
 def test_promote_workflow_promotes_on_push_to_main(pr_repo: Path, tmp_path: Path) -> None:

@@ -8,6 +8,8 @@ from {{ cookiecutter.package_name }} import task
 from {{ cookiecutter.package_name }}.fleet_report import LIMIT, MemberChange, build
 from {{ cookiecutter.package_name }}.gate import GateDecision
 
+from .test_markdown import HOSTILE, problems
+
 PRIMARY = next(iter(task.METRICS))  # roc_auc in a classification bake, mae in a regression one
 NAMES = [*list(task.METRICS)[:4], "test_rows"]  # five metrics per member
 PASSES = GateDecision(passed=True, reasons=["meets the minimum"])
@@ -72,7 +74,7 @@ def test_mixed_fleet_summary_counts_and_order() -> None:
     text = report(
         changes,
         changed={"train.hyperparameters.learning_rate": (0.1, 0.05)},
-        title="`customer-churn`",
+        title="customer-churn",
         run_url="https://github.com/o/r/actions/runs/1",
     )
     lines = text.splitlines()
@@ -178,3 +180,40 @@ def test_a_lower_mae_is_better() -> None:
     assert "| north | 12.5000 | 11.2500 | ▼ -1.2500 🟢 | ✅ passes |" in text
     assert "| south | 12.5000 | 13.7500 | ▲ +1.2500 🔴 | ✅ passes |" in text
     assert [row.split(" | ")[0] for row in rows(text)] == ["| north", "| south"]  # a tie: by name
+
+
+def test_names_and_values_from_data_and_params_stay_inert() -> None:
+    """A member's name and a parameter's value that are Markdown (a link, a team mention, a
+    remote image), and names of 100,000 characters, in every table, the chart and the list
+    of gate failures."""
+    huge = "z" * 100_000
+    changes = [
+        member(HOSTILE, 0.8, 0.7, holds_back("misses the minimum")),
+        member(huge, 0.8, 0.9),
+        member(f"{HOSTILE} steady", 0.8, 0.8),
+        *fleet(300),
+    ]
+    text = report(changes, changed={HOSTILE: (huge, HOSTILE)}, title=HOSTILE)
+    assert problems(text) == []
+    assert len(text) <= LIMIT and "left out" not in text
+    chart = next(line for line in text.splitlines() if "x-axis" in line)
+    assert "](" not in chart and chart.count('"') == 2 * 30
+
+
+def test_the_fleet_drift_report_shows_names_inert_and_stays_under_the_limit() -> None:
+    from {{ cookiecutter.package_name }}.fleet_drift import markdown
+
+    def verdict(retrain: bool) -> dict:
+        triggers = ["data_drift"] if retrain else []
+        return {"retrain": retrain, "triggers": triggers, "new_rows": 5, "drifted": [HOSTILE]}
+
+    members = {f"{HOSTILE} {index}": verdict(index % 2 == 0) for index in range(2_000)}
+    result = {
+        "members": members,
+        "retrain_members": [name for name, member in members.items() if member["retrain"]],
+        "current": {"source": HOSTILE, "rows": 10},
+        "reference": {"source": "data/train.parquet", "rows": 100},
+    }
+    text = markdown(result, HOSTILE)
+    assert problems(text) == [] and len(text) <= LIMIT
+    assert "| … | and 950 more (reports/drift.json) |" in text

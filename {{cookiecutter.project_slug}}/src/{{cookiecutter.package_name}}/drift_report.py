@@ -1,6 +1,8 @@
 """The drift check's result as Markdown (the retraining PR's body) and as one HTML page.
 
-Pure functions of the dict written to reports/drift.json; no I/O.
+Pure functions of the dict written to reports/drift.json; no I/O. Column names, category
+values and file names come from data and params: the Markdown shows them through .markdown,
+the page through html.escape.
 """
 
 from __future__ import annotations
@@ -9,6 +11,8 @@ import math
 import re
 from html import escape
 from typing import Any
+
+from . import markdown as md
 
 TEST_NAMES = {
     "ks": "KS p-value",
@@ -40,8 +44,29 @@ def verdict(result: dict[str, Any], emoji: bool = True) -> str:
 
 def _inline_html(line: str) -> str:
     """One line of findings() as HTML: its **bold** and `code` marks become tags."""
-    text = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escape(line))
-    return re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    marked = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", escape(line))
+    return re.sub(r"(`+) ?(.+?) ?\1(?!`)", r"<code>\2</code>", marked)
+
+
+def _at_most(share: float) -> str:
+    """`share` rounded down to the first digits that are not all zero: 0.1538 -> 0.15."""
+    digits = 2
+    while digits < 6 and math.floor(share * 10**digits) == 0:
+        digits += 1
+    return f"{math.floor(share * 10**digits) / 10**digits:.{digits}f}"
+
+
+def _near_miss(result: dict[str, Any]) -> str:
+    """Which setting would have fired the data-drift rule, when columns drifted but it did not:
+    the share threshold to lower it to, or the critical columns to name (as YAML to paste)."""
+    near = result.get("data_drift_near_miss")
+    if not near:
+        return ""
+    names = [*result["rules"]["critical_columns"], *near["critical_columns"]]
+    critical = md.code(f"drift.critical_columns: [{', '.join(names)}]", 200)
+    share = md.code(f"drift.share_threshold: {_at_most(near['share_threshold'])}")
+    outcome = " too" if result["retrain"] else ", and the model would have been retrained"
+    return f". With {share} (or lower) or {critical}, this rule would have fired{outcome}"
 
 
 def findings(result: dict[str, Any]) -> list[str]:
@@ -55,8 +80,8 @@ def findings(result: dict[str, Any]) -> list[str]:
         f"the rule is {rules['share_threshold']:.0%})"
     )
     if critical:
-        data += ", including the critical " + ", ".join(f"`{name}`" for name in critical)
-    lines = [data]
+        data += ", including the critical " + ", ".join(md.code(name) for name in critical[:20])
+    lines = [data + _near_miss(result)]
     performance = result["performance"]
     if performance is None:
         lines.append("**Performance**: not checked, the new data has no labels")
@@ -66,7 +91,7 @@ def findings(result: dict[str, Any]) -> list[str]:
             f"{performance['metric']} {_number(performance['reference'])} at evaluation, "
             f"{_number(performance['current'])} on {performance['rows']:,} labelled new rows "
             f"(drop {_number(performance['drop'])}; the rule is more than "
-            f"{_number(performance['threshold'])}); model {performance['model']}"
+            f"{_number(performance['threshold'])}); model {md.code(performance['model'], 200)}"
         )
     enough = "new_data" in result["triggers"]
     lines.append(
@@ -82,13 +107,17 @@ def _notes(column: dict[str, Any]) -> str:
     return "; ".join(reason for reason in column["reasons"] if reason != column["test"])
 
 
+NOTES = 160  # characters of a column's notes (unseen values are data) in the Markdown table
+
+
 def markdown(result: dict[str, Any], model_name: str) -> str:
     columns = result["columns"]
     critical = set(result["rules"]["critical_columns"])
+    source = md.code(result["current"]["source"], 200)
     lines = [
-        f"## Drift check of `{model_name}`: {verdict(result)}",
+        f"## Drift check of {md.code(model_name)}: {verdict(result)}",
         "",
-        f"New data: {result['current']['source']}, {result['current']['rows']:,} rows; "
+        f"New data: {source}, {result['current']['rows']:,} rows; "
         f"reference: the training snapshot, {result['reference']['rows']:,} rows.",
         "",
         *(f"- {line}" for line in findings(result)),
@@ -98,10 +127,11 @@ def markdown(result: dict[str, Any], model_name: str) -> str:
     ]
     for name, column in columns.items():
         star = " (critical)" if name in critical else ""
+        cell = md.code(name, cell=True)
         lines.append(
-            f"| `{name}`{star} | {column['type']} | {TEST_NAMES[column['test']]} | "
+            f"| {cell}{star} | {column['type']} | {TEST_NAMES[column['test']]} | "
             f"{_number(column['statistic'])} | {_number(column['threshold'])} | "
-            f"{'🔴 yes' if column['drifted'] else '🟢 no'} | {_notes(column)} |"
+            f"{'🔴 yes' if column['drifted'] else '🟢 no'} | {md.text(_notes(column), NOTES)} |"
         )
     scores = [column["score"] for column in columns.values()]
     top = max(2, math.ceil(max(scores, default=0)))
@@ -110,7 +140,7 @@ def markdown(result: dict[str, Any], model_name: str) -> str:
         "```mermaid",
         "xychart-beta",
         '    title "Drift score per column (1 = its threshold; drifted from 1 up)"',
-        f"    x-axis [{', '.join(columns)}]",
+        f"    x-axis [{', '.join(md.label(name) for name in columns)}]",
         f'    y-axis "score" 0 --> {top}',
         f"    bar [{', '.join(str(s) for s in scores)}]",
         f"    line [{', '.join('1' for _ in scores)}]",
@@ -119,7 +149,7 @@ def markdown(result: dict[str, Any], model_name: str) -> str:
         "Distributions, reference against new, are in `reports/drift.html`"
         " (kept as the workflow run's artifact).",
     ]
-    return "\n".join(lines) + "\n"
+    return md.cap("\n".join(lines) + "\n", where="; every column is in `reports/drift.json`")
 
 
 STYLE = """

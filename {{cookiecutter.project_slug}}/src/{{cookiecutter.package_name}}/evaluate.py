@@ -24,6 +24,7 @@ from .files import (
     write_json,
     write_text,
 )
+from .markdown import cap, code, text
 from .params import Params
 
 IMPORTANCE_REPEATS = 5
@@ -111,7 +112,7 @@ def _fmt(value: float) -> str:
 
 
 def _importance_lines(found: dict[str, Any]) -> list[str]:
-    metric = found["metric"]
+    metric = text(found["metric"])
     lines = [
         "## What the model relies on",
         "",
@@ -122,44 +123,53 @@ def _importance_lines(found: dict[str, Any]) -> list[str]:
         "|---|---:|---:|",
     ]
     lines += [
-        f"| {entry['feature']} | {entry['importance']:.4f} | {entry['std']:.4f} |"
+        f"| {text(entry['feature'])} | {entry['importance']:.4f} | {entry['std']:.4f} |"
         for entry in found["features"][:CARD_FEATURES]
     ]
+    left = len(found["features"]) - CARD_FEATURES
+    if left > 0:
+        shown = f"{CARD_FEATURES} of {len(found['features'])}"
+        lines += ["", f"The {shown} features that matter most; all are in reports/importance.json."]
     return lines
 
 
+def _names(names: list[str]) -> str:
+    return ", ".join(text(name) for name in names) or "none"
+
+
 def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int) -> str:
-    """A short, factual model card in Markdown."""
+    """A short, factual model card in Markdown; what comes from params or data is escaped."""
     schema = params.data.schema_
     metrics = result["metrics"]
     primary = params.model.primary_metric
+    segment = text(schema.segment)
     lines = [
-        f"# Model card: {params.model.name}",
+        f"# Model card: {text(params.model.name)}",
         "",
         "## Intended use",
         "",
-        params.model.description,
+        text(params.model.description, 1000),
         *task.card_use(params),
         "Not for use on populations unlike the training data; check the drift report first.",
         "",
         "## Data",
         "",
-        f"- Source: `{params.data.source}`"
+        f"- Source: {code(params.data.source)}"
         + (
             f" (window {params.data.window})"
             if params.data.source == "synthetic"
-            else f" (`{params.data.path}`)"
+            else f" ({code(params.data.path, 200)})"
         ),
-        f"- Training snapshot: `{TRAINING_DATA}`, {rows:,} rows, MD5 `{data_md5}`",
-        f"- Numeric features: {', '.join(schema.numeric) or 'none'}",
-        f"- Categorical features: {', '.join(schema.categorical) or 'none'}",
+        f"- Training snapshot: `{TRAINING_DATA}`, {rows:,} rows, MD5 {code(data_md5)}",
+        f"- Numeric features: {_names(list(schema.numeric))}",
+        f"- Categorical features: {_names(list(schema.categorical))}",
         f"- Split: {params.split.test_size:.0%} held out for testing "
         f"({metrics['test_rows']:,} rows)",
         "",
         "## Model",
         "",
-        f"- Estimator: `{params.train.estimator}`",
-        f"- Hyperparameters: `{params.train.hyperparameters}`",
+        f"- Estimator: {code(params.train.estimator)}",
+        f"- Hyperparameters: {code(params.train.hyperparameters, 1000)}",
         "",
         "## Metrics (test split)",
         "",
@@ -175,22 +185,22 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
         "|---|---|",
     ]
     lines += [
-        f"| {name}{' (primary)' if name == primary else ''} | {_fmt(value)} |"
+        f"| {text(name)}{' (primary)' if name == primary else ''} | {_fmt(value)} |"
         for name, value in metrics.items()
     ]
     lines += ["", *_importance_lines(result["importance"])]
     if not schema.segment:
         lines += ["", "No segment column (data.schema.segment): no metrics per segment.", ""]
-        return "\n".join(lines)
+        return cap("\n".join(lines))
     lines += [
         "",
-        f"## By {schema.segment}",
+        f"## By {segment}",
         "",
-        f"| {schema.segment} | rows | {primary} |",
+        f"| {segment} | rows | {primary} |",
         "|---|---|---|",
     ]
     lines += [
-        f"| {name} | {values['rows']:,} | {_fmt(values[primary])} |"
+        f"| {text(name)} | {values['rows']:,} | {_fmt(values[primary])} |"
         for name, values in result["segments"].items()
     ]
     lines += [
@@ -199,7 +209,7 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
         f"(the merge gate allows {params.gate.max_segment_gap}).",
         "",
     ]
-    return "\n".join(lines)
+    return cap("\n".join(lines))
 
 
 def main() -> None:

@@ -24,6 +24,7 @@ from . import task
 from .errors import PipelineError
 from .files import IMPORTANCE, METRICS, PIPELINE_LOCK, PLOTS, SEGMENTS, VALIDATION, write_text
 from .gate import gate, improvement
+from .markdown import cap, code, text
 from .params import Params
 from .task import METRICS as METRIC_DIRECTIONS
 
@@ -32,6 +33,10 @@ LOWER_IS_BETTER = {"segment_gap"}
 NEUTRAL = {"test_rows"}
 SAME = 1e-4  # changes smaller than this count as unchanged
 IMPORTANCE_ROWS = 5  # features in the report's importance table
+PARAM_ROWS = 50  # rows of the parameters table; the rest are counted
+SEGMENT_ROWS = 50  # rows of the segments table; the rest are counted
+FAILURE_ROWS = 20  # failed expectations listed; the rest are counted
+OBSERVED = 200  # characters of a failed expectation's observation
 
 
 @dataclass
@@ -263,7 +268,7 @@ def _metrics_table(inputs: Inputs, primary: str) -> list[str]:
     rows = ["| metric | main | PR | change |", "|---|---:|---:|---|"]
     for name in names:
         old, new = inputs.base.metrics.get(name), inputs.head.metrics.get(name)
-        label = f"**{name}**" if name == primary else name
+        label = f"**{text(name)}**" if name == primary else text(name)
         rows.append(f"| {label} | {_fmt(old)} | {_fmt(new)} | {_change(name, new, old)} |")
     return rows
 
@@ -273,17 +278,24 @@ def _segments_table(inputs: Inputs, primary: str) -> list[str]:
     if not names:
         return []
     rows = [f"| segment | main {primary} | PR {primary} | change |", "|---|---:|---:|---|"]
-    for name in names:
+    for name in names[:SEGMENT_ROWS]:
         old = inputs.base.segments.get(name, {}).get(primary)
         new = inputs.head.segments.get(name, {}).get(primary)
-        rows.append(f"| {name} | {_fmt(old)} | {_fmt(new)} | {_change(primary, new, old)} |")
-    return rows
+        cells = f"{_fmt(old)} | {_fmt(new)} | {_change(primary, new, old)}"
+        rows.append(f"| {text(name)} | {cells} |")
+    return rows + _more(len(names) - SEGMENT_ROWS, "reports/segments.json")
+
+
+def _more(left: int, where: str) -> list[str]:
+    """The line that counts what a bounded list left out."""
+    return ["", f"… and {left:,} more ({where})."] if left > 0 else []
 
 
 def _value(value: Any) -> str:
-    return (
-        "—" if value is None else f"`{json.dumps(value) if not isinstance(value, str) else value}`"
-    )
+    """A parameter's value in a table cell: a code span, on one line, cut to a width."""
+    if value is None:
+        return "—"
+    return code(value if isinstance(value, str) else json.dumps(value), cell=True)
 
 
 def _axis(values: list[float]) -> str:
@@ -335,7 +347,7 @@ def _importance_table(inputs: Inputs) -> list[str]:
     for name in names[:IMPORTANCE_ROWS]:
         old, new = base.get(name), head[name]
         change = "" if old is None else f"{new - old:+.4f}"
-        rows.append(f"| {name} | {_fmt(old)} | {_fmt(new)} | {change} |")
+        rows.append(f"| {text(name)} | {_fmt(old)} | {_fmt(new)} | {change} |")
     return rows
 
 
@@ -352,7 +364,7 @@ def build(inputs: Inputs, params: Params) -> str:
         segmented=params.data.schema_.segment is not None,
     )
     lines = [
-        f"## Model report: `{params.model.name}`",
+        f"## Model report: {code(params.model.name)}",
         "",
         verdict(inputs, params),
         "",
@@ -364,7 +376,7 @@ def build(inputs: Inputs, params: Params) -> str:
         "",
         "<sub>On merge, promote applies the same gate to the registry's champion.</sub>",
         "",
-        f"### Metrics (main = `{inputs.base_name}`; PR = {inputs.head_name})",
+        f"### Metrics (main = {code(inputs.base_name)}; PR = {inputs.head_name})",
         "",
         *_metrics_table(inputs, primary),
     ]
@@ -380,10 +392,12 @@ def build(inputs: Inputs, params: Params) -> str:
     lines += ["", "### Parameters", ""]
     if inputs.params_changed:
         lines += ["| parameter | main | PR |", "|---|---|---|"]
+        changed = list(inputs.params_changed.items())
         lines += [
-            f"| `{name}` | {_value(old)} | {_value(new)} |"
-            for name, (old, new) in inputs.params_changed.items()
+            f"| {code(name, cell=True)} | {_value(old)} | {_value(new)} |"
+            for name, (old, new) in changed[:PARAM_ROWS]
         ]
+        lines += _more(len(changed) - PARAM_ROWS, "`dvc params diff`")
     else:
         lines += ["No parameter changed."]
     lines += ["", "### Data", ""]
@@ -391,11 +405,11 @@ def build(inputs: Inputs, params: Params) -> str:
     if new_md5 is None:
         lines += ["The PR has no training snapshot in `dvc.lock` (did the pipeline run?)."]
     elif old_md5 is None:
-        lines += [f"Training snapshot `{new_md5[:12]}` is new (main has none)."]
+        lines += [f"Training snapshot {code(new_md5[:12])} is new (main has none)."]
     elif old_md5 == new_md5:
-        lines += [f"Training data unchanged (`{new_md5[:12]}`)."]
+        lines += [f"Training data unchanged ({code(new_md5[:12])})."]
     else:
-        lines += [f"Training data **changed**: `{old_md5[:12]}` → `{new_md5[:12]}`."]
+        lines += [f"Training data **changed**: {code(old_md5[:12])} → {code(new_md5[:12])}."]
     lines += ["", "### Data validation", ""]
     validation = inputs.validation
     if validation is None:
@@ -403,8 +417,8 @@ def build(inputs: Inputs, params: Params) -> str:
     else:
         stats = validation.get("statistics", {})
         met, total = (
-            stats.get("successful_expectations", "?"),
-            stats.get("evaluated_expectations", "?"),
+            text(stats.get("successful_expectations", "?"), 20),
+            text(stats.get("evaluated_expectations", "?"), 20),
         )
         rows = stats.get("rows")
         on_rows = f" on {rows:,} rows" if isinstance(rows, int) else ""
@@ -412,11 +426,12 @@ def build(inputs: Inputs, params: Params) -> str:
             lines += [f"✅ {met}/{total} expectations met{on_rows}."]
         else:
             lines += [f"❌ {met}/{total} expectations met{on_rows}. Failed:"]
-            for failure in validation.get("failures", []):
-                column = f" on `{failure['column']}`" if failure.get("column") else ""
-                lines += [
-                    f"- `{failure['expectation']}`{column}: observed {failure.get('observed')}"
-                ]
+            failures = validation.get("failures", [])
+            for failure in failures[:FAILURE_ROWS]:
+                column = f" on {code(failure['column'])}" if failure.get("column") else ""
+                observed = text(failure.get("observed"), OBSERVED)
+                lines += [f"- {code(failure['expectation'])}{column}: observed {observed}"]
+            lines += _more(len(failures) - FAILURE_ROWS, "reports/validation.json")
     charts = _charts(inputs, primary)
     if charts:
         lines += ["", "### Charts", "", *charts]
@@ -428,7 +443,7 @@ def build(inputs: Inputs, params: Params) -> str:
         lines += ["", *sections]
     if inputs.run_url:
         lines += ["", f"[Workflow run]({inputs.run_url})"]
-    return "\n".join(lines) + "\n"
+    return cap("\n".join(lines) + "\n")
 
 
 def main(base: str, out: Path) -> None:

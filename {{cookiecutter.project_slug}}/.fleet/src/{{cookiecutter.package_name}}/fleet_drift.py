@@ -16,6 +16,7 @@ from . import drift
 from .errors import DataError
 from .files import TRAINING_DATA, read_json, write_json, write_text
 from .fleet import by_member, member_params, member_rows, outputs, synthetic_rows, windows
+from .markdown import cap, code, text
 from .params import PARAMS_FILE, Params, load_params, parse_params, parse_yaml
 
 SHOWN = 50  # members listed in full in the Markdown; the rest are counted
@@ -54,6 +55,7 @@ def check_member(
 
 
 def _reasons(verdict: dict[str, Any]) -> str:
+    """Why a member is retrained, as plain text (printed, and escaped in the Markdown)."""
     parts = []
     if "data_drift" in verdict["triggers"]:
         parts.append(f"data drift ({', '.join(verdict['drifted'])})")
@@ -72,15 +74,19 @@ def _reasons(verdict: dict[str, Any]) -> str:
 def markdown(result: dict[str, Any], name: str) -> str:
     members, fired = result["members"], result["retrain_members"]
     lines = [
-        f"## Drift check of the `{name}` fleet: {len(fired)} of {len(members)} members to retrain",
+        f"## Drift check of the {code(name)} fleet: {len(fired)} of {len(members)} members"
+        " to retrain",
         "",
-        f"New data: {result['current']['source']}, {result['current']['rows']:,} rows;"
+        f"New data: {code(result['current']['source'], 200)}, {result['current']['rows']:,} rows;"
         f" reference: the training snapshot, {result['reference']['rows']:,} rows.",
         "",
     ]
     if fired:
         lines += ["Retraining only these members:", "", "| member | why |", "|---|---|"]
-        lines += [f"| {member} | {_reasons(members[member])} |" for member in fired[:SHOWN]]
+        lines += [
+            f"| {text(member)} | {text(_reasons(members[member]), 200)} |"
+            for member in fired[:SHOWN]
+        ]
         if len(fired) > SHOWN:
             lines.append(f"| … | and {len(fired) - SHOWN} more (reports/drift.json) |")
     quiet = [member for member in members if member not in fired]
@@ -89,9 +95,13 @@ def markdown(result: dict[str, Any], name: str) -> str:
         lines += [
             "",
             f"No rule fired for {len(quiet)} members"
-            + (f"; some columns drifted for {', '.join(drifted[:SHOWN])}." if drifted else "."),
+            + (
+                f"; some columns drifted for {', '.join(text(m) for m in drifted[:SHOWN])}."
+                if drifted
+                else "."
+            ),
         ]
-    return "\n".join(lines) + "\n"
+    return cap("\n".join(lines) + "\n", where="; every member is in `reports/drift.json`")
 
 
 def html(markdown_text: str, name: str) -> str:

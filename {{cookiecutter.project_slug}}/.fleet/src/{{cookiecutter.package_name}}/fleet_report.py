@@ -4,6 +4,7 @@ A fleet trains one model per member (a region, a product line); each member's me
 reports/<member>/metrics.json. `build` is a pure function from both sides' metrics and each
 member's gate decision to Markdown: the changed members first, by impact, then the rest
 collapsed, and never longer than a GitHub comment may be, however many members there are.
+Member and metric names and parameter values go through .markdown, as in the single model's.
 """
 
 from __future__ import annotations
@@ -14,11 +15,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .gate import GateDecision, improvement
+from .markdown import LIMIT, RESERVE, cap, code, label, size, text
 from .report import LOWER_IS_BETTER, NEUTRAL, SAME, _change, _fmt, _value
 from .task import METRICS as METRIC_DIRECTIONS
 
-LIMIT = 65_536  # characters in a GitHub comment
-MARGIN = 1_000  # room for the notes that say what was left out
+MARGIN = 2 * RESERVE  # room for the notes that say what was left out, and the watermark
 PARAM_ROWS = 30  # parameters in the parameters table
 CHART_MEMBERS = 30  # members in the chart
 REASON = 120  # characters of a gate's summary in the members tables
@@ -68,35 +69,16 @@ def _get(metrics: dict[str, float] | None, name: str) -> float | None:
     return None if metrics is None else float(metrics.get(name, math.nan))
 
 
-def _size(text: str) -> int:
-    """Length in UTF-16 code units, as a browser counts it (🟢 is two); never below len()."""
-    return len(text.encode("utf-16-le")) // 2
-
-
-def _cell(text: str, width: int = NAME) -> str:
-    """`text` on one line, cut to `width` characters, with pipes escaped for a table."""
-    text = " ".join(text.split())
-    if len(text) > width:
-        text = text[: width - 1] + "…"
-    return text.replace("|", "\\|")
-
-
 def _gate(decision: GateDecision | None) -> str:
     if decision is None:
         return "—"
-    return "✅ passes" if decision.passed else f"❌ {_cell(decision.summary, REASON)}"
+    return "✅ passes" if decision.passed else f"❌ {text(decision.summary, REASON)}"
 
 
 def _member_row(change: MemberChange, primary: str) -> str:
     old, new = _get(change.base, primary), _get(change.head, primary)
-    cells = [_cell(change.member), _fmt(old), _fmt(new), _change(primary, new, old)]
+    cells = [text(change.member, NAME), _fmt(old), _fmt(new), _change(primary, new, old)]
     return f"| {' | '.join(cells)} | {_gate(change.gate)} |"
-
-
-def _param(value: Any) -> str:
-    """A parameter's value as report.py shows it, cut inside its backticks."""
-    shown = _value(value)
-    return shown if value is None else f"`{_cell(shown[1:-1])}`"
 
 
 def _params(changed: dict[str, tuple[Any, Any]]) -> list[str]:
@@ -104,7 +86,7 @@ def _params(changed: dict[str, tuple[Any, Any]]) -> list[str]:
         return ["No parameter changed."]
     rows = ["| parameter | main | PR |", "|---|---|---|"]
     for name, (old, new) in list(changed.items())[:PARAM_ROWS]:
-        rows.append(f"| `{_cell(name)}` | {_param(old)} | {_param(new)} |")
+        rows.append(f"| {code(name, NAME, cell=True)} | {_value(old)} | {_value(new)} |")
     if len(changed) > PARAM_ROWS:
         rows += ["", f"… and {len(changed) - PARAM_ROWS} more."]
     return rows
@@ -142,11 +124,10 @@ def _chart(changed: list[MemberChange], primary: str) -> list[str]:
 
 def _labels(members: list[str]) -> str:
     """Short, quoted, distinct Mermaid axis labels: a long name keeps its start and its end."""
-    short = [" ".join(name.replace('"', "'").split()) for name in members]
-    short = [name if len(name) <= 20 else f"{name[:10]}…{name[-9:]}" for name in short]
+    short = [label(name) for name in members]
     if len(set(short)) < len(short):  # Mermaid would draw one bar for two members
-        short = [f"{rank}. {name}" for rank, name in enumerate(short, 1)]
-    return ", ".join(f'"{name}"' for name in short)
+        short = [f'"{rank}. {name[1:]}' for rank, name in enumerate(short, 1)]
+    return ", ".join(short)
 
 
 def _number(value: float) -> str:
@@ -176,9 +157,10 @@ def _metrics(members: list[MemberChange], primary: str) -> tuple[list[str], list
     )
     if not names:
         return [], []
-    header = [f"|member|{'|'.join(map(_cell, names))}|", "|---|" + "---:|" * len(names)]
+    header = [f"|member|{'|'.join(text(name, NAME) for name in names)}|"]
+    header += ["|---|" + "---:|" * len(names)]
     rows = [
-        f"|{_cell(change.member)}|{'|'.join(_delta(name, change) for name in names)}|"
+        f"|{text(change.member, NAME)}|{'|'.join(_delta(name, change) for name in names)}|"
         for change in members
         if change.head is not None
     ]
@@ -194,24 +176,22 @@ def _impact(change: MemberChange, primary: str) -> tuple[int, float, str]:
 def _assemble(blocks: list[_Block]) -> str:
     """The blocks as Markdown; rows that would take the text past LIMIT - MARGIN are left out."""
     budget = (
-        LIMIT
-        - MARGIN
-        - sum(_size(line) + 1 for block in blocks for line in block.head + block.tail)
+        LIMIT - MARGIN - sum(size(line) + 1 for block in blocks for line in block.head + block.tail)
     )
     lines: list[str] = []
     for block in blocks:
         kept = 0
         for row in block.rows:
-            if _size(row) + 1 > budget:
+            if size(row) + 1 > budget:
                 break
-            budget -= _size(row) + 1
+            budget -= size(row) + 1
             kept += 1
         lines += block.head + block.rows[:kept]
         if kept < len(block.rows):
             left = len(block.rows) - kept
             lines += ["", f"… and {left} more, left out to fit GitHub's {LIMIT:,}-character limit."]
         lines += block.tail
-    return "\n".join(lines) + "\n"
+    return cap("\n".join(lines) + "\n")  # a no-op unless the fixed lines alone are too long
 
 
 def build(
@@ -241,7 +221,7 @@ def build(
     if counts["n/a"]:
         summary += f", {counts['n/a']} not comparable"
     mark = "❌" if failing else "✅"
-    name = title if title.lower().endswith("fleet") else f"{title} fleet"
+    name = text(title) if title.lower().endswith("fleet") else f"{code(title)} fleet"
     direction = "higher" if METRIC_DIRECTIONS[primary] else "lower"
     table = [
         f"| member | main {primary} | PR {primary} | change | gate |",
@@ -252,7 +232,7 @@ def build(
             [
                 f"## Model report: {name} ({_members(len(changes))})",
                 "",
-                f"main = `{base_name}`; PR = {head_name}",
+                f"main = {code(base_name)}; PR = {head_name}",
                 "",
                 f"`{primary}` ({direction} is better): {summary}; "
                 f"{mark} {len(failing)} failing the merge gate against main.",
@@ -271,7 +251,7 @@ def build(
     ]
     if failing:
         rows = [
-            f"- **{_cell(change.member)}**: {change.gate.summary}"
+            f"- **{text(change.member, NAME)}**: {change.gate.summary}"
             for change in failing
             if change.gate
         ]

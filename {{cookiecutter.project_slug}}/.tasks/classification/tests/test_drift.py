@@ -11,7 +11,7 @@ from {{ cookiecutter.package_name }} import drift, drift_report, task
 from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.package_name }}.files import METRICS, MODEL, save_model, write_json
 from {{ cookiecutter.package_name }}.ingest import ingest
-from {{ cookiecutter.package_name }}.params import Params
+from {{ cookiecutter.package_name }}.params import Params, parse_params
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import ROOT
@@ -210,3 +210,32 @@ def test_drift_page_shows_no_markdown_marks_cut_labels_or_emoji(
     assert drift_report.markdown(result, params.model.name).startswith(
         f"## Drift check of `{params.model.name}`: 🔁 retraining"
     )  # GitHub renders emoji: the PR body keeps it
+
+
+def test_a_near_miss_says_which_setting_would_have_retrained(raw_params: dict) -> None:
+    """2 of 13 columns drifted strongly, no critical column (use-data empties them): no
+    retraining, and the report says which setting would have retrained."""
+    raw_params["drift"].update(critical_columns=[], share_threshold=0.3)
+    rules = parse_params(raw_params).drift
+    columns = {f"c{index}": {"drifted": index in (3, 7)} for index in range(13)}
+    result = drift.decide(columns, rules, 10, None)
+    assert result["retrain"] is False and result["drift_detected"] is False
+    near = result["data_drift_near_miss"]
+    assert near == {"share_threshold": 0.153846, "critical_columns": ["c3", "c7"]}
+    for setting in ({"share_threshold": near["share_threshold"]}, {"critical_columns": ["c7"]}):
+        assert drift.decide(columns, rules.model_copy(update=setting), 10, None)["retrain"]
+    [data] = [line for line in drift_report.findings(result) if "Data drift" in line]
+    assert data == (
+        "**Data drift: no**: 2 of 13 columns drifted (15%; the rule is 30%). With"
+        " `drift.share_threshold: 0.15` (or lower) or `drift.critical_columns: [c3, c7]`,"
+        " this rule would have fired, and the model would have been retrained"
+    )
+    named = rules.model_copy(update={"critical_columns": ["c0"]})
+    result = drift.decide(columns, named, 10**6, None)  # the new-data rule fires
+    assert result["triggers"] == ["new_data"]
+    [data] = [line for line in drift_report.findings(result) if "Data drift" in line]
+    assert data.endswith("`drift.critical_columns: [c0, c3, c7]`, this rule would have fired too")
+    calm = {name: {"drifted": False} for name in columns}
+    assert drift.decide(calm, rules, 10, None)["data_drift_near_miss"] is None
+    fired = drift.decide(columns, rules.model_copy(update={"share_threshold": 0.1}), 10, None)
+    assert fired["drift_detected"] and fired["data_drift_near_miss"] is None

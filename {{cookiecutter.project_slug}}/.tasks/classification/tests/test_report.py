@@ -7,6 +7,8 @@ import pytest
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.report import Inputs, Side, build
 
+from .test_markdown import HOSTILE, failed, problems
+
 ROC = [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 0.2, "tpr": 0.6}, {"fpr": 1.0, "tpr": 1.0}]
 CONFUSION = [
     {"actual": a, "predicted": p, "count": c}
@@ -56,6 +58,7 @@ def test_better_model_with_a_changed_param(params: Params, primary: str) -> None
     assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in text
     assert "Training data unchanged" in text
     assert text.count("```mermaid") == 2 and "xychart-beta" in text
+    assert "Lines: main: blue, PR: orange.\n\n```mermaid\n%%{init:" in text  # the ROC legend
     assert "| 0 | 50 | 10 | 50 | 10 |" in text
     assert text.rstrip().endswith("[Workflow run](https://github.com/o/r/actions/runs/1)")
 
@@ -120,3 +123,18 @@ def test_no_result_and_failed_validation(params: Params, primary: str) -> None:
     assert "❌ **would hold the model back**" in text
     assert "- `expect_column_values_to_be_between` on `tenure_months`: observed 9" in text
     assert "no training snapshot" in text
+
+
+def test_values_from_data_and_params_stay_inert(params: Params, primary: str) -> None:
+    """A category value that is Markdown (a link, a team mention, a remote image), as a segment,
+    a parameter, a failed expectation's observation; and a cell of 100,000 characters."""
+    for value in (HOSTILE, "y" * 100_000):
+        base, head = side(primary, 0.8), side(primary, 0.85)
+        head.segments[value] = {primary: 0.5}
+        validation = failed("region", {"unexpected_count": 1, "examples": [value]})
+        text = report(
+            params, base, head, changed={"data.path": ("a.csv", value)}, validation=validation
+        )
+        assert problems(text) == [], value[:20]
+        assert len(text) < 20_000
+    assert "expect_column_values_to_be_in_set` on `region`: observed" in text
