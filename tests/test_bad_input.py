@@ -183,3 +183,106 @@ def test_6_whole_params_errors_are_short(trained: Path) -> None:
         "error: params.yaml: drift.critical_columns: ['monthly_fee'] not among the feature columns"
     )
     assert len(line) < 200
+
+
+# Issue 26, 3 and 4. A target the split cannot use (one class, or too few rows of a class for
+# each side of the stratified split to hold both) is refused by ingest, before the snapshot,
+# the model or a report is replaced, in one line that names the column and the counts.
+def _labels(ones: int) -> Callable[[pd.DataFrame], pd.DataFrame]:
+    def edit(frame: pd.DataFrame) -> pd.DataFrame:
+        frame = frame.head(3000).copy()
+        frame["churned"] = 0
+        frame.loc[: ones - 1, "churned"] = 1
+        return frame
+
+    return edit
+
+
+@pytest.mark.parametrize(
+    ("ones", "first_line"),
+    [
+        (
+            0,
+            "error: ingest: the target 'churned' holds one class only (0: 3,000 rows);"
+            " a classifier needs rows of both 0 and 1",
+        ),
+        (
+            1,
+            "error: ingest: the target 'churned' has too few rows of class 1 (0: 2,999 rows,"
+            " 1: 1 row); split.test_size 0.2 needs at least 5 rows of each class",
+        ),
+        (
+            3,
+            "error: ingest: the target 'churned' has too few rows of class 1 (0: 2,997 rows,"
+            " 1: 3 rows); split.test_size 0.2 needs at least 5 rows of each class",
+        ),
+    ],
+    ids=["one-class", "one-row", "three-rows"],
+)
+@pytest.mark.parametrize("command", [CHECK_THEN_REPRO, "dvc repro"], ids=["make", "dvc"])
+def test_26_3_a_target_the_split_cannot_use_is_refused_before_training(
+    trained: Path, ones: int, first_line: str, command: str
+) -> None:
+    path = _table_with(trained, "labels.csv", _labels(ones))
+    try:
+        line = refused(trained, own_file(path), command)
+    finally:
+        shutil.rmtree(trained / "data/raw")
+    assert line.startswith(first_line)
+    assert "Traceback" not in line
+
+
+# Issue 26, 5 and 6. A data.path DVC cannot track (outside the repository) or read_table
+# cannot read is refused by the params check, naming the key.
+@pytest.mark.parametrize(
+    ("path", "first_line"),
+    [
+        (
+            "{outside}",
+            "error: params.yaml: data.path '{outside}' is outside the repository, so DVC cannot"
+            " track it",
+        ),
+        ("../elsewhere.csv", "error: params.yaml: data.path '../elsewhere.csv' is outside"),
+        (
+            "data/raw/table.csv.gz",
+            "error: params.yaml: data.path 'data/raw/table.csv.gz' is not a file the pipeline"
+            " reads (it ends in '.gz')",
+        ),
+        (
+            "data/raw/table",
+            "error: params.yaml: data.path 'data/raw/table' is not a file the pipeline reads"
+            " (it has no suffix)",
+        ),
+    ],
+    ids=["absolute", "parent", "gz", "no-suffix"],
+)
+@pytest.mark.parametrize("command", [CHECK_THEN_REPRO, "dvc repro"], ids=["make", "dvc"])
+def test_26_5_a_data_path_dvc_cannot_track_or_read_is_refused(
+    trained: Path, tmp_path: Path, path: str, first_line: str, command: str
+) -> None:
+    outside = tmp_path / "elsewhere.csv"
+    pd.read_parquet(trained / "data/train.parquet").head(1000).to_csv(outside, index=False)
+    path, first_line = (text.replace("{outside}", str(outside)) for text in (path, first_line))
+    for name in ("table.csv.gz", "table"):  # the files exist: only their names are wrong
+        (trained / "data/raw").mkdir(exist_ok=True)
+        (trained / "data/raw" / name).write_bytes(outside.read_bytes())
+    try:
+        line = refused(trained, own_file(path), command)
+    finally:
+        shutil.rmtree(trained / "data/raw")
+    assert line.startswith(first_line)
+    if "outside" in first_line:
+        assert "copy the file into data/raw/" in line
+
+
+def test_26_5_use_data_refuses_a_file_outside_the_repository(trained: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "customers.csv"
+    pd.read_parquet(trained / "data/train.parquet").head(1000).to_csv(outside, index=False)
+    before = {name: (trained / name).read_bytes() for name in ("params.yaml", "dvc.yaml")}
+    command = f"python -m customer_churn use-data {outside} --target churned"
+    assert attempt(trained, command) == (
+        f"error: use-data: {outside} is outside this repository, where DVC cannot version it;"
+        " copy it into data/raw/ (or `dvc import-url` it there) and give that path, e.g."
+        " data/raw/customers.csv"
+    )
+    assert before == {name: (trained / name).read_bytes() for name in ("params.yaml", "dvc.yaml")}

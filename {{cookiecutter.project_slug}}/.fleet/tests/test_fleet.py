@@ -219,3 +219,39 @@ def test_use_data_refuses_a_by_column_the_table_lacks(
     assert main(["use-data", "data/raw/table.csv", "--target", target, "--by", "store"]) == 1
     assert "--by 'store' must be a column" in capsys.readouterr().err
     assert {name: Path(name).read_bytes() for name in before} == before
+
+
+def test_a_member_the_split_cannot_use_is_refused_before_any_member_is_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """North's rows {{ "hold one class only" if cookiecutter.task == "classification" else "hold one date only" }}: nothing of north (nor of south, trained in the same
+    stage) is written, south's previous model stays, and the line names the member."""
+    from {{ cookiecutter.package_name }}.files import TRAINING_DATA, write_table
+    from {{ cookiecutter.package_name }}.fleet import members_main
+
+    raw = fleet_params()
+    raw["data"]["rows"] = 4000
+    raw["data"]["schema"]["min_rows"] = 100
+    raw["fleet"].update(members={"north": {}, "south": {}}, shards=1)
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw))
+    monkeypatch.chdir(tmp_path)
+    params = parse_params(raw)
+    frame, by = ingest(params.data), params.fleet.by
+    north = frame[by] == "north"
+{%- if cookiecutter.task == "classification" %}
+    frame.loc[north, params.data.schema_.target] = 0
+    problem = f"the target {params.data.schema_.target!r} holds one class only (0: "
+{%- else %}
+    frame.loc[north, "week"] = frame["week"].min()
+    problem = "the time column 'week' holds 1 distinct date(s)"
+{%- endif %}
+    write_table(frame, TRAINING_DATA)
+    Path("models").mkdir()
+    Path("models/south.skops").write_bytes(b"south's previous model")
+    with pytest.raises(DataError) as error:
+        members_main(next(iter(shards.stages(["north", "south"], 1))))
+    assert str(error.value).startswith(f"members: member 'north' (region == 'north'): {problem}")
+    assert str(error.value).endswith("; no member's files were written")
+    assert sorted(path.name for path in Path("models").iterdir()) == ["south.skops"]
+    assert Path("models/south.skops").read_bytes() == b"south's previous model"
+    assert not Path("reports").exists()

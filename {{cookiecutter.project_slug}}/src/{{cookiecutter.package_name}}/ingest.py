@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from . import synthetic
+from . import synthetic, task
 from .errors import DataError
 from .files import TRAINING_DATA, read_table, write_table
 from .params import DataParams, Schema
@@ -38,6 +39,28 @@ def as_categories(values: pd.Series) -> pd.Series:
     if pd.api.types.infer_dtype(values.cat.categories, skipna=True) == "string":
         return values
     return values.astype(object).map(_text, na_action="ignore").astype("category")
+
+
+NUMBERS = {"integer", "floating", "mixed-integer-float", "decimal", "boolean"}
+
+
+def not_dates(values: pd.Series) -> str | None:
+    """Why a time column does not hold dates, or None. Numbers are not dates (pandas would
+    read them as nanoseconds after 1970-01-01); text must parse as dates."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return None
+    present = values.dropna()
+    if pd.api.types.infer_dtype(present, skipna=True) in NUMBERS:
+        bad, what = present, "numbers, not dates"
+    else:
+        with warnings.catch_warnings():  # "could not infer format": each value is parsed alone
+            warnings.simplefilter("ignore", UserWarning)
+            bad = present[pd.to_datetime(present, errors="coerce").isna()]
+        what = f"{len(bad):,} value(s) that are not dates"
+    if bad.empty:
+        return None
+    examples = ", ".join(repr(value) for value in bad.drop_duplicates().head(3).tolist())
+    return f"holds {what}, e.g. {examples}; write dates such as 2025-01-06"
 
 
 def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -73,14 +96,10 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     for column in schema.categorical:
         frame[column] = as_categories(frame[column])
     if schema.time:
-        dates = pd.to_datetime(frame[schema.time], errors="coerce")
-        bad = frame[schema.time][dates.isna() & frame[schema.time].notna()]
-        if len(bad):
-            raise DataError(
-                f"ingest: the time column {schema.time!r} holds {len(bad):,} value(s) that are"
-                f" not dates, e.g. {bad.iloc[0]!r}; write dates as YYYY-MM-DD"
-            )
-        frame[schema.time] = dates
+        problem = not_dates(frame[schema.time])
+        if problem:
+            raise DataError(f"ingest: the time column {schema.time!r} {problem}")
+        frame[schema.time] = pd.to_datetime(frame[schema.time], errors="coerce")
     return frame.reset_index(drop=True)
 
 
@@ -97,8 +116,13 @@ def ingest(params: DataParams, window: int | None = None) -> pd.DataFrame:
 def main() -> None:
     from .params import load_params
 
-    params = load_params().data
+    everything = load_params()
+    params = everything.data
     frame = ingest(params)
+    # Before the snapshot is replaced: a stage after this one would fail on it anyway.
+    problem = task.split_problem(frame, everything.split, params.schema_)
+    if problem:
+        raise DataError(f"ingest: {problem}; {TRAINING_DATA} and the model are unchanged")
     write_table(frame, TRAINING_DATA)
     shape = f"{len(frame):,} rows x {frame.shape[1]} columns"
     print(f"ingest: {shape} from {params.source} -> {TRAINING_DATA}")

@@ -92,6 +92,17 @@ def inside_outputs(path: str) -> str | None:
     return None
 
 
+READABLE = (".csv", ".parquet", ".pq")  # the suffixes files.read_table reads
+
+
+def outside_repository(path: str) -> bool:
+    """Whether `path` is absolute or leads out of the repository (the working directory):
+    DVC tracks no such file, so a change to it would never re-run the pipeline."""
+    if os.path.isabs(path) or posixpath.isabs(path.replace(os.sep, "/")):
+        return True
+    return posixpath.normpath(path.replace(os.sep, "/")).split("/")[0] == ".."
+
+
 class DataParams(Section):
     source: Literal["synthetic", "file"]
     path: str | None = None
@@ -106,6 +117,20 @@ class DataParams(Section):
         if self.source == "file":
             if not self.path:
                 raise ValueError("source 'file' needs data.path (a CSV or Parquet file)")
+            if outside_repository(self.path):
+                raise ValueError(
+                    f"data.path {self.path!r} is outside the repository, so DVC cannot track"
+                    " it and a change to it would go unnoticed; copy the file into data/raw/"
+                    " (or `dvc import-url` it) and give its path relative to the repository"
+                )
+            suffix = posixpath.splitext(self.path.lower())[1]
+            if suffix not in READABLE:
+                what = f"it ends in {suffix!r}" if suffix else "it has no suffix"
+                raise ValueError(
+                    f"data.path {self.path!r} is not a file the pipeline reads ({what});"
+                    f" use a {', '.join(READABLE[:-1])} or {READABLE[-1]} file (decompress a .gz"
+                    " first)"
+                )
             output = inside_outputs(self.path)
             if output:
                 raise ValueError(

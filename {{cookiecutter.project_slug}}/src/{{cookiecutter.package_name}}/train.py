@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 
 from . import task
-from .errors import ParamsError, first_line
+from .errors import DataError, ParamsError, first_line
 from .files import MODEL, TRAINING_DATA, read_table, save_model
 from .params import Schema, SplitParams, TrainParams
 
@@ -50,7 +50,13 @@ def train(
     frame: pd.DataFrame, schema: Schema, split_params: SplitParams, params: TrainParams
 ) -> Any:
     """Fit the pipeline on the training part of `frame`."""
-    train_part, _ = task.split(frame, split_params, schema)
+    problem = task.split_problem(frame, split_params, schema)
+    if problem:
+        raise DataError(f"train: {problem}")
+    try:
+        train_part, _ = task.split(frame, split_params, schema)
+    except ValueError as error:  # what split_problem did not foresee
+        raise DataError(f"train: the split failed: {first_line(error)}") from None
     pipeline = build_pipeline(schema, params)
     try:
         pipeline.fit(train_part[schema.features], train_part[schema.target])

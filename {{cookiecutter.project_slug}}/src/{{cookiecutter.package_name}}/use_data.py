@@ -3,9 +3,9 @@
 `use-data FILE --target COLUMN` reads the file, describes its columns as the
 schema, and rewrites the `data` section of params.yaml (other sections and their
 comments stay), empties `drift.critical_columns` (it names the synthetic data's
-columns) and makes the file a dependency of the ingest stage in dvc.yaml, so a
-new version of it re-runs the pipeline. Nothing is written unless the result is
-valid.
+columns), sets the gate's bound from a naive baseline on the file, words `model`
+for it, and makes the file a dependency of the ingest stage in dvc.yaml, so a new
+version of it re-runs the pipeline. Nothing is written unless the result is valid.
 {%- if cookiecutter.fleet == "yes" %}
 
 In a fleet, the members become the values of the `--by` column (default: fleet.by):
@@ -29,14 +29,14 @@ import yaml
 from . import {{ "shards, " if cookiecutter.fleet == "yes" else "" }}task
 from .errors import DataError
 from .files import read_table, sniff_separator, write_text
-{%- if cookiecutter.fleet == "yes" %}
-from .ingest import as_categories
-{%- endif %}
-from .params import PARAMS_FILE, load_params, parse_params, parse_yaml
+from .ingest import {{ "as_categories, " if cookiecutter.fleet == "yes" else "" }}conform, not_dates
+from .params import PARAMS_FILE, Params, load_params, outside_repository, parse_params, parse_yaml
 
 PIPELINE = Path("dvc.yaml")
 MOST_CATEGORIES = 50  # more distinct values than this: any value is allowed ([])
 SECTION = re.compile(r"^data:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)  # to the next top-level line
+GATE_SECTION = re.compile(r"^gate:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
+MODEL_SECTION = re.compile(r"^model:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
 CRITICAL = re.compile(r"^(  critical_columns: *)\[[^\]\n]*\]", re.MULTILINE)
 {%- if cookiecutter.fleet == "yes" %}
 FLEET_SECTION = re.compile(r"^fleet:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
@@ -61,6 +61,9 @@ def describe(
     if problem:
         found = sorted(map(str, frame[target].dropna().unique()))[:5]
         raise DataError(f"use-data: the target {target!r} {problem}; found {found}")
+    problem = not_dates(frame[time]) if time is not None else None
+    if problem:
+        raise DataError(f"use-data: --time {time!r} {problem}")
     numeric, categorical, skipped = [], {}, []
     for column in frame.columns:
         values = frame[column]
@@ -146,6 +149,59 @@ def member_counts(frame: pd.DataFrame, by: str) -> pd.Series:
 
 
 {% endif -%}
+def with_gate(params_text: str, keys: dict[str, float]) -> str:
+    """params.yaml's text with the gate keys in `keys` set; a bound's comment says where it
+    came from, the other keys keep theirs."""
+    found = GATE_SECTION.search(params_text)
+    if found is None:
+        raise DataError(f"use-data: {PARAMS_FILE} has no top-level `gate:` section")
+    section = found.group(0)
+    for key, value in keys.items():
+        bound = key.endswith("_value")  # min_value or max_value: it replaces either
+        names = "min_value|max_value" if bound else key
+        kept = re.search(rf"(?m)^  (?:{names}):[^#\n]*(#.*)?$", section)
+        note = "# a naive baseline's value, set by `use-data`"
+        if kept and not bound:
+            note = kept.group(1) or "# scaled by `use-data`"
+        line = f"{f'  {key}: {value:g}':<26} {note}"
+        if kept:
+            section = section[: kept.start()] + line + section[kept.end() :]
+        else:  # after the section's first line
+            section = section.replace("\n", f"\n{line}\n", 1)
+    return params_text[: found.start()] + section + params_text[found.end() :]
+
+
+def with_own_wording(params_text: str, params: Params, target: str, path: Path) -> str:
+    """params.yaml's `model` section without the synthetic source's words: the threshold's
+    comment, and the description when it is still the one the template wrote for it."""
+    found = MODEL_SECTION.search(params_text)
+    if found is None:
+        return params_text
+    section, own = found.group(0), f"# score at or above which a row is predicted {target} = 1"
+    threshold = r"(?m)^(  threshold:[^#\n]*)#.*$"
+    section = re.sub(threshold, lambda m: m.group(1) + own, section, count=1)
+    if params.model.description.startswith(task.SOURCE_WORDING):
+        own = f"Predicts {target} from {path.name}; trained, reviewed and promoted through Git."
+        folded = r"(?m)^  description:.*\n(?:   +.*\n)*"  # a value YAML folded onto more lines
+        section = re.sub(folded, lambda _: f"  description: {_name(own)}\n", section, count=1)
+    return params_text[: found.start()] + section + params_text[found.end() :]
+
+
+def data_gate(frame: pd.DataFrame, params: Params) -> tuple[dict[str, float], str]:
+    """task.data_gate on the file's split, refusing a table{{ " (or member)" if cookiecutter.fleet == "yes" else "" }} the split cannot use."""
+    rows = conform(frame, params.data.schema_)
+{%- if cookiecutter.fleet == "yes" %}
+    for member, own in rows.groupby(by := params.fleet.by, observed=True):
+        if problem := task.split_problem(own, params.split, params.data.schema_):
+            raise DataError(f"use-data: member {member!r} ({by} == {member!r}): {problem}")
+{%- endif %}
+    problem = task.split_problem(rows, params.split, params.data.schema_)
+    if problem:
+        raise DataError(f"use-data: {problem}")
+    train_part, test_part = task.split(rows, params.split, params.data.schema_)
+    return task.data_gate(train_part, test_part, params)
+
+
 def _dependency(line: str) -> Any:
     return yaml.safe_load(line.strip().removeprefix("-").strip())
 
@@ -183,10 +239,11 @@ def main(
     current = params.data
     previous = current.path if current.source == "file" else None
     params_text = PARAMS_FILE.read_text(encoding="utf-8")
-    if path.is_absolute() or ".." in path.parts:
+    if outside_repository(str(path)):
         raise DataError(
-            f"use-data: {path}: put the file inside this repository (e.g. data/raw/) and give"
-            " its path relative to the repository root, so that DVC can version it"
+            f"use-data: {path} is outside this repository, where DVC cannot version it; copy"
+            " it into data/raw/ (or `dvc import-url` it there) and give that path, e.g."
+            f" data/raw/{path.name}"
         )
     if path.suffix.lower() == ".csv" and sep is None and path.is_file():
         sep = sniff_separator(path)
@@ -229,10 +286,16 @@ def main(
     fleet = fleet_section(by, list(counts.index), params.fleet.shards, kept)
     new_params = FLEET_SECTION.sub(lambda _: fleet, new_params, count=1)
     new = parse_params(parse_yaml(new_params, str(PARAMS_FILE)))  # nothing the pipeline refuses
+    gate, why = data_gate(frame, new)
+    new_params = with_own_wording(with_gate(new_params, gate), params, target, path)
+    new = parse_params(parse_yaml(new_params, str(PARAMS_FILE)))
     new_pipeline = with_dependency(PIPELINE.read_text(encoding="utf-8"), path.as_posix(), previous)
     new_pipeline = shards.write_stages(new_pipeline, list(counts.index), new.fleet.shards)
 {%- else %}
-    parse_params(parse_yaml(new_params, str(PARAMS_FILE)))  # nothing the pipeline would refuse
+    new = parse_params(parse_yaml(new_params, str(PARAMS_FILE)))  # nothing the pipeline refuses
+    gate, why = data_gate(frame, new)
+    new_params = with_own_wording(with_gate(new_params, gate), params, target, path)
+    parse_params(parse_yaml(new_params, str(PARAMS_FILE)))
     new_pipeline = with_dependency(PIPELINE.read_text(encoding="utf-8"), path.as_posix(), previous)
 {%- endif %}
     write_text(new_params, PARAMS_FILE)
@@ -263,4 +326,7 @@ def main(
 {%- endif %}
     if skipped:
         print(f"use-data: left out {skipped}: one distinct value per row (an identifier?)")
+    was = params.gate.model_dump()
+    changes = ", ".join(f"gate.{key} {gate[key]:g} (was {was[key]:g})" for key in gate)
+    print(f"use-data: {changes} -> {PARAMS_FILE}: {why}" if gate else f"use-data: gate: {why}")
     print(f"use-data: next: review {PARAMS_FILE}, `dvc add {shlex.quote(str(path))}`, `dvc repro`")

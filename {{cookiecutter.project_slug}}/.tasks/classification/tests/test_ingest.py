@@ -4,9 +4,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 
 from {{ cookiecutter.package_name }}.errors import DataError
-from {{ cookiecutter.package_name }}.ingest import ingest
+from {{ cookiecutter.package_name }}.ingest import ingest, not_dates
+from {{ cookiecutter.package_name }}.ingest import main as ingest_main
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.synthetic import generate
 from {{ cookiecutter.package_name }}.train import train
@@ -124,3 +126,43 @@ def test_a_declared_column_the_data_lacks_names_its_key(raw_params: dict) -> Non
     params = parse_params(raw_params)
     with pytest.raises(DataError, match=r"^ingest: the data lacks 'branch' \(data.schema.segment"):
         ingest(params.data)
+
+
+@pytest.mark.parametrize(
+    ("values", "problem"),
+    [
+        ([1.5, 2.0, None], "holds numbers, not dates, e.g. 1.5, 2.0"),
+        ([20250106, 20250113], "holds numbers, not dates, e.g. 20250106, 20250113"),
+        (["2025-01-06", "soon", "later"], "holds 2 value(s) that are not dates, e.g. 'soon', "),
+    ],
+)
+def test_a_time_column_of_numbers_or_words_is_not_dates(values: list, problem: str) -> None:
+    """pandas reads numbers as nanoseconds after 1970-01-01: every row would be that day."""
+    assert not_dates(pd.Series(values)).startswith(problem)
+
+
+@pytest.mark.parametrize(
+    "values", [["2025-01-06", "2025-01-13", None], pd.to_datetime(["2025-01-06", "2025-01-13"])]
+)
+def test_dates_as_text_or_as_dates_are_dates(values: list) -> None:
+    assert not_dates(pd.Series(values)) is None
+
+
+def test_a_one_class_target_keeps_the_previous_snapshot(
+    raw_params: dict, frame: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ingest refuses before it replaces data/train.parquet: validate, train and evaluate
+    would otherwise run on (or be stopped by) a table the split cannot use."""
+    monkeypatch.chdir(tmp_path)
+    frame.assign(churned=0).to_csv("own.csv", index=False)
+    raw_params["data"].update(source="file", path="own.csv")
+    Path("params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
+    Path("data").mkdir()
+    Path("data/train.parquet").write_bytes(b"the previous snapshot")
+    with pytest.raises(DataError) as error:
+        ingest_main()
+    assert str(error.value) == (
+        "ingest: the target 'churned' holds one class only (0: 3,000 rows); a classifier needs"
+        " rows of both 0 and 1; data/train.parquet and the model are unchanged"
+    )
+    assert Path("data/train.parquet").read_bytes() == b"the previous snapshot"

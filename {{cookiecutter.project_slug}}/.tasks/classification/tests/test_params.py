@@ -126,3 +126,36 @@ def test_missing_and_malformed_files(tmp_path: Path) -> None:
     broken.write_text("- just\n- a list\n")
     with pytest.raises(ParamsError, match="expected a mapping"):
         load_params(broken)
+
+
+@pytest.mark.parametrize("path", ["/tmp/table.csv", "../table.csv", "data/../../table.csv"])
+def test_a_data_path_outside_the_repository_is_refused(raw_params: dict, path: str) -> None:
+    """DVC tracks no file outside the repository: a changed file would go unnoticed."""
+    raw_params["data"].update(source="file", path=path)
+    with pytest.raises(ParamsError) as error:
+        parse_params(raw_params)
+    assert str(error.value).startswith(
+        f"params.yaml: data.path {path!r} is outside the repository, so DVC cannot track it"
+    )
+    assert "copy the file into data/raw/ (or `dvc import-url` it)" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("path", "why"),
+    [("data/raw/t.csv.gz", "it ends in '.gz'"), ("data/raw/t", "it has no suffix")],
+)
+def test_a_data_path_read_table_cannot_read_is_refused(
+    raw_params: dict, path: str, why: str
+) -> None:
+    raw_params["data"].update(source="file", path=path)
+    with pytest.raises(ParamsError) as error:
+        parse_params(raw_params)
+    assert str(error.value).startswith(
+        f"params.yaml: data.path {path!r} is not a file the pipeline reads ({why})"
+    )
+
+
+@pytest.mark.parametrize("path", ["data/raw/t.CSV", "t.parquet", "./data/raw/t.pq"])
+def test_a_readable_data_path_in_the_repository_is_kept(raw_params: dict, path: str) -> None:
+    raw_params["data"].update(source="file", path=path)
+    assert parse_params(raw_params).data.path == path

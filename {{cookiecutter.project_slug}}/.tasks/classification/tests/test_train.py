@@ -128,3 +128,32 @@ def test_a_model_file_that_would_run_code_is_refused(tmp_path: Path) -> None:
         load_model(path)
     with pytest.raises(DataError, match="a random_forest model never holds"):
         load_model(path, "random_forest")
+
+
+@pytest.mark.parametrize(
+    ("ones", "message"),
+    [
+        (0, "train: the target 'churned' holds one class only (0: 200 rows); a classifier needs"),
+        (1, "train: the target 'churned' has too few rows of class 1 (0: 199 rows, 1: 1 row);"),
+        (4, "train: the target 'churned' has too few rows of class 1 (0: 196 rows, 1: 4 rows);"),
+    ],
+)
+def test_a_target_the_split_cannot_use_is_one_line_before_fitting(
+    params: Params, frame: pd.DataFrame, ones: int, message: str
+) -> None:
+    """One class, or fewer rows of a class than each side of the split needs (5 at
+    test_size 0.2): scikit-learn's traceback ("The least populated classes in y have only 1
+    member") becomes one line naming the column and the counts."""
+    rows = frame.head(200).assign(churned=[1] * ones + [0] * (200 - ones))
+    with pytest.raises(DataError) as error:
+        train(rows, params.data.schema_, params.split, params.train)
+    assert str(error.value).startswith(message)
+    assert len(str(error.value).splitlines()) == 1
+
+
+def test_five_rows_of_a_class_are_enough_for_both_sides(
+    params: Params, frame: pd.DataFrame
+) -> None:
+    rows = frame.head(200).assign(churned=[1] * 5 + [0] * 195)
+    train_part, test_part = split(rows, params.split, params.data.schema_)
+    assert set(train_part["churned"]) == set(test_part["churned"]) == {0, 1}

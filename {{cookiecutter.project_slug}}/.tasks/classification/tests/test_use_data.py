@@ -109,3 +109,65 @@ def test_bad_requests_write_nothing(repo: Path, change: dict, message: str) -> N
         )
     assert str(error.value).startswith(message)
     assert before == {name: (repo / name).read_bytes() for name in ("params.yaml", "dvc.yaml")}
+
+
+def test_the_model_section_no_longer_speaks_of_the_synthetic_source(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cancer().to_csv("data/raw/cancer.csv", index=False)
+    use_data.main(Path("data/raw/cancer.csv"), target="target")
+    text = (repo / "params.yaml").read_text()
+    model = [line for line in text.split("\ndata:")[0].splitlines() if "  name:" not in line]
+    assert not [line for line in model if "churn" in line or "customer" in line]
+    assert "# score at or above which a row is predicted target = 1" in model[-1]
+    params = load_params()
+    assert params.model.description.startswith("Predicts target from cancer.csv;")
+    assert params.gate.min_value == 0.75  # roc_auc: kept, and said so
+    assert "use-data: gate: gate.min_value 0.75 is kept (a constant score has roc_auc 0.5" in (
+        capsys.readouterr().out
+    )
+
+
+def test_an_accuracy_gate_is_the_majority_share(
+    repo: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A model must be at least as accurate as always answering the commoner class."""
+    params = (repo / "params.yaml").read_text()
+    params = params.replace("primary_metric: roc_auc", "primary_metric: accuracy")
+    (repo / "params.yaml").write_text(params.replace("min_value: 0.75", "min_value: 0.7 "))
+    table = cancer()
+    table.to_csv("data/raw/cancer.csv", index=False)
+    use_data.main(Path("data/raw/cancer.csv"), target="target")
+    bound = load_params().gate.min_value
+    assert 0.55 < bound < 0.7 and bound == pytest.approx(table["target"].mean(), abs=0.03)
+    gate = (repo / "params.yaml").read_text().split("\ngate:")[1].split("\n\n")[0]
+    assert f"  min_value: {bound:g}" in gate and "set by `use-data`" in gate
+    said = capsys.readouterr().out
+    assert f"use-data: gate.min_value {bound:g} (was 0.7) -> params.yaml:" in said
+
+
+@pytest.mark.parametrize(
+    ("ones", "message"),
+    [
+        (0, "use-data: the target 'target' must hold only 0 and 1 (no missing values), both"),
+        (1, "use-data: the target 'target' has too few rows of class 1 (0: 49 rows, 1: 1 row);"),
+    ],
+)
+def test_a_target_the_split_cannot_use_writes_nothing(repo: Path, ones: int, message: str) -> None:
+    table = cancer().head(50).assign(target=[1] * ones + [0] * (50 - ones))
+    table.to_csv("data/raw/t.csv", index=False)
+    before = {name: (repo / name).read_bytes() for name in ("params.yaml", "dvc.yaml")}
+    with pytest.raises(DataError) as error:
+        use_data.main(Path("data/raw/t.csv"), target="target")
+    assert str(error.value).startswith(message)
+    assert before == {name: (repo / name).read_bytes() for name in ("params.yaml", "dvc.yaml")}
+
+
+@pytest.mark.parametrize("path", ["/tmp/cancer.csv", "../cancer.csv"])
+def test_a_file_outside_the_repository_is_refused(repo: Path, path: str) -> None:
+    with pytest.raises(DataError) as error:
+        use_data.main(Path(path), target="target")
+    assert str(error.value).startswith(
+        f"use-data: {path} is outside this repository, where DVC cannot version it; copy it"
+        " into data/raw/ (or `dvc import-url` it there)"
+    )

@@ -98,7 +98,8 @@ def test_true_false_and_number_codes_are_text_categories_in_training_and_predict
     flagged = frame.assign(partner=rows % 3 == 0, store=(rows % 4).astype(float))
     flagged.loc[:9, "store"] = np.nan
     flagged.to_csv(tmp_path / "flags.csv", index=False)
-    raw_params["data"].update(source="file", path=str(tmp_path / "flags.csv"))
+    monkeypatch.chdir(tmp_path)  # data.path is relative to the repository
+    raw_params["data"].update(source="file", path="flags.csv")
     raw_params["data"]["schema"]["categorical"].update(partner=[], store=[])
     params = parse_params(raw_params)
     read = ingest(params.data)
@@ -108,7 +109,6 @@ def test_true_false_and_number_codes_are_text_categories_in_training_and_predict
     report = validate(read.assign(store=read["store"].fillna("0")), params.data.schema_)
     assert report["success"], report["failures"]
 
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(raw_params, sort_keys=False))
     save_model(train(read, params.data.schema_, params.split, params.train), Path("model.skops"))
     flagged.head(40).to_csv("rows.csv", index=False)

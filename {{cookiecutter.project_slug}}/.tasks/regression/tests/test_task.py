@@ -311,8 +311,8 @@ def test_the_report_compares_the_weeks_both_sides_have(params: Params) -> None:
     sides = {"main": _side(weeks, 10.0, -2.0), "PR": _side(weeks, 9.5, 1.0)}
     lines = task.report_sections(sides, params)
     labels, series = _chart(lines)
-    assert len(series) == 2  # main, then the PR
-    assert 2 <= len(labels) <= 20 and labels[0] == "Jan 06" and labels[-1] == "Oct 06"
+    assert len(series) == 2 and "Lines: main: blue, PR: orange." in lines  # main, then the PR
+    assert 2 <= len(labels) <= 20 and labels[0] == "Jan 06 2025" and labels[-1] == "Oct 06 2025"
     assert "| north | -2.00 | +1.00 |" in lines
 
 
@@ -321,6 +321,101 @@ def test_a_pr_on_other_weeks_shows_its_own_line_only(params: Params) -> None:
     pr = _side(["2025-01-20", "2025-01-27"], 12.0, -3.0)
     lines = task.report_sections({"main": main, "PR": pr}, params)
     labels, series = _chart(lines)
-    assert labels == ["Jan 20", "Jan 27"]
-    assert series == ["    line [12, 12]"]
+    assert labels == ["Jan 20 2025", "Jan 27 2025"]
+    assert series == ["    line [12, 12]"] and "Lines: PR: blue." in lines
     assert task.report_sections({"main": {}, "PR": {}}, params) == []
+
+
+# ---------------------------------------------------------------- your own data (issue 26)
+
+
+@pytest.fixture
+def own_repo(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    for name in ("params.yaml", "dvc.yaml"):
+        (tmp_path / name).write_text((ROOT / name).read_text())
+    (tmp_path / "data/raw").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_use_data_sets_the_gate_from_a_naive_forecast(
+    own_repo: Path, params: Params, frame: pd.DataFrame, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The synthetic source's bound (an MAE of 12 units) means nothing for a table whose
+    errors are four times as large: the bound becomes the error of forecasting the training
+    median, and the tolerances in the target's units scale with it."""
+    from {{ cookiecutter.package_name }} import use_data
+    from {{ cookiecutter.package_name }}.params import load_params
+
+    own = frame.assign(units_sold=frame["units_sold"] * 4)
+    own.to_csv("data/raw/sales.csv", index=False)
+    use_data.main(Path("data/raw/sales.csv"), target="units_sold", time="week")
+    new = load_params()
+    metric = new.model.primary_metric
+    train_part, test_part = split(own, params.split, params.data.schema_)
+    if metric == "r2":
+        assert new.gate.min_value == 0.0
+        return
+    center = train_part["units_sold"].median() if metric in {"mae", "wape"} else None
+    center = train_part["units_sold"].mean() if center is None else center
+    naive = task.metrics(test_part["units_sold"], np.full(len(test_part), center), new.model)
+    assert new.gate.max_value == pytest.approx(naive[metric], rel=0.01)
+    assert new.gate.max_value > params.gate.max_value
+    if metric != "wape":
+        scale = new.gate.max_value / params.gate.max_value
+        assert new.gate.max_segment_gap == pytest.approx(params.gate.max_segment_gap * scale, 0.1)
+    said = capsys.readouterr().out
+    bound, was = new.gate.max_value, params.gate.max_value
+    assert f"use-data: gate.max_value {bound:g} (was {was:g})" in said
+    assert "a model must do at least as well" in said
+    gate_text = (own_repo / "params.yaml").read_text().split("\ngate:")[1]
+    assert "a naive baseline's value, set by `use-data`" in gate_text.split("\n\n")[0]
+    model_text = (own_repo / "params.yaml").read_text().split("\ndata:")[0]
+    assert "weekly demand" not in model_text
+    assert new.model.description.startswith("Predicts units_sold from sales.csv;")
+
+
+@pytest.mark.parametrize(
+    ("column", "values", "message"),
+    [
+        ("age", [31.5, 40.0], "use-data: --time 'age' holds numbers, not dates, e.g. 31.5, 40.0"),
+        ("code", ["a", "b"], "use-data: --time 'code' holds 500 value(s) that are not dates"),
+    ],
+)
+def test_use_data_refuses_a_time_column_of_no_dates(
+    own_repo: Path, frame: pd.DataFrame, column: str, values: list, message: str
+) -> None:
+    """pandas reads a number as nanoseconds after 1970: every row was 1970-01-01."""
+    from {{ cookiecutter.package_name }} import use_data
+
+    own = frame.head(500).assign(**{column: [values[i % 2] for i in range(500)]})
+    own.to_csv("data/raw/sales.csv", index=False)
+    before = (own_repo / "params.yaml").read_bytes()
+    with pytest.raises(DataError) as error:
+        use_data.main(Path("data/raw/sales.csv"), target="units_sold", time=column)
+    assert str(error.value).startswith(message)
+    assert (own_repo / "params.yaml").read_bytes() == before
+
+
+def test_ingest_refuses_a_time_column_of_numbers(raw_params: dict, frame: pd.DataFrame) -> None:
+    from {{ cookiecutter.package_name }}.ingest import conform
+
+    schema = parse_params(raw_params).data.schema_
+    with pytest.raises(DataError, match="ingest: the time column 'week' holds numbers, not dates"):
+        conform(frame.assign(week=np.arange(len(frame), dtype=float)), schema)
+
+
+def test_a_single_date_is_refused_before_fitting(params: Params, frame: pd.DataFrame) -> None:
+    one_week = frame.assign(week=frame["week"].iloc[0])
+    assert task.split_problem(one_week, params.split, params.data.schema_) == (
+        "the time column 'week' holds 1 distinct date(s); a split by time needs at least two"
+    )
+    with pytest.raises(DataError, match=r"^train: the time column 'week' holds 1 distinct"):
+        train(one_week, params.data.schema_, params.split, params.train)
+    assert task.split_problem(frame, params.split, params.data.schema_) is None
+
+
+def test_the_card_speaks_of_weeks_only_for_the_synthetic_source(raw_params: dict) -> None:
+    assert "forecasts weeks it has not seen" in task.card_use(parse_params(raw_params))[0]
+    raw_params["data"].update(source="file", path="data/raw/sales.csv")
+    assert "forecasts dates it has not seen" in task.card_use(parse_params(raw_params))[0]

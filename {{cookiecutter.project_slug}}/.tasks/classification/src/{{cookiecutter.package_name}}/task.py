@@ -34,6 +34,8 @@ METRICS: dict[str, bool] = {
 }
 RESPONSE_METHOD = "predict_proba"  # what a model is asked for (MLflow's pyfunc flavour too)
 TARGET_NOTE = "binary, 0 or 1"
+# How the bake's model.description starts: the synthetic source's words, which use-data replaces.
+SOURCE_WORDING = "Predicts which customers will churn"
 PREDICTION_COLUMNS = ["score", "prediction"]  # what `predict` adds to the scored table
 # The plot files evaluate writes (reports/plots/<name>.json); the report reads both sides' own.
 PLOTS = ["roc", "confusion", "precision_recall"]
@@ -169,6 +171,34 @@ def split(
     return train_part, test_part
 
 
+def _class(value: Any) -> str:
+    return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+
+
+def split_problem(frame: pd.DataFrame, params: SplitParams, schema: Any) -> str | None:
+    """Why `frame` cannot be split into training and test parts that both hold each class
+    of the target, or None. A class needs 1/test_size rows for one of them to be expected in
+    the test part (and 1/(1 - test_size) for the training part); stratifying needs two."""
+    counts = frame[schema.target].dropna().map(_class).value_counts().sort_index()
+    found = ", ".join(
+        f"{name}: {count:,} row{'' if count == 1 else 's'}" for name, count in counts.items()
+    )
+    if len(counts) < 2:
+        return (
+            f"the target {schema.target!r} holds {'one class only' if len(counts) else 'no class'}"
+            f" ({found or 'no rows'}); a classifier needs rows of both 0 and 1"
+        )
+    size = params.test_size
+    need = max(2, math.ceil(1 / size - 1e-9), math.ceil(1 / (1 - size) - 1e-9))
+    if counts.min() < need:
+        return (
+            f"the target {schema.target!r} has too few rows of class {counts.idxmin()} ({found});"
+            f" split.test_size {size} needs at least {need:,} rows of each class, so that the"
+            " training and the test part both hold both classes"
+        )
+    return None
+
+
 def estimator(params: Any, fixed: dict[str, Any]) -> Any:
     """The configured scikit-learn estimator with the hyperparameters params.yaml sets."""
     from sklearn.ensemble import HistGradientBoostingClassifier, RandomForestClassifier
@@ -242,6 +272,29 @@ def metrics(y_true: Any, scores: np.ndarray, params: ModelParams) -> dict[str, f
     }
 
 
+BASELINE_METRICS = {"accuracy", "average_precision", "log_loss"}  # others: the bound is kept
+
+
+def data_gate(train: pd.DataFrame, test: pd.DataFrame, params: Any) -> tuple[dict[str, float], str]:
+    """The gate keys `use-data` sets from a user's table, and why: the primary metric of a
+    constant score (the training share of 1s) on the test part, which a model must reach.
+    {} keeps params.yaml's bound (the metrics a constant score says nothing useful about)."""
+    metric, target = params.model.primary_metric, params.data.schema_.target
+    share = float(train[target].astype(float).mean())
+    naive = metrics(test[target], np.full(len(test), share), params.model)[metric]
+    if metric not in BASELINE_METRICS or not math.isfinite(naive):
+        return {}, (
+            f"gate.min_value {params.gate.min_value} is kept (a constant score has {metric}"
+            f" {naive:.3g}, which says little); review it for your data"
+        )
+    bound = round(naive, 3)
+    key = "min_value" if METRICS[metric] else "max_value"
+    return {key: bound}, (
+        f"a constant score (the training share of {target} = 1, {share:.3f}) has {metric}"
+        f" {naive:.4f} on the test part; a model must do at least as well"
+    )
+
+
 def _thin(points: np.ndarray, most: int) -> np.ndarray:
     """Keep at most `most` rows, always including the first and last."""
     if len(points) <= most:
@@ -282,9 +335,11 @@ def plot_data(
 
 def card_use(params: Any) -> list[str]:
     """What the model's output means, for the model card's "Intended use"."""
+    from .markdown import code
+
     return [
         "Scores are probabilities of the positive class "
-        f"(`{params.data.schema_.target}` = 1); decisions use a threshold of "
+        f"({code(params.data.schema_.target)} = 1); decisions use a threshold of "
         f"{params.model.threshold}."
     ]
 
@@ -305,13 +360,15 @@ def _interpolate_tpr(roc: list[dict[str, float]]) -> list[float]:
 
 
 def _confusion_table(sides: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    from .markdown import text
+
     def cell(entries: list[dict[str, Any]], actual: str, predicted: str) -> str:
         for entry in entries:
             if entry["actual"] == actual and entry["predicted"] == predicted:
                 return f"{entry['count']:,}"
         return "—"
 
-    header = " | ".join(f"{label}: 0 | {label}: 1" for label, _ in sides)
+    header = " | ".join(f"{text(label)}: 0 | {text(label)}: 1" for label, _ in sides)
     rows = [f"| actual \\ predicted | {header} |", "|---" + "|---:" * (2 * len(sides)) + "|"]
     for actual in ("0", "1"):
         cells = " | ".join(
@@ -328,8 +385,10 @@ def report_sections(plots: Mapping[str, Mapping[str, Any]], params: Any) -> list
     curves = [(label, side.get("roc") or []) for label, side in plots.items()]
     curves = [(label, roc) for label, roc in curves if roc]
     if curves:
+        from .markdown import line_chart
+
         title = " then ".join(label for label, _ in curves)
-        lines += ["### ROC", "", "```mermaid", "xychart-beta"]
+        lines += ["### ROC", "", *line_chart([label for label, _ in curves])]
         lines += [f'    title "ROC ({title}): TPR at each FPR"']
         lines += [f"    x-axis [{', '.join(str(x) for x in ROC_GRID)}]", '    y-axis "TPR" 0 --> 1']
         lines += [

@@ -36,6 +36,8 @@ METRICS: dict[str, bool] = {
 }
 RESPONSE_METHOD = "predict"  # what a model is asked for (MLflow's pyfunc flavour too)
 TARGET_NOTE = "a number"
+# How the bake's model.description starts: the synthetic source's words, which use-data replaces.
+SOURCE_WORDING = "Forecasts weekly demand per region and product"
 PREDICTION_COLUMNS = ["forecast"]  # what `predict` adds to the scored table
 # The plot files evaluate writes (reports/plots/<name>.json); the report reads both sides' own.
 PLOTS = ["predicted_vs_actual", "residuals", "error_over_time"]
@@ -180,6 +182,17 @@ def split(
     return ordered[dates < first_test], ordered[dates >= first_test]
 
 
+def split_problem(frame: pd.DataFrame, params: SplitParams, schema: Any) -> str | None:
+    """Why `frame` cannot be split by time into training and test parts, or None."""
+    distinct = pd.to_datetime(frame[schema.time], errors="coerce").dropna().nunique()
+    if distinct < 2:
+        return (
+            f"the time column {schema.time!r} holds {distinct} distinct date(s);"
+            " a split by time needs at least two"
+        )
+    return None
+
+
 def estimator(params: Any, fixed: dict[str, Any]) -> Any:
     """The configured scikit-learn estimator with the hyperparameters params.yaml sets."""
     from sklearn.ensemble import HistGradientBoostingRegressor, RandomForestRegressor
@@ -259,6 +272,34 @@ def metrics(y_true: Any, predicted: np.ndarray, params: ModelParams) -> dict[str
     }
 
 
+def data_gate(train: pd.DataFrame, test: pd.DataFrame, params: Any) -> tuple[dict[str, float], str]:
+    """The gate keys `use-data` sets from a user's table, and why: the primary metric of a
+    naive forecast (the training median for mae and wape, else the mean, for every test row)
+    is the bound a model must beat; max_regression and max_segment_gap, which are in the
+    target's units for mae and rmse, scale with it."""
+    metric, target, gate = params.model.primary_metric, params.data.schema_.target, params.gate
+    if metric == "r2":
+        return {"min_value": 0.0}, (
+            "r2 0 is forecasting the mean for every row; a model must do at least as well"
+        )
+    absolute = metric in {"mae", "wape"}  # the median is the constant with the least such error
+    name = "median" if absolute else "mean"
+    center = float(train[target].median() if absolute else train[target].mean())
+    naive = metrics(test[target], np.full(len(test), center), params.model)[metric]
+    if not math.isfinite(naive) or naive <= 0:
+        return {}, f"a naive forecast gives no usable {metric}; review gate.max_value"
+    bound = float(f"{naive:.3g}")
+    keys = {"max_value": bound}
+    if metric != "wape" and gate.max_value:  # wape is a share: its tolerances need no scaling
+        scale = bound / float(gate.max_value)
+        keys["max_regression"] = float(f"{gate.max_regression * scale:.2g}")
+        keys["max_segment_gap"] = float(f"{gate.max_segment_gap * scale:.2g}")
+    return keys, (
+        f"forecasting the training {name} of {target} ({center:.4g}) for every test row"
+        f" has {metric} {naive:.4g}; a model must do at least as well"
+    )
+
+
 def _thin(count: int, most: int) -> np.ndarray:
     """At most `most` evenly spaced positions out of `count`, always the first and last."""
     if count <= most:
@@ -315,12 +356,15 @@ def plot_data(
 
 def card_use(params: Any) -> list[str]:
     """What the model's output means, for the model card's "Intended use"."""
+    from .markdown import code
+
     schema = params.data.schema_
+    periods = "weeks" if params.data.source == "synthetic" else "dates"  # a file: any dates
     return [
-        f"Forecasts are `{schema.target}` per row (a number; errors are in its units). "
-        f"The test set is the newest {params.split.test_size:.0%} of dates (`{schema.time}`),"
+        f"Forecasts are {code(schema.target)} per row (a number; errors are in its units). "
+        f"The test set is the newest {params.split.test_size:.0%} of dates ({code(schema.time)}),"
         " all of them later than every training date: the metrics say how well the model"
-        " forecasts weeks it has not seen."
+        f" forecasts {periods} it has not seen."
     ]
 
 
@@ -328,8 +372,8 @@ MOST_DATES = 20  # points of the error-over-time chart in the PR report
 
 
 def _short(date: str) -> str:
-    """'2025-11-03' -> 'Nov 03': x-axis labels stay short (the title gives the years)."""
-    return pd.Timestamp(date).strftime("%b %d")
+    """'2025-11-03' -> 'Nov 03 2025': short x-axis labels that still say the year."""
+    return pd.Timestamp(date).strftime("%b %d %Y")
 
 
 def _error_chart(plots: Mapping[str, Mapping[str, Any]]) -> list[str]:
@@ -350,14 +394,19 @@ def _error_chart(plots: Mapping[str, Mapping[str, Any]]) -> list[str]:
     top = max(max(line) for line in values)
     reach = float(f"{top * 1.1:.2g}") if top > 0 else 1.0
     axis = ", ".join(f'"{_short(date)}"' for date in dates)
-    lines = ["### Error over time", "", "```mermaid", "xychart-beta"]
+    from .markdown import line_chart
+
+    lines = ["### Error over time", "", *line_chart(labels)]
     lines += [f'    title "MAE per test date, {dates[0]} to {dates[-1]} ({" then ".join(labels)})"']
     lines += [f"    x-axis [{axis}]", f'    y-axis "MAE" 0 --> {reach:g}']
     lines += [f"    line [{', '.join(f'{value:g}' for value in line)}]" for line in values]
     return [*lines, "```", ""]
 
 
-def _bias_table(plots: Mapping[str, Mapping[str, Any]]) -> list[str]:
+def _bias_table(plots: Mapping[str, Mapping[str, Any]], most: int = 50) -> list[str]:
+    """Segments come from data: their names are escaped, and at most `most` are shown."""
+    from .markdown import text
+
     sides = {
         label: {row["segment"]: row["mean_error"] for row in side.get("residuals") or []}
         for label, side in plots.items()
@@ -367,12 +416,15 @@ def _bias_table(plots: Mapping[str, Mapping[str, Any]]) -> list[str]:
         return []
     names = sorted(set().union(*sides.values()))
     lines = ["### Mean error by segment (forecast - actual: above 0, too high)", ""]
-    lines += [f"| segment | {' | '.join(sides)} |", "|---" + "|---:" * len(sides) + "|"]
-    for name in names:
+    header = " | ".join(text(label) for label in sides)
+    lines += [f"| segment | {header} |", "|---" + "|---:" * len(sides) + "|"]
+    for name in names[:most]:
         cells = " | ".join(
             "—" if name not in rows else f"{rows[name]:+.2f}" for rows in sides.values()
         )
-        lines.append(f"| {name} | {cells} |")
+        lines.append(f"| {text(name)} | {cells} |")
+    if len(names) > most:
+        lines += ["", f"… and {len(names) - most:,} more segments (the residuals plot's data)."]
     return [*lines, ""]
 
 
