@@ -239,6 +239,8 @@ def main(
     current = params.data
     previous = current.path if current.source == "file" else None
     params_text = PARAMS_FILE.read_text(encoding="utf-8")
+    if path.is_absolute() and path.resolve().is_relative_to(Path.cwd().resolve()):
+        path = path.resolve().relative_to(Path.cwd().resolve())  # params.yaml keeps it relative
     if outside_repository(str(path)):
         raise DataError(
             f"use-data: {path} is outside this repository, where DVC cannot version it; copy"

@@ -171,3 +171,10 @@ def test_a_file_outside_the_repository_is_refused(repo: Path, path: str) -> None
         f"use-data: {path} is outside this repository, where DVC cannot version it; copy it"
         " into data/raw/ (or `dvc import-url` it there)"
     )
+
+
+def test_an_absolute_path_inside_the_repository_is_kept_relative(repo: Path) -> None:
+    cancer().to_csv(repo / "data/raw/cancer.csv", index=False)
+    use_data.main(repo / "data/raw/cancer.csv", target="target")
+    assert load_params().data.path == "data/raw/cancer.csv"
+    assert "data/raw/cancer.csv" in ingest_deps(repo)
