@@ -328,7 +328,7 @@ def main(
 {%- endif %}
     if skipped:
         print(f"use-data: left out {skipped}: one distinct value per row (an identifier?)")
-    was = params.gate.model_dump()
-    changes = ", ".join(f"gate.{key} {gate[key]:g} (was {was[key]:g})" for key in gate)
+    was = {key: "none" if v is None else f"{v:g}" for key, v in params.gate.model_dump().items()}
+    changes = ", ".join(f"gate.{key} {gate[key]:g} (was {was[key]})" for key in gate)
     print(f"use-data: {changes} -> {PARAMS_FILE}: {why}" if gate else f"use-data: gate: {why}")
     print(f"use-data: next: review {PARAMS_FILE}, `dvc add {shlex.quote(str(path))}`, `dvc repro`")
