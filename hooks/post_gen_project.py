@@ -64,6 +64,7 @@ def select_fleet(root: Path) -> None:
     for name in SINGLE_MODEL_ONLY:
         (root / name).unlink(missing_ok=True)  # a task may have no test of its own for it
     package = root / "src" / "{{ cookiecutter.package_name }}"
+    sys.dont_write_bytecode = True  # no __pycache__ left in the bake
     spec = importlib.util.spec_from_file_location("shards", package / "shards.py")
     shards = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(shards)

@@ -274,7 +274,7 @@ def test_a_fleet_fans_out_over_shard_jobs_and_gathers_one_report_and_one_promoti
     assert "south: roc_auc=" in result.output and "north: roc_auc=" not in result.output
     [comment] = github.comments_on(pull.number)
     assert comment.user == BOT
-    assert comment.body.startswith("## Model report: fleet-act fleet (4 members)")
+    assert comment.body.startswith("## Model report: `fleet-act` fleet (4 members)")
     assert "3 unchanged" in comment.body and "| south |" in comment.body
     assert "fleet.members.south.train.hyperparameters.learning_rate" in comment.body
 
