@@ -295,11 +295,13 @@ def performance_drop(
     }
 
 
-def near_miss(columns: dict[str, dict[str, Any]], drift: DriftParams) -> dict[str, Any] | None:
-    """When columns drifted but the data-drift rule did not fire: the settings that would have
-    fired it. `share_threshold`: the highest drift.share_threshold that fires (the share drifted,
-    rounded down); `critical_columns`: naming any of these in drift.critical_columns fires."""
-    detected, share, _ = dataset_drift(columns, drift.share_threshold, drift.critical_columns)
+def near_miss(
+    columns: dict[str, dict[str, Any]], detected: bool, share: float
+) -> dict[str, Any] | None:
+    """When columns drifted but the data-drift rule did not fire (`detected`, `share`: what
+    dataset_drift found): the settings that would have fired it. `share_threshold`: the highest
+    drift.share_threshold that fires (the share drifted, rounded down); `critical_columns`:
+    naming any of these in drift.critical_columns fires."""
     drifted = [name for name, column in columns.items() if column["drifted"]]
     if detected or not drifted:
         return None
@@ -333,7 +335,7 @@ def decide(
         "share_drifted": round(share, 6),
         "triggers": triggers,
         "critical_drifted": critical_drifted,
-        "data_drift_near_miss": near_miss(columns, drift),
+        "data_drift_near_miss": near_miss(columns, detected, share),
         "new_rows": new_rows,
         "performance": performance,
         "rules": {

@@ -24,6 +24,11 @@ def plain_numbers(values: pd.Series) -> pd.Series:
     return values
 
 
+def count_infinite(numbers: pd.Series) -> int:
+    """How many values of a numeric column are infinite (training and predict refuse them)."""
+    return int(np.isinf(numbers.to_numpy(dtype=float, na_value=np.nan)).sum())
+
+
 def _text(value: object) -> str:
     if isinstance(value, float) and value.is_integer():
         return str(int(value))  # a code read as 3.0 because of a blank elsewhere is "3"
@@ -44,23 +49,29 @@ def as_categories(values: pd.Series) -> pd.Series:
 NUMBERS = {"integer", "floating", "mixed-integer-float", "decimal", "boolean"}
 
 
-def not_dates(values: pd.Series) -> str | None:
-    """Why a time column does not hold dates, or None. Numbers are not dates (pandas would
-    read them as nanoseconds after 1970-01-01); text must parse as dates."""
+def as_dates(values: pd.Series) -> tuple[pd.Series, str | None]:
+    """A time column as dates, and why it does not hold dates (None when it does). Numbers
+    are not dates (pandas would read them as nanoseconds after 1970-01-01); text must parse."""
     if pd.api.types.is_datetime64_any_dtype(values):
-        return None
+        return values, None
     present = values.dropna()
     if pd.api.types.infer_dtype(present, skipna=True) in NUMBERS:
-        bad, what = present, "numbers, not dates"
+        dates, bad, what = values, present, "numbers, not dates"
     else:
         with warnings.catch_warnings():  # "could not infer format": each value is parsed alone
             warnings.simplefilter("ignore", UserWarning)
-            bad = present[pd.to_datetime(present, errors="coerce").isna()]
+            dates = pd.to_datetime(values, errors="coerce")
+        bad = values[dates.isna() & values.notna()]
         what = f"{len(bad):,} value(s) that are not dates"
     if bad.empty:
-        return None
+        return dates, None
     examples = ", ".join(repr(value) for value in bad.drop_duplicates().head(3).tolist())
-    return f"holds {what}, e.g. {examples}; write dates such as 2025-01-06"
+    return dates, f"holds {what}, e.g. {examples}; write dates such as 2025-01-06"
+
+
+def not_dates(values: pd.Series) -> str | None:
+    """Why a time column does not hold dates, or None (as_dates, for a check alone)."""
+    return as_dates(values)[1]
 
 
 def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
@@ -87,7 +98,7 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     for column in schema.numeric:
         values = frame[column] = plain_numbers(frame[column])
         if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values):
-            infinite = int(np.isinf(values.to_numpy(dtype=float, na_value=np.nan)).sum())
+            infinite = count_infinite(values)
             if infinite:
                 raise DataError(
                     f"ingest: column {column!r} holds {infinite:,} infinite value(s);"
@@ -96,10 +107,10 @@ def conform(frame: pd.DataFrame, schema: Schema) -> pd.DataFrame:
     for column in schema.categorical:
         frame[column] = as_categories(frame[column])
     if schema.time:
-        problem = not_dates(frame[schema.time])
+        dates, problem = as_dates(frame[schema.time])
         if problem:
             raise DataError(f"ingest: the time column {schema.time!r} {problem}")
-        frame[schema.time] = pd.to_datetime(frame[schema.time], errors="coerce")
+        frame[schema.time] = dates
     return frame.reset_index(drop=True)
 
 

@@ -22,7 +22,7 @@ import pandas as pd
 from . import task
 from .errors import DataError, PipelineError, first_line
 from .files import load_model, read_table, write_table
-from .ingest import as_categories, plain_numbers
+from .ingest import as_categories, count_infinite, plain_numbers
 from .params import READABLE, Params, Schema, load_params
 from .registry import MODEL_FILE
 
@@ -45,14 +45,13 @@ def _examples(values: pd.Series) -> str:
 def numeric_features(frame: pd.DataFrame, schema: Schema, source: Path) -> pd.DataFrame:
     """`frame` with its numeric feature columns as numbers; text in any of them is refused."""
     frame = frame.copy()
-    problems = []
+    problems, infinite = [], []
     for column in schema.numeric:
         values = frame[column]
         if pd.api.types.is_bool_dtype(values):
             numbers = pd.Series(np.nan, index=values.index)  # true/false is not a quantity
         elif pd.api.types.is_numeric_dtype(values):
-            frame[column] = plain_numbers(values)
-            continue
+            numbers = plain_numbers(values)
         else:
             numbers = pd.to_numeric(values, errors="coerce")
         bad = values[numbers.isna() & values.notna()]
@@ -63,12 +62,10 @@ def numeric_features(frame: pd.DataFrame, schema: Schema, source: Path) -> pd.Da
             )
         else:
             frame[column] = numbers
-    for column in schema.numeric:
-        infinite = np.isinf(pd.to_numeric(frame[column], errors="coerce").astype(float)).sum()
-        if infinite:  # training refuses them too: a model says nothing sound about infinity
-            problems.append(f"{column} holds {infinite:,} infinite value(s)")
-    if problems:
-        raise DataError(f"predict: {source}: " + "; ".join(problems))
+        if count := count_infinite(numbers):  # training refuses them too
+            infinite.append(f"{column} holds {count:,} infinite value(s)")
+    if problems or infinite:
+        raise DataError(f"predict: {source}: " + "; ".join(problems + infinite))
     return frame
 
 

@@ -99,7 +99,7 @@ def pip_requirements() -> list[str]:
     return [f"{name}=={metadata.version(name)}" for name in MODEL_REQUIREMENTS]
 
 
-def _log_model(model: Any, params: Params, outputs: Outputs, run_id: str) -> str:
+def _log_model(model: Any, params: Params, outputs: Outputs, run_id: str) -> None:
     """Log `model` in MLflow's format, holding the pipeline's own file: a registered version's
     model.skops is byte for byte the file dvc.lock records."""
     import mlflow
@@ -124,9 +124,7 @@ def _log_model(model: Any, params: Params, outputs: Outputs, run_id: str) -> str
         )
         shutil.copyfile(outputs.model, saved / MODEL_FILE)  # a re-save would differ in bytes
         mlflow.log_artifacts(str(saved), artifact_path=ARTIFACT)
-    model_uri = f"runs:/{run_id}/{ARTIFACT}"
-    mlflow.set_tag("model_uri", model_uri)
-    return model_uri
+    mlflow.set_tag("model_uri", f"runs:/{run_id}/{ARTIFACT}")  # for people and pyfunc users
 
 
 def end_abandoned_runs(client: Any, experiment: str) -> None:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 from pydantic import Field, model_validator
 
+from .markdown import code, line_chart, text
 from .section import Section
 
 NAME = "classification"
@@ -335,8 +336,6 @@ def plot_data(
 
 def card_use(params: Any) -> list[str]:
     """What the model's output means, for the model card's "Intended use"."""
-    from .markdown import code
-
     return [
         "Scores are probabilities of the positive class "
         f"({code(params.data.schema_.target)} = 1); decisions use a threshold of "
@@ -360,8 +359,6 @@ def _interpolate_tpr(roc: list[dict[str, float]]) -> list[float]:
 
 
 def _confusion_table(sides: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
-    from .markdown import text
-
     def cell(entries: list[dict[str, Any]], actual: str, predicted: str) -> str:
         for entry in entries:
             if entry["actual"] == actual and entry["predicted"] == predicted:
@@ -385,8 +382,6 @@ def report_sections(plots: Mapping[str, Mapping[str, Any]], params: Any) -> list
     curves = [(label, side.get("roc") or []) for label, side in plots.items()]
     curves = [(label, roc) for label, roc in curves if roc]
     if curves:
-        from .markdown import line_chart
-
         title = " then ".join(label for label, _ in curves)
         lines += ["### ROC", "", *line_chart([label for label, _ in curves])]
         lines += [f'    title "ROC ({title}): TPR at each FPR"']

@@ -24,6 +24,7 @@ import pandas as pd
 from pydantic import Field, model_validator
 
 from .errors import DataError
+from .markdown import code, line_chart, text
 from .section import Section
 
 NAME = "regression"
@@ -356,8 +357,6 @@ def plot_data(
 
 def card_use(params: Any) -> list[str]:
     """What the model's output means, for the model card's "Intended use"."""
-    from .markdown import code
-
     schema = params.data.schema_
     periods = "weeks" if params.data.source == "synthetic" else "dates"  # a file: any dates
     return [
@@ -394,8 +393,6 @@ def _error_chart(plots: Mapping[str, Mapping[str, Any]]) -> list[str]:
     top = max(max(line) for line in values)
     reach = float(f"{top * 1.1:.2g}") if top > 0 else 1.0
     axis = ", ".join(f'"{_short(date)}"' for date in dates)
-    from .markdown import line_chart
-
     lines = ["### Error over time", "", *line_chart(labels)]
     lines += [f'    title "MAE per test date, {dates[0]} to {dates[-1]} ({" then ".join(labels)})"']
     lines += [f"    x-axis [{axis}]", f'    y-axis "MAE" 0 --> {reach:g}']
@@ -405,8 +402,6 @@ def _error_chart(plots: Mapping[str, Mapping[str, Any]]) -> list[str]:
 
 def _bias_table(plots: Mapping[str, Mapping[str, Any]], most: int = 50) -> list[str]:
     """Segments come from data: their names are escaped, and at most `most` are shown."""
-    from .markdown import text
-
     sides = {
         label: {row["segment"]: row["mean_error"] for row in side.get("residuals") or []}
         for label, side in plots.items()
