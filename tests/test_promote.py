@@ -36,15 +36,20 @@ def predict(project: Path, env: dict[str, str], output: Path) -> None:
     )  # fmt: skip
 
 
-def versions(project: Path, env: dict[str, str]) -> dict[str, str]:
+def store(env: dict[str, str]) -> Any:
+    """The registry the commands run with `env` use, read in this process: a read costs no
+    Python and MLflow start-up."""
+    from mlflow import MlflowClient
+
+    return MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
+
+
+def versions(env: dict[str, str]) -> dict[str, str]:
     """alias -> version, and the number of versions, read back from the registry."""
-    code = (
-        "import json; from mlflow import MlflowClient; c = MlflowClient();"
-        "aliases = c.get_registered_model('promo').aliases;"
-        "count = len(c.search_model_versions(\"name='promo'\"));"
-        "print(json.dumps({**{k: str(v) for k, v in aliases.items()}, 'count': count}))"
-    )
-    return json.loads(run(["python", "-c", code], project, env=env).stdout.strip().splitlines()[-1])
+    client = store(env)
+    aliases = client.get_registered_model("promo").aliases
+    count = len(client.search_model_versions("name='promo'"))
+    return {**{alias: str(number) for alias, number in aliases.items()}, "count": count}
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +76,7 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     }
     again = promote(project, env)
     assert again["promoted"] is True and "already the champion" in again["reason"]
-    assert versions(project, env) == {"champion": "1", "count": 1}
+    assert versions(env) == {"champion": "1", "count": 1}
 
     # A much worse model is held back; --strict makes that fail the job.
     edit_yaml(
@@ -87,7 +92,7 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     )
     strict = run(["python", "-m", PACKAGE, "promote", "--strict"], project, env=env, check=False)
     assert strict.returncode == 1 and "held back and --strict" in strict.stderr
-    assert versions(project, env) == {"champion": "1", "count": 1}
+    assert versions(env) == {"champion": "1", "count": 1}
     run(["git", "checkout", "params.yaml"], project)
 
     # A new model whose segment gap exceeds the gate is held back too.
@@ -115,26 +120,26 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
         "registry.register(MlflowClient(), p, key, json.load(open('reports/metrics.json')))"
     )
     run(["python", "-c", crash], project, env=env)
-    assert versions(project, env) == {"champion": "1", "count": 2}
+    assert versions(env) == {"champion": "1", "count": 2}
     # ...is completed by the next run, without a duplicate version.
     second = promote(project, env)
     assert (
         second["promoted"] is True and second["version"] == "2" and second["champion"] is not None
     )
-    assert versions(project, env) == {"champion": "2", "previous": "1", "count": 2}
+    assert versions(env) == {"champion": "2", "previous": "1", "count": 2}
 
     # Rollback is a revert: the same inputs give the same model identity, version 1 comes back.
     run(["git", "revert", "--no-edit", "HEAD"], project)
     run(["dvc", "repro"], project, env=env)
     back = promote(project, env)
     assert back["promoted"] is True and back["version"] == "1" and "rollback" in back["reason"]
-    assert versions(project, env) == {"champion": "1", "previous": "2", "count": 2}
+    assert versions(env) == {"champion": "1", "previous": "2", "count": 2}
 
     # The emergency command swaps champion and previous, with the same report.
     run(["python", "-m", PACKAGE, "rollback"], project, env=env)
     swapped = json.loads((project / "reports/promotion.json").read_text())
     assert swapped["version"] == "2" and swapped["reason"].startswith("rollback:")
-    assert versions(project, env) == {"champion": "2", "previous": "1", "count": 2}
+    assert versions(env) == {"champion": "2", "previous": "1", "count": 2}
 
     # The champion loads from the registry (its model.skops, safely) and scores a file.
     scored = project / "scored.csv"
@@ -159,7 +164,7 @@ def test_regression_promotion_lifecycle_on_sqlite(tmp_path: Path) -> None:
     first = promote(project, env)
     assert first["promoted"] is True and first["version"] == "1" and first["champion"] is None
     assert "mae" in first["candidate"] and "roc_auc" not in first["candidate"]
-    assert versions(project, env) == {"champion": "1", "count": 1}
+    assert versions(env) == {"champion": "1", "count": 1}
 
     # A much worse model (a far larger error) is held back; --strict makes that fail the job.
     edit_yaml(project / "params.yaml", lambda p: p["train"]["hyperparameters"].update(max_iter=5))
@@ -170,7 +175,7 @@ def test_regression_promotion_lifecycle_on_sqlite(tmp_path: Path) -> None:
     assert "vs champion" in worse["reason"]
     strict = run(["python", "-m", PACKAGE, "promote", "--strict"], project, env=env, check=False)
     assert strict.returncode == 1 and "held back and --strict" in strict.stderr
-    assert versions(project, env) == {"champion": "1", "count": 1}
+    assert versions(env) == {"champion": "1", "count": 1}
 
     # The champion forecasts from the registry; drift scores with it.
     scored = project / "scored.csv"
@@ -253,7 +258,7 @@ def test_promotion_against_a_real_server(project: Path, tmp_path: Path) -> None:
     try:
         back = promote(project, env)
         assert back["version"] == "1" and "already the champion" in back["reason"]
-        assert versions(project, env) == {"champion": "1", "count": 1}
+        assert versions(env) == {"champion": "1", "count": 1}
     finally:
         stop(server)
 
@@ -335,13 +340,6 @@ promote.main()
 """
 
 
-def store(project: Path) -> Any:
-    """The bake's registry, read in this process."""
-    from mlflow import MlflowClient
-
-    return MlflowClient(tracking_uri=f"sqlite:///{project / 'mlflow.db'}")
-
-
 def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     project = bake(tmp_path, project_name="Promo")
     env = shared_env(project)
@@ -362,11 +360,11 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     assert [process.returncode for process in both] == [0, 0], outputs
     first = json.loads((project / "reports/promotion.json").read_text())
     assert first["promoted"] is True and first["version"] == "1"
-    version = registered_version(project, env, "1")
-    assert version["run_id"] != poisoned and version["tags"]["model_md5"] == md5
-    assert versions(project, env) == {"champion": "1", "count": 1}
+    client = store(env)
+    version = client.get_model_version("promo", "1")
+    assert version.run_id != poisoned and version.tags["model_md5"] == md5
+    assert versions(env) == {"champion": "1", "count": 1}
     # What is registered is the very file dvc.lock records, not a re-save of it.
-    client = store(project)
     with tempfile.TemporaryDirectory() as folder:
         source = client.get_model_version_download_uri("promo", "1") + "/model.skops"
         fetched = mlflow_download(source, folder)
@@ -385,7 +383,7 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     edit_yaml(project / "params.yaml", lower_learning_rate)
     line = refused(project, env)
     assert line.startswith("error: promote: the pipeline is not up to date (dvc status: ")
-    assert versions(project, env) == {"champion": "1", "count": 1}
+    assert versions(env) == {"champion": "1", "count": 1}
 
     # B: a version planted under B's key is never promoted, nor loaded.
     run(["dvc", "repro"], project, env=env)
@@ -397,7 +395,7 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     # Killed while logging B's model: its run is left RUNNING, nothing registered or moved.
     killed = run(["python", "-c", KILLED_AT, "log_artifacts"], project, env=env, check=False)
     assert killed.returncode == 9
-    assert versions(project, env) == {"champion": "1", "count": 2}
+    assert versions(env) == {"champion": "1", "count": 2}
     # Killed after the alias moved, before the version was tagged.
     killed = run(
         ["python", "-c", KILLED_AT, "set_model_version_tag"], project, env=env, check=False
@@ -408,7 +406,7 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     champion = client.get_model_version_by_alias("promo", "champion")
     b = str(champion.version)
     assert b not in ("1", planted) and "was_champion" not in champion.tags
-    assert versions(project, env) == {"champion": b, "previous": "1", "count": 3}
+    assert versions(env) == {"champion": b, "previous": "1", "count": 3}
     # The next run finds B the champion and finishes its tags.
     again = promote(project, env)
     assert again["version"] == b and "already the champion" in again["reason"]
@@ -423,7 +421,7 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     run(["dvc", "checkout", "--force"], project, env=env)
     line = refused(project, env)
     assert "does not descend from commit" in line and f"version {b} champion" in line
-    assert versions(project, env) == {"champion": b, "previous": "1", "count": 3}
+    assert versions(env) == {"champion": b, "previous": "1", "count": 3}
 
     # A revert is a new commit on top: it promotes, and version 1 comes back.
     run(["git", "checkout", "-q", "main"], project)
@@ -431,7 +429,7 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     run(["dvc", "checkout", "--force"], project, env=env)
     back = promote(project, env)
     assert back["version"] == "1" and back["reason"].startswith("rollback to version 1")
-    assert versions(project, env) == {"champion": "1", "previous": b, "count": 3}
+    assert versions(env) == {"champion": "1", "previous": b, "count": 3}
 
     # The planted version made champion by hand: predict refuses it and drift uses the local
     # model, and neither runs its code.
@@ -458,7 +456,7 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     assert done.stderr.splitlines()[-1].startswith(
         f"error: rollback: promo version {planted} has no model.skops"
     )
-    assert versions(project, env) == {"champion": "1", "previous": planted, "count": 3}
+    assert versions(env) == {"champion": "1", "previous": planted, "count": 3}
     assert not marker.exists() and not (tmp_path / "scored.csv").exists()
 
 
@@ -470,12 +468,3 @@ def mlflow_download(source: str, folder: str) -> Path:
     import mlflow.artifacts
 
     return Path(mlflow.artifacts.download_artifacts(artifact_uri=source, dst_path=folder))
-
-
-def registered_version(project: Path, env: dict[str, str], number: str) -> dict:
-    code = (
-        "import json; from mlflow import MlflowClient;"
-        f"v = MlflowClient().get_model_version('promo', '{number}');"
-        "print(json.dumps({'run_id': v.run_id, 'tags': v.tags}))"
-    )
-    return json.loads(run(["python", "-c", code], project, env=env).stdout.strip().splitlines()[-1])
