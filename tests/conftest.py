@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,6 +22,7 @@ from typing import Any
 import pytest
 import yaml
 from cookiecutter.main import cookiecutter
+from filelock import FileLock
 
 from .fake_github import FakeGitHub
 
@@ -35,6 +38,10 @@ QUIET = {
     "MLFLOW_DISABLE_TELEMETRY": "true",
     "GX_ANALYTICS_ENABLED": "false",
 }
+# One thread per numeric library: the xdist workers already use every core, and two trainings
+# with two OpenMP threads each on two cores took 28-36 s, with one thread each 19-21 s
+# (the same predictions).
+ONE_THREAD = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")}
 
 
 def git_identity_env() -> dict[str, str]:
@@ -50,6 +57,7 @@ def git_identity_env() -> dict[str, str]:
 @pytest.fixture(autouse=True, scope="session")
 def _environment() -> None:
     os.environ.update(QUIET)
+    os.environ.update(ONE_THREAD)
     os.environ.update(git_identity_env())
 
 
@@ -105,13 +113,75 @@ def lower_learning_rate(params: dict) -> None:
     params["train"]["hyperparameters"]["learning_rate"] = 0.05
 
 
-def train_main_then_branch(project: Path, branch: str) -> None:
-    """Commit a trained model on main, then switch to `branch` with a lower learning rate."""
-    run(["dvc", "repro"], project, env=shared_env(project))
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "Train the first model"], project)
+def branch_off(project: Path, branch: str) -> None:
+    """Switch `project` (main trained and committed) to a new `branch` with a lower learning
+    rate, not yet trained."""
     run(["git", "switch", "-qc", branch], project)
     edit_yaml(project / "params.yaml", lower_learning_rate)
+
+
+# The answers of the trained bakes that tests share (`trained_bake`), one per kind.
+TRAINED = {"classification": {}, "regression": {"task": "regression"}, "fleet": {"fleet": "yes"}}
+
+
+def relocate_tracking(database: Path, old: str, new: str) -> None:
+    """Point an MLflow SQLite store copied from `old` to `new` at its own artifacts: MLflow
+    records absolute paths (experiments, runs, model versions, the source file tag)."""
+    with sqlite3.connect(database) as store:
+        tables = store.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+        for (table,) in tables:
+            for column in store.execute(f'PRAGMA table_info("{table}")').fetchall():
+                if column[2].upper().startswith(("VARCHAR", "TEXT")):
+                    store.execute(
+                        f'UPDATE "{table}" SET "{column[1]}" = replace("{column[1]}", ?, ?) '
+                        f'WHERE "{column[1]}" LIKE ?',
+                        (old, new, f"%{old}%"),
+                    )
+    store.close()
+
+
+def train_once(kind: str, folder: Path) -> Path:
+    """Bake `kind` into `folder` and commit its first trained model on main. For one model,
+    the run-cache also holds the training of `branch_off`'s learning rate: a branch made with
+    it restores that model (as `dvc repro` does for a user) instead of training it again."""
+    project = bake(folder, **TRAINED[kind])
+    env = shared_env(project)
+    run(["dvc", "repro"], project, env=env)
+    run(["git", "add", "-A"], project)
+    run(["git", "commit", "-qm", "Train the first model"], project)
+    if kind != "fleet":
+        edit_yaml(project / "params.yaml", lower_learning_rate)
+        run(["dvc", "repro"], project, env=env)
+        run(["git", "checkout", "--", "."], project)
+        run(["dvc", "checkout", "--force", "--quiet"], project, env=env)
+    return project
+
+
+Trained = Callable[[str, Path], Path]
+
+
+@pytest.fixture(scope="session")
+def trained_bake(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """`trained_bake(kind, folder)`: a copy in `folder` of `train_once(kind)`, and its path.
+    Each kind is trained once per run, by whichever xdist worker asks first; the others wait
+    for it, then copy it."""
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+
+    def copy(kind: str, folder: Path) -> Path:
+        source = shared / f"trained-{kind}"
+        with FileLock(shared / f"trained-{kind}.lock"):
+            if not (source / "done").exists():
+                shutil.rmtree(source, ignore_errors=True)
+                (source / "done").write_text(train_once(kind, source / "bake").name)
+        name = (source / "done").read_text()
+        shutil.copytree(source / "bake", folder, symlinks=True, dirs_exist_ok=True)
+        relocate_tracking(
+            folder / name / "mlflow.db", str(source / "bake" / name), str(folder / name)
+        )
+        return folder / name
+
+    return copy
 
 
 @pytest.fixture(scope="session")

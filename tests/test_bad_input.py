@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from .conftest import bake, edit_yaml, run, shared_env
+from .conftest import Trained, edit_yaml, run, shared_env
 
 pytestmark = pytest.mark.slow
 
@@ -36,12 +36,8 @@ def snapshot(project: Path) -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = bake(tmp_path_factory.mktemp("bad-input"))
-    run(["dvc", "repro"], project, env=shared_env(project))
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "First training run"], project)
-    return project
+def trained(trained_bake: Trained, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return trained_bake("classification", tmp_path_factory.mktemp("bad-input"))
 
 
 def attempt(project: Path, command: str) -> str:

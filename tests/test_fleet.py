@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from .conftest import bake, run, shared_env
+from .conftest import Trained, run, shared_env
 
 pytestmark = pytest.mark.slow
 
@@ -19,12 +19,8 @@ MEMBERS = ["east", "north", "south", "west"]
 
 
 @pytest.fixture(scope="module")
-def fleet(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = bake(tmp_path_factory.mktemp("fleet"), fleet="yes")
-    run(["dvc", "repro"], project, env=shared_env(project))
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "Train the fleet"], project)
-    return project
+def fleet(trained_bake: Trained, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return trained_bake("fleet", tmp_path_factory.mktemp("fleet"))
 
 
 def cli(project: Path, *args: str) -> str:

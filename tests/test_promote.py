@@ -16,21 +16,25 @@ from typing import Any
 
 import pytest
 
-from .conftest import bake, edit_yaml, lower_learning_rate, run, shared_env
+from .conftest import Trained, edit_yaml, lower_learning_rate, run, shared_env
 
 pytestmark = pytest.mark.slow
-PACKAGE = "promo"
+PACKAGE, MODEL = "customer_churn", "customer-churn"  # the default bake's
 
 
-def promote(project: Path, env: dict[str, str], *args: str, check: bool = True) -> dict:
-    run(["python", "-m", PACKAGE, "promote", *args], project, env=env, check=check)
+def promote(
+    project: Path, env: dict[str, str], *args: str, package: str = PACKAGE, check: bool = True
+) -> dict:
+    run(["python", "-m", package, "promote", *args], project, env=env, check=check)
     return json.loads((project / "reports/promotion.json").read_text())
 
 
-def predict(project: Path, env: dict[str, str], output: Path) -> None:
+def predict(
+    project: Path, env: dict[str, str], output: Path, package: str = PACKAGE, model: str = MODEL
+) -> None:
     """Score the training snapshot with the champion, loaded from the registry by skops."""
     run(
-        ["python", "-m", PACKAGE, "predict", "--model", "models:/promo@champion",
+        ["python", "-m", package, "predict", "--model", f"models:/{model}@champion",
          "--input", "data/train.parquet", "--output", str(output)],
         project, env=env,
     )  # fmt: skip
@@ -44,21 +48,17 @@ def store(env: dict[str, str]) -> Any:
     return MlflowClient(tracking_uri=env["MLFLOW_TRACKING_URI"])
 
 
-def versions(env: dict[str, str]) -> dict[str, str]:
+def versions(env: dict[str, str], model: str = MODEL) -> dict[str, str]:
     """alias -> version, and the number of versions, read back from the registry."""
     client = store(env)
-    aliases = client.get_registered_model("promo").aliases
-    count = len(client.search_model_versions("name='promo'"))
+    aliases = client.get_registered_model(model).aliases
+    count = len(client.search_model_versions(f"name='{model}'"))
     return {**{alias: str(number) for alias, number in aliases.items()}, "count": count}
 
 
 @pytest.fixture(scope="module")
-def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    project = bake(tmp_path_factory.mktemp("promote"), project_name="Promo")
-    run(["dvc", "repro"], project, env=shared_env(project))
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "First model"], project)
-    return project
+def project(trained_bake: Trained, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return trained_bake("classification", tmp_path_factory.mktemp("promote"))
 
 
 def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
@@ -114,8 +114,9 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
     # A promotion that crashed after registering, before moving the alias...
     crash = (
-        "import json; from mlflow import MlflowClient; from promo import registry, tracking;"
-        "from promo.params import load_params; tracking.configure(); p = load_params();"
+        "import json; from mlflow import MlflowClient;"
+        "from customer_churn import registry, tracking;"
+        "from customer_churn.params import load_params; tracking.configure(); p = load_params();"
         "key = registry.model_key(open('dvc.lock').read());"
         "registry.register(MlflowClient(), p, key, json.load(open('reports/metrics.json')))"
     )
@@ -150,40 +151,38 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     # The drift check scores the labelled new window with the registry's champion.
     run(["python", "-m", PACKAGE, "drift"], project, env=env)
     performance = json.loads((project / "reports/drift.json").read_text())["performance"]
-    assert performance["model"] == "models:/promo@champion (version 2)"
+    assert performance["model"] == "models:/customer-churn@champion (version 2)"
     assert performance["reference"] == pytest.approx(swapped["candidate"]["roc_auc"], abs=1e-6)
 
 
-def test_regression_promotion_lifecycle_on_sqlite(tmp_path: Path) -> None:
+def test_regression_promotion_lifecycle_on_sqlite(trained_bake: Trained, tmp_path: Path) -> None:
     """The gate of a task where lower is better: `gate.max_value` caps the error (mae)."""
-    project = bake(tmp_path, task="regression", project_name="Promo")
+    project = trained_bake("regression", tmp_path)
+    package, model = "demand_forecast", "demand-forecast"
     env = shared_env(project)
-    run(["dvc", "repro"], project, env=env)
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "First model"], project)
-    first = promote(project, env)
+    first = promote(project, env, package=package)
     assert first["promoted"] is True and first["version"] == "1" and first["champion"] is None
     assert "mae" in first["candidate"] and "roc_auc" not in first["candidate"]
-    assert versions(env) == {"champion": "1", "count": 1}
+    assert versions(env, model) == {"champion": "1", "count": 1}
 
     # A much worse model (a far larger error) is held back; --strict makes that fail the job.
     edit_yaml(project / "params.yaml", lambda p: p["train"]["hyperparameters"].update(max_iter=5))
     run(["dvc", "repro"], project, env=env)
-    worse = promote(project, env)
+    worse = promote(project, env, package=package)
     assert worse["promoted"] is False and worse["candidate"]["mae"] > first["candidate"]["mae"]
     assert "held back" in worse["reason"] and "misses the maximum" in worse["reason"]
     assert "vs champion" in worse["reason"]
-    strict = run(["python", "-m", PACKAGE, "promote", "--strict"], project, env=env, check=False)
+    strict = run(["python", "-m", package, "promote", "--strict"], project, env=env, check=False)
     assert strict.returncode == 1 and "held back and --strict" in strict.stderr
-    assert versions(env) == {"champion": "1", "count": 1}
+    assert versions(env, model) == {"champion": "1", "count": 1}
 
     # The champion forecasts from the registry; drift scores with it.
     scored = project / "scored.csv"
-    predict(project, env, scored)
+    predict(project, env, scored, package, model)
     assert scored.read_text().splitlines()[0].endswith(",forecast")
-    run(["python", "-m", PACKAGE, "drift"], project, env=env)
+    run(["python", "-m", package, "drift"], project, env=env)
     performance = json.loads((project / "reports/drift.json").read_text())["performance"]
-    assert performance["model"] == "models:/promo@champion (version 1)"
+    assert performance["model"] == f"models:/{model}@champion (version 1)"
     assert performance["metric"] == "mae"
     assert performance["reference"] == pytest.approx(first["candidate"]["mae"], abs=1e-6)
 
@@ -287,12 +286,12 @@ POISON = """
 import sys, mlflow, mlflow.sklearn
 from pathlib import Path
 from sklearn.dummy import DummyClassifier
-from promo.files import read_table
-from promo.promote import model_key
+from customer_churn.files import read_table
+from customer_churn.promote import model_key
 frame = read_table(Path("data/train.parquet"))
 features, target = frame.drop(columns="churned"), frame["churned"]
 model = DummyClassifier(strategy="constant", constant=0).fit(features, target)
-mlflow.set_experiment("promo")
+mlflow.set_experiment("customer-churn")
 with mlflow.start_run() as run:
     info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle")
     mlflow.set_tags({"model_key": model_key(open("dvc.lock").read()), "model_md5": sys.argv[1],
@@ -306,7 +305,7 @@ print(run.info.run_id)
 PLANT = """
 import sys, mlflow, mlflow.pyfunc
 from mlflow import MlflowClient
-from promo.registry import model_key
+from customer_churn.registry import model_key
 
 class Payload:
     def __init__(self, marker):
@@ -320,12 +319,14 @@ class Planted(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input):
         return model_input.iloc[:, 0]
 
-mlflow.set_experiment("promo")
+mlflow.set_experiment("customer-churn")
 with mlflow.start_run() as run:
     info = mlflow.pyfunc.log_model(name="model", python_model=Planted(sys.argv[2]))
 tags = {"model_key": model_key(open("dvc.lock").read()), "model_md5": sys.argv[1],
         "was_champion": "true", "metric.roc_auc": "0.99"}
-planted = MlflowClient().create_model_version("promo", info.model_uri, run.info.run_id, tags=tags)
+planted = MlflowClient().create_model_version(
+    "customer-churn", info.model_uri, run.info.run_id, tags=tags
+)
 print(planted.version)
 """
 
@@ -333,19 +334,18 @@ print(planted.version)
 KILLED_AT = """
 import os, sys, mlflow
 from mlflow import MlflowClient
-from promo import promote
+from customer_churn import promote
 owner = mlflow if sys.argv[1] == "log_artifacts" else MlflowClient
 setattr(owner, sys.argv[1], lambda *args, **kwargs: os._exit(9))
 promote.main()
 """
 
 
-def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
-    project = bake(tmp_path, project_name="Promo")
+def test_promote_registers_only_what_the_pipeline_built(
+    trained_bake: Trained, tmp_path: Path
+) -> None:
+    project = trained_bake("classification", tmp_path / "bake")
     env = shared_env(project)
-    run(["dvc", "repro"], project, env=env)
-    run(["git", "add", "-A"], project)
-    run(["git", "commit", "-qm", "First model"], project)
 
     # A run on the store with the model's key and md5 (both public in dvc.lock) is not used.
     md5 = hashlib.md5((project / "models/model.skops").read_bytes()).hexdigest()
@@ -361,12 +361,12 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     first = json.loads((project / "reports/promotion.json").read_text())
     assert first["promoted"] is True and first["version"] == "1"
     client = store(env)
-    version = client.get_model_version("promo", "1")
+    version = client.get_model_version(MODEL, "1")
     assert version.run_id != poisoned and version.tags["model_md5"] == md5
     assert versions(env) == {"champion": "1", "count": 1}
     # What is registered is the very file dvc.lock records, not a re-save of it.
     with tempfile.TemporaryDirectory() as folder:
-        source = client.get_model_version_download_uri("promo", "1") + "/model.skops"
+        source = client.get_model_version_download_uri(MODEL, "1") + "/model.skops"
         fetched = mlflow_download(source, folder)
         assert hashlib.md5(fetched.read_bytes()).hexdigest() == md5
 
@@ -403,16 +403,16 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
     assert killed.returncode == 9
     assert f"version {planted} has this model's key but not the model dvc.lock" in killed.stderr
     assert "marked FAILED" in killed.stdout
-    champion = client.get_model_version_by_alias("promo", "champion")
+    champion = client.get_model_version_by_alias(MODEL, "champion")
     b = str(champion.version)
     assert b not in ("1", planted) and "was_champion" not in champion.tags
     assert versions(env) == {"champion": b, "previous": "1", "count": 3}
     # The next run finds B the champion and finishes its tags.
     again = promote(project, env)
     assert again["version"] == b and "already the champion" in again["reason"]
-    tags = client.get_model_version("promo", b).tags
+    tags = client.get_model_version(MODEL, b).tags
     assert tags["was_champion"] == "true" and tags["promoted_from_commit"] == head(project)
-    experiment = client.get_experiment_by_name("promo").experiment_id
+    experiment = client.get_experiment_by_name(MODEL).experiment_id
     statuses = [r.info.status for r in client.search_runs([experiment], "tags.promote_host != ''")]
     assert statuses.count("FAILED") == 1 and "RUNNING" not in statuses
 
@@ -433,28 +433,28 @@ def test_promote_registers_only_what_the_pipeline_built(tmp_path: Path) -> None:
 
     # The planted version made champion by hand: predict refuses it and drift uses the local
     # model, and neither runs its code.
-    client.set_registered_model_alias("promo", "champion", planted)
+    client.set_registered_model_alias(MODEL, "champion", planted)
     done = run(
-        ["python", "-m", PACKAGE, "predict", "--model", "models:/promo@champion",
+        ["python", "-m", PACKAGE, "predict", "--model", f"models:/{MODEL}@champion",
          "--input", "data/train.parquet", "--output", str(tmp_path / "scored.csv")],
         project, env=env, check=False,
     )  # fmt: skip
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1] == (
-        f"error: predict: promo version {planted} has no model.skops: not registered by "
+        f"error: predict: {MODEL} version {planted} has no model.skops: not registered by "
         "promote, and other formats are not loaded (they can run code)"
     )
     drift = run(["python", "-m", PACKAGE, "drift"], project, env=env)
-    assert f"champion not available (promo version {planted} has no model.skops" in drift.stderr
+    assert f"champion not available ({MODEL} version {planted} has no model.skops" in drift.stderr
     performance = json.loads((project / "reports/drift.json").read_text())["performance"]
     assert performance["model"] == "models/model.skops"
     # Nor can `rollback` move the alias to it.
-    client.set_registered_model_alias("promo", "champion", "1")
-    client.set_registered_model_alias("promo", "previous", planted)
+    client.set_registered_model_alias(MODEL, "champion", "1")
+    client.set_registered_model_alias(MODEL, "previous", planted)
     done = run(["python", "-m", PACKAGE, "rollback"], project, env=env, check=False)
     assert done.returncode == 1
     assert done.stderr.splitlines()[-1].startswith(
-        f"error: rollback: promo version {planted} has no model.skops"
+        f"error: rollback: {MODEL} version {planted} has no model.skops"
     )
     assert versions(env) == {"champion": "1", "previous": planted, "count": 3}
     assert not marker.exists() and not (tmp_path / "scored.csv").exists()

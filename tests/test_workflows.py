@@ -14,16 +14,16 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from .conftest import bake, edit_yaml, publish, run, shared_env, train_main_then_branch
+from .conftest import Trained, bake, branch_off, publish, run, shared_env
 from .fake_github import BOT, Comment, FakeGitHub, Pull
 from .workflows import (
     REPOSITORY,
     STANDINS,
-    VENV,
     WorkflowRun,
     pull_request_event,
     push_event,
     run_workflow,
+    script_env,
     sha,
 )
 
@@ -34,11 +34,19 @@ WATERMARK = '![](https://cml.dev/watermark.png#{sha} "CML watermark Model report
 
 
 @pytest.fixture(scope="module")
-def pr_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """main with a trained model committed; branch `tune` changes a hyperparameter."""
-    project = bake(tmp_path_factory.mktemp("pr"))
-    train_main_then_branch(project, "tune")
+def pr_repo(trained_bake: Trained, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """main with a trained model committed; branch `tune` changes a hyperparameter, trained
+    too. Both are in a DVC remote the jobs reach, with the run-cache: a job's `make repro`
+    restores them instead of training, as on GitHub with a real remote."""
+    folder = tmp_path_factory.mktemp("pr")
+    project = trained_bake("classification", folder)
+    env = shared_env(project)
+    run(["dvc", "remote", "modify", "storage", "url", str(folder / "remote")], project, env=env)
+    run(["git", "commit", "-qam", "Store data and models where the jobs reach them"], project)
+    branch_off(project, "tune")
+    run(["dvc", "repro"], project, env=env)
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
+    run(["dvc", "push", "--quiet", "--all-branches", "--run-cache"], project, env=env)
     return project
 
 
@@ -66,9 +74,9 @@ def test_one_report_comment_across_pushes_people_and_both_posting_paths(
     # First push, CML installed: one comment, the report plus CML's watermark.
     result, writes = run_pr(pr_repo, github, pull, tmp_path / "first")
     [first] = github.comments_on(pull.number)
-    report = (result.artifacts / "reports" / "pr_report.md").read_text()
+    report, first_body = (result.artifacts / "reports" / "pr_report.md").read_text(), first.body
     assert first.user == BOT
-    assert first.body == f"{report}\n\n{WATERMARK.format(sha=sha(pr_repo))}"
+    assert first_body == f"{report}\n\n{WATERMARK.format(sha=sha(pr_repo))}"
     assert [(w.method, w.path) for w in writes] == [
         ("POST", f"/repos/{REPOSITORY}/issues/{pull.number}/comments")
     ]
@@ -76,31 +84,41 @@ def test_one_report_comment_across_pushes_people_and_both_posting_paths(
     assert f"| **roc_auc** | {main_auc['roc_auc']:.4f} |" in report
     assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in report
     assert "Model report" in result.summary()
-    assert "the DVC remote was not reachable" in result.output
+    assert "Running stage 'train'" not in result.output  # restored from the remote's run-cache
 
-    # A person comments; then a second push, posted by the gh fallback (no CML).
+    # A person comments; then a second push, posted by the gh fallback (no CML). The push
+    # changes no input of the pipeline: the report is the same, on a new commit.
     human = github.comment(pull.number, "Why did recall drop?")
-    edit_yaml(
-        pr_repo / "params.yaml",
-        lambda p: p["train"]["hyperparameters"].update(learning_rate=0.03),
-    )
-    run(["git", "commit", "-qam", "Lower it further"], pr_repo)
+    readme = pr_repo / "README.md"
+    readme.write_text(readme.read_text() + "\nTuning notes: a lower learning rate.\n")
+    run(["git", "commit", "-qam", "Note the tuning"], pr_repo)
     publish(pr_repo, github, "tune")
     result, writes = run_pr(pr_repo, github, pull, tmp_path / "second", STANDIN_CML="missing")
     assert "CML could not be installed" in result.output
     assert [c.id for c in github.comments_on(pull.number)] == [first.id, human.id]
     assert human.body == "Why did recall drop?"
     [edited] = reports(github, pull)
-    assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.03` |" in edited.body
-    assert edited.body.endswith(WATERMARK.format(sha=sha(pr_repo)))
+    report = (result.artifacts / "reports" / "pr_report.md").read_text()
+    assert edited.body == f"{report}\n\n{WATERMARK.format(sha=sha(pr_repo))}" != first_body
     assert [(w.method, w.path) for w in writes] == [
         ("PATCH", f"/repos/{REPOSITORY}/issues/comments/{first.id}")
     ]
 
-    # And back to CML: it finds the comment the gh path wrote.
-    _, writes = run_pr(pr_repo, github, pull, tmp_path / "third")
+    # And back to CML (the comment script with CML on PATH, as the job calls it): it finds
+    # the comment the gh path wrote.
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(pull_request_event(pr_repo, "main", "tune", pull.number)))
+    env = script_env(
+        github, tmp_path, GITHUB_EVENT_NAME="pull_request", GITHUB_EVENT_PATH=str(event)
+    )
+    env["PATH"] = f"{STANDINS / 'setup-cml' / 'bin'}:{env['PATH']}"
+    (tmp_path / "third.md").write_text("## Model report\n\nthird\n")
+    before = len(github.writes())
+    run([".github/scripts/pr-comment.sh", str(tmp_path / "third.md")], pr_repo, env=env)
     assert [c.id for c in github.comments_on(pull.number)] == [first.id, human.id]
-    assert [(w.method, w.path) for w in writes] == [
+    [third] = reports(github, pull)
+    assert third.body.startswith("## Model report\n\nthird\n")
+    assert [(w.method, w.path) for w in github.writes()[before:]] == [
         ("PATCH", f"/repos/{REPOSITORY}/issues/comments/{first.id}")
     ]
 
@@ -120,10 +138,11 @@ def test_pr_from_a_fork_trains_but_posts_nothing(
 
 
 @pytest.fixture(scope="module")
-def regression_pr_repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """pr_repo's history on a bake with task=regression."""
-    project = bake(tmp_path_factory.mktemp("pr-regression"), task="regression")
-    train_main_then_branch(project, "tune")
+def regression_pr_repo(trained_bake: Trained, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """pr_repo's history on a bake with task=regression, with the bake's own DVC remote (a
+    path next to the repository, which the job's copy does not have): the job trains."""
+    project = trained_bake("regression", tmp_path_factory.mktemp("pr-regression"))
+    branch_off(project, "tune")
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
     return project
 
@@ -146,6 +165,8 @@ def test_a_regression_pr_gets_one_report_comment(
     assert f"| **mae** | {main['mae']:.4f} |" in report and "lower is better" in report
     assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in report
     assert "churn" not in report.lower()
+    assert "the DVC remote was not reachable" in result.output
+    assert "Running stage 'train'" in result.output
 
 
 HOSTILE_SCRIPT = """#!/usr/bin/env bash
@@ -203,16 +224,7 @@ def test_comment_script_gh_path_edits_only_its_own_comment(
     head = sha(project)
     quoted = github.comment(pull.number, "> " + WATERMARK.format(sha=head) + "\n\nSee above")
     report = tmp_path / "report.md"
-    env = {
-        **github.client_env(),
-        "PATH": f"{STANDINS / 'runner'}:/usr/bin:/bin",
-        "STANDIN_VENV": str(VENV),
-        "HOME": str(tmp_path),
-        "GITHUB_TOKEN": github.token(BOT),
-        "GITHUB_REPOSITORY": REPOSITORY,
-        "PR_NUMBER": str(pull.number),
-        "HEAD_SHA": head,
-    }
+    env = script_env(github, tmp_path, PR_NUMBER=str(pull.number), HEAD_SHA=head)
     for text in ("## Model report\n\nfirst\n", "## Model report\n\nsecond\n"):
         report.write_text(text)
         run([".github/scripts/pr-comment.sh", str(report)], project, env=env)
@@ -274,12 +286,8 @@ def test_promote_gates_on_metrics_it_computed_not_committed_ones(
     real = json.loads(run(["git", "show", "main:reports/metrics.json"], pr_repo).stdout)
     env = shared_env(pr_repo)
     run(["git", "switch", "-qc", "forged", "main"], pr_repo)
+    run(["dvc", "checkout", "--quiet"], pr_repo, env=env)  # main's model, not tune's
     try:
-        # A remote the job can reach, holding main's data, model and run-cache: the job's
-        # `make repro` then has nothing to do, as on GitHub with a real remote.
-        remote = ["dvc", "remote", "modify", "storage", "url", str(tmp_path / "remote")]
-        run(remote, pr_repo, env=env)
-        run(["dvc", "push", "--run-cache"], pr_repo, env=env)
         metrics = pr_repo / "reports/metrics.json"
         old_md5 = hashlib.md5(metrics.read_bytes()).hexdigest()
         metrics.write_text(json.dumps({**real, "roc_auc": 0.99}, indent=2) + "\n")
@@ -295,6 +303,7 @@ def test_promote_gates_on_metrics_it_computed_not_committed_ones(
     finally:
         run(["git", "switch", "-q", "tune"], pr_repo)
         run(["git", "branch", "-qD", "forged"], pr_repo)
+        run(["dvc", "checkout", "--quiet"], pr_repo, env=env)
     assert result.returncode == 0, result.output[-6000:]
     assert "Running stage 'train'" not in result.output  # pulled, not retrained
     assert "Running stage 'evaluate'" in result.output  # evaluated again all the same

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from .conftest import ONE_THREAD
 from .fake_github import BOT, FakeGitHub
 
 STANDINS = Path(__file__).parent / "act"
@@ -107,6 +108,7 @@ def run_workflow(
         "STANDIN_ARTIFACTS": str(artifacts),
         "GITHUB_REPOSITORY": REPOSITORY,
         "STANDIN_ORIGIN": github.clone_url if github else str(project),
+        **ONE_THREAD,  # as in the tests: the jobs share the cores with the other workers
         **(env or {}),
     }
     command = [
@@ -145,6 +147,21 @@ def run_workflow(
     )
     recorded = [json.loads(line) for line in calls.read_text().splitlines() if line.strip()]
     return WorkflowRun(done.returncode, done.stdout + done.stderr, recorded, artifacts)
+
+
+def script_env(github: FakeGitHub, home: Path, **env: str) -> dict[str, str]:
+    """The environment a workflow's script step sees on a runner, for calling the script
+    directly (no act): the runner's `gh`, a token of `github` and the repository's name."""
+    return {
+        **os.environ,
+        **github.client_env(),
+        "PATH": f"{STANDINS / 'runner'}:/usr/bin:/bin",
+        "STANDIN_VENV": str(VENV),
+        "HOME": str(home),
+        "GITHUB_TOKEN": github.token(BOT),
+        "GITHUB_REPOSITORY": REPOSITORY,
+        **env,
+    }
 
 
 def sha(project: Path, ref: str = "HEAD") -> str:
