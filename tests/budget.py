@@ -1,11 +1,13 @@
 """The suite's budget: count the expensive work a run does and fail a run that does more.
 
 Every process a test starts is classified by what it is (a bake, a workflow run under act,
-a server, a bake's own test suite) and by what it printed (a pipeline that trained: DVC's
-"Running stage 'train" line, once per process, or once per act job). In-process bakes
-count too. Worker counts are summed on the controller and held against tests/budget.json:
-a test that adds a bake, a training run, an act run or a server start that the budget
-does not allow fails the run, load or no load. The summary names where the work went.
+a server, a bake's own test suite) and by what it printed (a pipeline that ran a train
+stage: DVC's "Running stage 'train" line, once per process or once per act job). Bakes
+made in process count too (not those the hooks refuse: they cost next to nothing). The
+workers' counts are summed on the controller and held against tests/budget.json: a test
+that adds a bake, a training, an act run or a server start the budget does not allow
+fails the run, whatever the load. The summary names the tests the work went to (with -v,
+for every kind).
 
 `--budget FILE` reads another budget (the guard's own test uses it).
 """
@@ -24,7 +26,7 @@ import pytest
 BUDGET = Path(__file__).with_name("budget.json")
 KINDS = {
     "bakes": "bakes (cookiecutter, in process or not)",
-    "pipelines": "pipelines that trained (dvc repro, make, a bake's tests, an act job)",
+    "pipelines": "pipelines that ran a train stage (dvc repro, make, an act job, ...)",
     "act_runs": "workflow runs under act",
     "servers": "servers started (mlflow, moto, postgres, mlflow ui)",
     "bake_suites": "runs of a bake's own test suite",
@@ -75,23 +77,20 @@ def trained(args: Any, output: str) -> int:
 
 
 _popen_init = subprocess.Popen.__init__
-_run = subprocess.run
+_communicate = subprocess.Popen.communicate
 
 
-def _counting_popen_init(self: subprocess.Popen, args: Any, *rest: Any, **kwargs: Any) -> None:
+def _counting_init(self: subprocess.Popen, args: Any, *rest: Any, **kwargs: Any) -> None:
     for kind in classify(args):
         spend(kind)
     _popen_init(self, args, *rest, **kwargs)
 
 
-def _counting_run(args: Any, *rest: Any, **kwargs: Any) -> subprocess.CompletedProcess:
-    try:
-        done = _run(args, *rest, **kwargs)
-    except subprocess.CalledProcessError as error:
-        spend("pipelines", trained(args, _text(error.stdout) + _text(error.stderr)))
-        raise
-    spend("pipelines", trained(args, _text(done.stdout) + _text(done.stderr)))
-    return done
+def _counting_communicate(self: subprocess.Popen, *args: Any, **kwargs: Any) -> tuple:
+    """subprocess.run reads a process's output here too."""
+    stdout, stderr = _communicate(self, *args, **kwargs)
+    spend("pipelines", trained(self.args, _text(stdout) + _text(stderr)))
+    return stdout, stderr
 
 
 def _text(output: Any) -> str:
@@ -107,13 +106,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     import cookiecutter.main
 
-    subprocess.Popen.__init__ = _counting_popen_init  # type: ignore[method-assign]
-    subprocess.run = _counting_run
+    subprocess.Popen.__init__ = _counting_init  # type: ignore[method-assign]
+    subprocess.Popen.communicate = _counting_communicate  # type: ignore[method-assign]
     generate = cookiecutter.main.generate_files
 
     def counting_generate(*args: Any, **kwargs: Any) -> Any:
-        spend("bakes")
-        return generate(*args, **kwargs)
+        made = generate(*args, **kwargs)
+        spend("bakes")  # made: an answer the hooks refuse costs next to nothing
+        return made
 
     cookiecutter.main.generate_files = counting_generate
     config.stash[_RECORDS] = []
@@ -121,7 +121,7 @@ def pytest_configure(config: pytest.Config) -> None:
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     subprocess.Popen.__init__ = _popen_init  # type: ignore[method-assign]
-    subprocess.run = _run
+    subprocess.Popen.communicate = _communicate  # type: ignore[method-assign]
 
 
 _RECORDS = pytest.StashKey[list]()

@@ -141,19 +141,11 @@ def relocate_tracking(database: Path, old: str, new: str) -> None:
 
 
 def train_once(kind: str, folder: Path) -> Path:
-    """Bake `kind` into `folder` and commit its first trained model on main. For one model,
-    the run-cache also holds the training of `branch_off`'s learning rate: a branch made with
-    it restores that model (as `dvc repro` does for a user) instead of training it again."""
+    """Bake `kind` into `folder` and commit its first trained model on main."""
     project = bake(folder, **TRAINED[kind])
-    env = shared_env(project)
-    run(["dvc", "repro"], project, env=env)
+    run(["dvc", "repro"], project, env=shared_env(project))
     run(["git", "add", "-A"], project)
     run(["git", "commit", "-qm", "Train the first model"], project)
-    if kind != "fleet":
-        edit_yaml(project / "params.yaml", lower_learning_rate)
-        run(["dvc", "repro"], project, env=env)
-        run(["git", "checkout", "--", "."], project)
-        run(["dvc", "checkout", "--force", "--quiet"], project, env=env)
     return project
 
 

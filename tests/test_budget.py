@@ -56,7 +56,7 @@ def test_an_unbudgeted_pipeline_fails_the_run(
     assert result.ret == pytest.ExitCode.TESTS_FAILED
     result.stdout.fnmatch_lines(
         [
-            "   2 of    1  pipelines that trained*",
+            "   2 of    1  pipelines that ran a train stage*",
             "OVER BUDGET: 2 pipelines, the budget * allows 1.*",
             "    1  *::test_budgeted",
             "    1  *::test_new_and_unbudgeted",
