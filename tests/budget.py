@@ -2,8 +2,8 @@
 
 Every process a test starts is classified by what it is (a bake, a workflow run under act,
 a server, a bake's own test suite) and by what it printed (a pipeline that ran a train
-stage: DVC's "Running stage 'train" line, once per process or once per act job). Bakes
-made in process count too (not those the hooks refuse: they cost next to nothing). The
+stage: DVC's "Running stage 'train" line, once per process or once per act job). A bake
+counts once made, in process or not (one the hooks refuse costs next to nothing). The
 workers' counts are summed on the controller and held against tests/budget.json: a test
 that adds a bake, a training, an act run or a server start the budget does not allow
 fails the run, whatever the load. The summary names the tests the work went to (with -v,
@@ -82,7 +82,8 @@ _communicate = subprocess.Popen.communicate
 
 def _counting_init(self: subprocess.Popen, args: Any, *rest: Any, **kwargs: Any) -> None:
     for kind in classify(args):
-        spend(kind)
+        if kind != "bakes":  # counted once made (below)
+            spend(kind)
     _popen_init(self, args, *rest, **kwargs)
 
 
@@ -90,6 +91,8 @@ def _counting_communicate(self: subprocess.Popen, *args: Any, **kwargs: Any) -> 
     """subprocess.run reads a process's output here too."""
     stdout, stderr = _communicate(self, *args, **kwargs)
     spend("pipelines", trained(self.args, _text(stdout) + _text(stderr)))
+    if "bakes" in classify(self.args) and self.returncode == 0:
+        spend("bakes")
     return stdout, stderr
 
 
