@@ -36,6 +36,9 @@ ACT_JOB = re.compile(r"^\[([^\]]+)\].*" + re.escape(TRAINED), re.M)
 
 _spent: list[tuple[str, str]] = []  # (kind, test id), in this process
 _current = {"test": "(collection)"}
+_RECORDS = pytest.StashKey[list]()  # on the controller: every process's records
+_OVER = pytest.StashKey[list]()  # the kinds over budget
+_BUDGET = pytest.StashKey[dict]()
 
 
 def spend(kind: str, count: int = 1) -> None:
@@ -120,14 +123,12 @@ def pytest_configure(config: pytest.Config) -> None:
 
     cookiecutter.main.generate_files = counting_generate
     config.stash[_RECORDS] = []
+    config.stash[_BUDGET] = json.loads(Path(config.getoption("--budget")).read_text())
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     subprocess.Popen.__init__ = _popen_init  # type: ignore[method-assign]
     subprocess.Popen.communicate = _communicate  # type: ignore[method-assign]
-
-
-_RECORDS = pytest.StashKey[list]()
 
 
 @pytest.hookimpl(wrapper=True)
@@ -155,22 +156,18 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         return
     config.stash[_RECORDS].extend(_spent)
     spent = Counter(kind for kind, _ in config.stash[_RECORDS])
-    budget = json.loads(Path(config.getoption("--budget")).read_text())
+    budget = config.stash[_BUDGET]
     over = [kind for kind in KINDS if spent[kind] > budget.get(kind, 0)]
     config.stash[_OVER] = over
     if over and session.exitstatus == pytest.ExitCode.OK:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-_OVER = pytest.StashKey[list]()
-
-
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     if hasattr(config, "workeroutput") or _OVER not in config.stash:
         return
     records = config.stash[_RECORDS]
-    spent = Counter(kind for kind, _ in records)
-    budget = json.loads(Path(config.getoption("--budget")).read_text())
+    spent, budget = Counter(kind for kind, _ in records), config.stash[_BUDGET]
     write = terminalreporter.write_line
     terminalreporter.section("budget: the expensive work of this run")
     for kind, meaning in KINDS.items():
