@@ -76,3 +76,5 @@ def test_drift_names_the_drifted_member_and_only_it_is_retrained(
     assert "window 0: 3, window 1: 1" in out
     after = keys(fleet)
     assert [m for m in MEMBERS if after[m] != before[m]] == ["west"]
+    cli(fleet, "report", "--base", "HEAD", "--out", str(tmp_path / "pr.md"))
+    assert "; 1 of 4 members retrained;" in (tmp_path / "pr.md").read_text()

@@ -276,7 +276,9 @@ def test_a_fleet_fans_out_over_shard_jobs_and_gathers_one_report_and_one_promoti
     assert comment.user == BOT
     assert comment.body.startswith("## Model report: `fleet-act` fleet (4 members)")
     assert "3 unchanged" in comment.body and "| south |" in comment.body
-    assert "fleet.members.south.train.hyperparameters.learning_rate" in comment.body
+    assert "; 1 of 4 members retrained;" in comment.body
+    override = "`fleet.members.south.train.hyperparameters.learning_rate`"
+    assert f"| {override} | `0.1 (inherited)` | `0.05` |" in comment.body
 
     # Merged: south alone is promoted; the other members' champions are already theirs.
     run(["git", "switch", "-q", "main"], project)

@@ -5,7 +5,7 @@ import re
 import pytest
 
 from {{ cookiecutter.package_name }} import task
-from {{ cookiecutter.package_name }}.fleet_report import LIMIT, MemberChange, build
+from {{ cookiecutter.package_name }}.fleet_report import LIMIT, MemberChange, build, with_inherited
 from {{ cookiecutter.package_name }}.gate import GateDecision
 
 from .test_markdown import HOSTILE, problems
@@ -82,7 +82,7 @@ def test_mixed_fleet_summary_counts_and_order() -> None:
     assert lines[2] == "main = `origin/main`; PR = the workspace"
     assert lines[4] == (
         "`roc_auc` (higher is better): 2 better, 1 worse, 2 unchanged, 1 new, 1 removed; "
-        "❌ 1 failing the merge gate against main."
+        "0 of 7 members retrained; ❌ 1 failing the merge gate against main."
     )
     assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in text
     assert [row.split(" | ")[0] for row in rows(text)] == [
@@ -105,10 +105,37 @@ def test_mixed_fleet_summary_counts_and_order() -> None:
 def test_all_unchanged_and_passing() -> None:
     text = report([member("north", 0.8, 0.8), member("south", 0.7, 0.7)])
     assert text.splitlines()[0] == "## Model report: Fleet (2 members)"
-    assert "0 better, 0 worse, 2 unchanged, 0 new, 0 removed; ✅ 0 failing" in text
+    assert "2 unchanged, 0 new, 0 removed; 0 of 2 members retrained; ✅ 0 failing" in text
     assert "No member's `roc_auc` changed." in text
     assert "No parameter changed." in text
     assert "```mermaid" not in text and "### Gate failures" not in text
+
+
+@classification
+def test_a_retrained_member_is_counted_even_when_its_metric_barely_moved() -> None:
+    paris = MemberChange("paris", metrics(0.8), metrics(0.80008), PASSES, retrained=True)
+    text = report([paris, member("berlin", 0.7, 0.7)])
+    assert "0 better, 0 worse, 2 unchanged, 0 new, 0 removed; 1 of 2 members retrained;" in text
+    assert "<details><summary>2 members unchanged (1 retrained, within " in text
+
+
+def test_a_member_override_shows_the_value_it_replaces() -> None:
+    base = {"train": {"hyperparameters": {"learning_rate": 0.1}}, "fleet": {"members": {}}}
+    head = {"train": {"hyperparameters": {"learning_rate": 0.2}}, "fleet": {"members": {}}}
+    added = "fleet.members.paris.train.hyperparameters.learning_rate"
+    dropped = "fleet.members.rome.train.hyperparameters.learning_rate"
+    shared = "train.hyperparameters.learning_rate"
+    changed = {added: (None, 0.05), dropped: (0.3, None), shared: (0.1, 0.2)}
+    assert with_inherited(changed, base, head) == {
+        added: ("0.1 (inherited)", 0.05),
+        dropped: (0.3, "0.2 (inherited)"),
+        shared: (0.1, 0.2),
+    }
+    text = report([member("paris", 0.8, 0.8)], changed=with_inherited(changed, base, head))
+    assert f"| `{added}` | `0.1 (inherited)` | `0.05` |" in text
+    assert with_inherited({"fleet.members.x.new_key": (None, 1)}, base, head) == {
+        "fleet.members.x.new_key": (None, 1)
+    }
 
 
 @classification

@@ -352,7 +352,7 @@ def check(params: Params) -> str:
 def report_main(base: str, out: Path) -> None:
     """One PR report for the fleet: each member's metrics and gate against `base`'s."""
     from . import report
-    from .fleet_report import MemberChange, build
+    from .fleet_report import MemberChange, build, with_inherited
     from .gate import gate
 
     params = load_params()
@@ -363,19 +363,22 @@ def report_main(base: str, out: Path) -> None:
     primary = params.model.primary_metric
     changes = []
     for member in sorted(members):
-        path = outputs(member).report("metrics.json")
+        path, run = outputs(member).report("metrics.json"), outputs(member).report("run.json")
         old = report._load(base, path)
         new = report._load(None, path) if member in params.fleet.members else None
-        decision = None
+        decision, retrained = None, False
         if new is not None:
             limits = member_params(params, member).gate
             decision = gate(new, old, limits, primary, against="main", segmented=False)
-        changes.append(MemberChange(member, old, new, decision))
+            keys = [(report._load(rev, run) or {}).get("model_key") for rev in (base, None)]
+            retrained = keys[0] != keys[1]
+        changes.append(MemberChange(member, old, new, decision, retrained))
+    head_params = report._load(None, PARAMS_FILE) or {}
     text = build(
         changes,
         primary,
         base,
-        report.params_changed(base),
+        with_inherited(report.params_changed(base), base_params, head_params),
         head_name=report.head_name(),
         run_url=report.run_url(),
         title=params.model.name,

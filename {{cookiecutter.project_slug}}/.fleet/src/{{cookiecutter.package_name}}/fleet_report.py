@@ -9,6 +9,7 @@ Member and metric names and parameter values go through .markdown, as in the sin
 
 from __future__ import annotations
 
+import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ class MemberChange:
     base: dict[str, float] | None  # main's metrics; None: the member is new in the PR
     head: dict[str, float] | None  # the PR's metrics; None: removed in the PR (or not trained)
     gate: GateDecision | None  # the member's merge gate vs main; None when head is None
+    retrained: bool = False  # the PR's model is another than main's (its model key differs)
 
     def gain(self, primary: str) -> float:
         """How much better the PR's `primary` is than main's; NaN where a side has none."""
@@ -90,6 +92,29 @@ def _params(changed: dict[str, tuple[Any, Any]]) -> list[str]:
     if len(changed) > PARAM_ROWS:
         rows += ["", f"… and {len(changed) - PARAM_ROWS} more."]
     return rows
+
+
+def with_inherited(
+    changed: dict[str, tuple[Any, Any]], base_params: dict[str, Any], head_params: dict[str, Any]
+) -> dict[str, tuple[Any, Any]]:
+    """`changed` where a member's override is added (or dropped) on one side: that side shows
+    the fleet-wide value the member inherits there, marked so, instead of nothing."""
+    shown = {}
+    for name, (old, new) in changed.items():
+        parts = name.split(".")
+        if parts[:2] == ["fleet", "members"] and len(parts) > 3:
+            old = _inherited(base_params, parts[3:]) if old is None else old
+            new = _inherited(head_params, parts[3:]) if new is None else new
+        shown[name] = (old, new)
+    return shown
+
+
+def _inherited(params: dict[str, Any], path: list[str]) -> str | None:
+    value: Any = params
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    shown = value if isinstance(value, str) else json.dumps(value)
+    return None if value is None else f"{shown} (inherited)"
 
 
 def _chart(changed: list[MemberChange], primary: str) -> list[str]:
@@ -220,6 +245,8 @@ def build(
     )
     if counts["n/a"]:
         summary += f", {counts['n/a']} not comparable"
+    retrained = sum(change.retrained for change in changes)
+    summary += f"; {retrained} of {_members(len(changes))} retrained"
     mark = "❌" if failing else "✅"
     name = text(title) if title.lower().endswith("fleet") else f"{code(title)} fleet"
     direction = "higher" if METRIC_DIRECTIONS[primary] else "lower"
@@ -257,7 +284,11 @@ def build(
         ]
         blocks.append(_Block(["", f"### Gate failures ({len(failing)})", ""], rows))
     if unchanged:
-        head = ["", f"<details><summary>{_members(len(unchanged))} unchanged</summary>", "", *table]
+        again = sum(change.retrained for change in unchanged)
+        note = f"{_members(len(unchanged))} unchanged" + (
+            f" ({again} retrained, within {SAME} of main)" * bool(again)
+        )
+        head = ["", f"<details><summary>{note}</summary>", "", *table]
         rows = [_member_row(change, primary) for change in unchanged]
         blocks.append(_Block(head, rows, ["", "</details>"]))
     header, rows = _metrics([*changed, *unchanged], primary)
