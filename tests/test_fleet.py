@@ -6,11 +6,13 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
 
 from .conftest import Trained, run, shared_env
+from .test_lifecycle import readme_block
 
 pytestmark = pytest.mark.slow
 
@@ -78,3 +80,29 @@ def test_drift_names_the_drifted_member_and_only_it_is_retrained(
     assert [m for m in MEMBERS if after[m] != before[m]] == ["west"]
     cli(fleet, "report", "--base", "HEAD", "--out", str(tmp_path / "pr.md"))
     assert "; 1 of 4 members retrained;" in (tmp_path / "pr.md").read_text()
+
+
+def test_use_your_own_data_as_the_fleet_readme_says(trained_bake: Trained, tmp_path: Path) -> None:
+    """The README's commands as written, after the synthetic fleet was trained and committed:
+    the members that left take their files with them, and the commit leaves nothing behind."""
+    project = trained_bake("fleet", tmp_path / "bake")
+    frame = pd.read_parquet(project / "data/train.parquet").head(6000)
+    stores = np.array(["paris", "berlin", "rome"])[np.arange(len(frame)) % 3]
+    frame.drop(columns="region").assign(store=stores).to_csv(
+        tmp_path / "customers.csv", index=False
+    )
+    commands = readme_block(project, "Use your own data").replace(
+        "~/Downloads/customers.csv", str(tmp_path / "customers.csv")
+    )
+    (project / ".venv").mkdir()
+    (project / ".venv/.installed").touch()  # make runs the targets without its own setup
+    output = run(["bash", "-euo", "pipefail", "-c", commands], project, env=shared_env(project))
+    assert "are no longer members: deleted models/north.skops, reports/north/, " in output.stdout
+    assert run(["git", "status", "--porcelain"], project).stdout == ""
+    members = sorted(path.name for path in (project / "reports").iterdir() if path.is_dir())
+    assert members == ["berlin", "paris", "rome"]
+    assert sorted(path.name for path in (project / "models").glob("*.skops")) == [
+        "berlin.skops",
+        "paris.skops",
+        "rome.skops",
+    ]

@@ -189,6 +189,11 @@ def test_use_data_makes_the_values_of_the_by_column_the_members(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     use_data_project(tmp_path, monkeypatch)
+    Path("reports/west").mkdir(parents=True)
+    Path("reports/west/metrics.json").write_text("{}")
+    Path("models").mkdir()
+    Path("models/west.skops").write_bytes(b"a trained west")
+    Path("models/.gitignore").write_text("/north.skops\n/west.skops\n")
     target = load_params().data.schema_.target
     argv = ["use-data", "data/raw/table.csv", "--target", target, "--by", "region"]
 {%- if cookiecutter.task == "regression" %}
@@ -197,7 +202,9 @@ def test_use_data_makes_the_values_of_the_by_column_the_members(
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "2 members (the values of region)" in out
-    assert "use-data: south, east, west" in out and "are no longer members" in out
+    assert "are no longer members: deleted models/west.skops, reports/west/ (git history" in out
+    assert not Path("models/west.skops").exists() and not Path("reports/west").exists()
+    assert Path("models/.gitignore").read_text() == "/north.skops\n"
     params = load_params()
     assert params.data.source == "file" and params.data.path == "data/raw/table.csv"
     assert list(params.fleet.members) == ["harbour", "north"]

@@ -321,9 +321,10 @@ def main(
         print(f"use-data: {unassigned:,} rows have no {by}: no member trains on them")
     gone = [member for member in params.fleet.members if member not in counts.index]
     if gone:
+        deleted = ", ".join(shards.forget(gone)) or "no files"
         print(
-            f"use-data: {', '.join(gone)} are no longer members; delete their models/<member>.skops"
-            " and reports/<member>/ when you no longer need them"
+            f"use-data: {', '.join(gone)} are no longer members: deleted {deleted}"
+            " (git history and the DVC cache keep them)"
         )
 {%- endif %}
     if skipped:

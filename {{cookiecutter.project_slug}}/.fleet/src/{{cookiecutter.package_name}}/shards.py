@@ -10,6 +10,9 @@ Standard library only: the template's post-generation hook writes the first stag
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 PACKAGE = "{{ cookiecutter.package_name }}"
 MARKER = (
     f"  # Fleet members: written by `python -m {PACKAGE} fleet-stages` from params.yaml's fleet"
@@ -47,6 +50,26 @@ def member_outputs(member: str) -> dict[str, str]:
         "model_card": f"{reports}/model_card.md",
         "run": f"{reports}/run.json",
     }
+
+
+def forget(members: list[str]) -> list[str]:
+    """Delete the files of members that left the fleet, and their lines in models/.gitignore
+    (which DVC does not prune); the paths deleted. Git history and the DVC cache keep them."""
+    deleted = []
+    for member in members:
+        model, reports = Path(member_outputs(member)["model"]), Path("reports") / member
+        if model.is_file():
+            model.unlink()
+            deleted.append(model.as_posix())
+        if reports.is_dir():
+            shutil.rmtree(reports)
+            deleted.append(f"{reports.as_posix()}/")
+    ignore = Path("models/.gitignore")
+    if ignore.is_file():
+        gone = {f"/{Path(member_outputs(member)['model']).name}" for member in members}
+        kept = [line for line in ignore.read_text().splitlines() if line not in gone]
+        ignore.write_text("".join(f"{line}\n" for line in kept))
+    return deleted
 
 
 def _stage(name: str, members: list[str]) -> list[str]:
