@@ -113,7 +113,8 @@ def check_workspace(lock_text: str, models: Iterable[Path] = (MODEL,)) -> None:
         if actual != expected:
             raise PromotionRefused(
                 f"promote: {model} (md5 {actual[:12]}) is not the model dvc.lock records "
-                f"({expected[:12]}); run `dvc repro` and commit dvc.lock, nothing was moved"
+                f"({expected[:12]}); after switching commits run `dvc checkout`, after changing"
+                " inputs `dvc repro` and commit dvc.lock; nothing was moved"
             )
     require_current_pipeline()
 
