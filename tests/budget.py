@@ -2,12 +2,12 @@
 
 Every process a test starts is classified by what it is (a bake, a workflow run under act,
 a server, a bake's own test suite) and by what it printed (a pipeline that ran a train
-stage: DVC's "Running stage 'train" line, once per process or once per act job). A bake
-counts once made, in process or not (one the hooks refuse costs next to nothing). The
-workers' counts are summed on the controller and held against tests/budget.json: a test
-that adds a bake, a training, an act run or a server start the budget does not allow
-fails the run, whatever the load. The summary names the tests the work went to (with -v,
-for every kind).
+stage: DVC's "Running stage 'train" line, or a fleet's "'members-" one, once per process
+or once per act job). A bake counts once made, in process or not (one the hooks refuse
+costs next to nothing). The workers' counts are summed on the controller and held against
+tests/budget.json: a test that adds a bake, a training, an act run or a server start the
+budget does not allow fails the run, whatever the load. The summary names the tests the
+work went to (with -v, for every kind).
 
 `--budget FILE` reads another budget (the guard's own test uses it).
 """
@@ -31,8 +31,8 @@ KINDS = {
     "servers": "servers started (mlflow, moto, postgres, mlflow ui)",
     "bake_suites": "runs of a bake's own test suite",
 }
-TRAINED = "Running stage 'train"
-ACT_JOB = re.compile(r"^\[([^\]]+)\].*" + re.escape(TRAINED), re.M)
+TRAINED = r"Running stage '(?:train|members-)"  # a model's stage, or a fleet's shard of them
+ACT_JOB = re.compile(r"^\[([^\]]+)\].*" + TRAINED, re.M)
 
 _spent: list[tuple[str, str]] = []  # (kind, test id), in this process
 _current = {"test": "(collection)"}
@@ -76,7 +76,7 @@ def trained(args: Any, output: str) -> int:
     """Pipelines that trained in a process's output: one per act job, else one at most."""
     if "act_runs" in classify(args):
         return len(set(ACT_JOB.findall(output)))
-    return int(TRAINED in output)
+    return int(re.search(TRAINED, output) is not None)
 
 
 _popen_init = subprocess.Popen.__init__

@@ -25,6 +25,7 @@ def test_processes_are_counted_by_what_they_are_and_what_they_printed() -> None:
     assert trained(["dvc", "repro"], "Stage 'train' didn't change, skipping") == 0
     act_log = "[pr/train] Running stage 'train':\n[pr/main] Running stage 'train':\n[pr/train] x"
     assert trained(["act", "pull_request"], act_log) == 2
+    assert trained(["make", "repro"], "Running stage 'members-1':\n> python -m x members") == 1
 
 
 def test_an_unbudgeted_pipeline_fails_the_run(
