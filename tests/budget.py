@@ -21,6 +21,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import cookiecutter.main
 import pytest
 
 BUDGET = Path(__file__).with_name("budget.json")
@@ -81,6 +82,7 @@ def trained(args: Any, output: str) -> int:
 
 _popen_init = subprocess.Popen.__init__
 _communicate = subprocess.Popen.communicate
+_generate = cookiecutter.main.generate_files
 
 
 def _counting_init(self: subprocess.Popen, args: Any, *rest: Any, **kwargs: Any) -> None:
@@ -94,9 +96,15 @@ def _counting_communicate(self: subprocess.Popen, *args: Any, **kwargs: Any) -> 
     """subprocess.run reads a process's output here too."""
     stdout, stderr = _communicate(self, *args, **kwargs)
     spend("pipelines", trained(self.args, _text(stdout) + _text(stderr)))
-    if "bakes" in classify(self.args) and self.returncode == 0:
+    if self.returncode == 0 and "bakes" in classify(self.args):
         spend("bakes")
     return stdout, stderr
+
+
+def _counting_generate(*args: Any, **kwargs: Any) -> Any:
+    made = _generate(*args, **kwargs)
+    spend("bakes")  # made: an answer the hooks refuse costs next to nothing
+    return made
 
 
 def _text(output: Any) -> str:
@@ -110,18 +118,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    import cookiecutter.main
-
     subprocess.Popen.__init__ = _counting_init  # type: ignore[method-assign]
     subprocess.Popen.communicate = _counting_communicate  # type: ignore[method-assign]
-    generate = cookiecutter.main.generate_files
-
-    def counting_generate(*args: Any, **kwargs: Any) -> Any:
-        made = generate(*args, **kwargs)
-        spend("bakes")  # made: an answer the hooks refuse costs next to nothing
-        return made
-
-    cookiecutter.main.generate_files = counting_generate
+    cookiecutter.main.generate_files = _counting_generate
     config.stash[_RECORDS] = []
     config.stash[_BUDGET] = json.loads(Path(config.getoption("--budget")).read_text())
 
@@ -129,6 +128,7 @@ def pytest_configure(config: pytest.Config) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     subprocess.Popen.__init__ = _popen_init  # type: ignore[method-assign]
     subprocess.Popen.communicate = _communicate  # type: ignore[method-assign]
+    cookiecutter.main.generate_files = _generate
 
 
 @pytest.hookimpl(wrapper=True)

@@ -120,6 +120,15 @@ def branch_off(project: Path, branch: str) -> None:
     edit_yaml(project / "params.yaml", lower_learning_rate)
 
 
+def reachable_remote(project: Path, folder: Path) -> None:
+    """Point `project`'s DVC remote at `folder`, an absolute path that a job's copy of the
+    repository reaches too (the bake's default is relative to the repository), and commit it."""
+    run(
+        ["dvc", "remote", "modify", "storage", "url", str(folder)], project, env=shared_env(project)
+    )
+    run(["git", "commit", "-qam", "Store data and models where the jobs reach them"], project)
+
+
 # The answers of the trained bakes that tests share (`trained_bake`), one per kind.
 TRAINED = {"classification": {}, "regression": {"task": "regression"}, "fleet": {"fleet": "yes"}}
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 import yaml
 
-from .conftest import TASKS, Trained, edit_yaml, publish, run, shared_env
+from .conftest import TASKS, Trained, edit_yaml, publish, reachable_remote, run, shared_env
 from .fake_github import BOT, FakeGitHub, Pull
 from .workflows import REPOSITORY, WorkflowRun, run_workflow, script_env
 
@@ -28,10 +28,8 @@ def trained_and_pushed(trained_bake: Trained, kind: str, root: Path) -> Path:
     """A bake whose main is trained on window 0, its data pushed to a DVC remote the job
     reaches."""
     project = trained_bake(kind, root / "bake")
-    env = shared_env(project)
-    run(["dvc", "remote", "modify", "storage", "url", str(root / "dvc-remote")], project, env=env)
-    run(["git", "commit", "-qam", "Store data and models where the jobs reach them"], project)
-    run(["dvc", "push", "--quiet"], project, env=env)
+    reachable_remote(project, root / "dvc-remote")
+    run(["dvc", "push", "--quiet"], project, env=shared_env(project))
     return project
 
 

@@ -158,7 +158,7 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
 def test_regression_promotion_lifecycle_on_sqlite(trained_bake: Trained, tmp_path: Path) -> None:
     """The gate of a task where lower is better: `gate.max_value` caps the error (mae)."""
     project = trained_bake("regression", tmp_path)
-    package, model = "demand_forecast", "demand-forecast"
+    package, model = project.name.replace("-", "_"), project.name  # the bake's defaults
     env = shared_env(project)
     first = promote(project, env, package=package)
     assert first["promoted"] is True and first["version"] == "1" and first["champion"] is None

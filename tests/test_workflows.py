@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from markdown_it import MarkdownIt
 
-from .conftest import Trained, bake, branch_off, publish, run, shared_env
+from .conftest import Trained, bake, branch_off, publish, reachable_remote, run, shared_env
 from .fake_github import BOT, Comment, FakeGitHub, Pull
 from .workflows import (
     REPOSITORY,
@@ -36,13 +36,13 @@ WATERMARK = '![](https://cml.dev/watermark.png#{sha} "CML watermark Model report
 @pytest.fixture(scope="module")
 def pr_repo(trained_bake: Trained, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """main with a trained model committed; branch `tune` changes a hyperparameter, trained
-    too. Both are in a DVC remote the jobs reach, with the run-cache: a job's `make repro`
-    restores them instead of training, as on GitHub with a real remote."""
+    too. Both are in a DVC remote the jobs reach: a job's `dvc pull` brings the outputs its
+    commit's dvc.lock records and `make repro` has nothing to do, as on GitHub with a real
+    remote."""
     folder = tmp_path_factory.mktemp("pr")
     project = trained_bake("classification", folder)
     env = shared_env(project)
-    run(["dvc", "remote", "modify", "storage", "url", str(folder / "remote")], project, env=env)
-    run(["git", "commit", "-qam", "Store data and models where the jobs reach them"], project)
+    reachable_remote(project, folder / "remote")
     branch_off(project, "tune")
     run(["dvc", "repro"], project, env=env)
     run(["git", "commit", "-qam", "Lower the learning rate"], project)
@@ -84,7 +84,7 @@ def test_one_report_comment_across_pushes_people_and_both_posting_paths(
     assert f"| **roc_auc** | {main_auc['roc_auc']:.4f} |" in report
     assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in report
     assert "Model report" in result.summary()
-    assert "Running stage 'train'" not in result.output  # restored from the remote's run-cache
+    assert "Running stage 'train'" not in result.output  # pulled from the remote, not trained
 
     # A person comments; then a second push, posted by the gh fallback (no CML). The push
     # changes no input of the pipeline: the report is the same, on a new commit.

@@ -55,9 +55,11 @@ def member_outputs(member: str) -> dict[str, str]:
 def forget(members: list[str]) -> list[str]:
     """Delete the files of members that left the fleet, and their lines in models/.gitignore
     (which DVC does not prune); the paths deleted. Git history and the DVC cache keep them."""
-    deleted = []
+    deleted, ignored = [], set()
     for member in members:
-        model, reports = Path(member_outputs(member)["model"]), Path("reports") / member
+        files = member_outputs(member)
+        model, reports = Path(files["model"]), Path(files["metrics"]).parent
+        ignored.add(f"/{model.name}")
         if model.is_file():
             model.unlink()
             deleted.append(model.as_posix())
@@ -66,8 +68,7 @@ def forget(members: list[str]) -> list[str]:
             deleted.append(f"{reports.as_posix()}/")
     ignore = Path("models/.gitignore")
     if ignore.is_file():
-        gone = {f"/{Path(member_outputs(member)['model']).name}" for member in members}
-        kept = [line for line in ignore.read_text().splitlines() if line not in gone]
+        kept = [line for line in ignore.read_text().splitlines() if line not in ignored]
         ignore.write_text("".join(f"{line}\n" for line in kept))
     return deleted
 
