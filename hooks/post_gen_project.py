@@ -26,6 +26,7 @@ RENDERED_BY_CRUFT = {{ "True" if cookiecutter.get("_commit") else "False" }}
 # The single model's modules and tests that a fleet bake has no use for.
 SINGLE_MODEL_ONLY = (
     "src/{{ cookiecutter.package_name }}/plots.py",  # draws dvc.yaml's plots; a fleet has none
+    "src/{{ cookiecutter.package_name }}/svg_chart.py",
     "tests/test_use_data.py",  # the single model's params; test_fleet.py tests a fleet's
     "tests/test_plots.py",
     "tests/test_pipeline.py",  # the single model's stages end to end

@@ -115,9 +115,9 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     # A promotion that crashed after registering, before moving the alias...
     crash = (
         "import json; from mlflow import MlflowClient;"
-        "from customer_churn import registry, tracking;"
+        "from customer_churn import lock, registry, tracking;"
         "from customer_churn.params import load_params; tracking.configure(); p = load_params();"
-        "key = registry.model_key(open('dvc.lock').read());"
+        "key = lock.model_key(open('dvc.lock').read());"
         "registry.register(MlflowClient(), p, key, json.load(open('reports/metrics.json')))"
     )
     run(["python", "-c", crash], project, env=env)
@@ -287,7 +287,7 @@ import sys, mlflow, mlflow.sklearn
 from pathlib import Path
 from sklearn.dummy import DummyClassifier
 from customer_churn.files import read_table
-from customer_churn.promote import model_key
+from customer_churn.lock import model_key
 frame = read_table(Path("data/train.parquet"))
 features, target = frame.drop(columns="churned"), frame["churned"]
 model = DummyClassifier(strategy="constant", constant=0).fit(features, target)
@@ -305,7 +305,7 @@ print(run.info.run_id)
 PLANT = """
 import sys, mlflow, mlflow.pyfunc
 from mlflow import MlflowClient
-from customer_churn.registry import model_key
+from customer_churn.lock import model_key
 
 class Payload:
     def __init__(self, marker):

@@ -15,10 +15,13 @@ import yaml
 from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, bake, run
 
 PACKAGE_FILES = [
-    "__init__.py", "__main__.py", "check.py", "errors.py", "evaluate.py", "files.py", "gate.py",
-    "drift.py", "drift_report.py", "ingest.py", "markdown.py", "params.py", "plots.py",
-    "predict.py", "promote.py", "registry.py", "report.py", "section.py", "synthetic.py", "task.py",
-    "tracking.py", "train.py", "use_data.py", "validate.py",
+    "__init__.py", "__main__.py", "cells.py", "check.py", "drift.py", "drift_report.py",
+    "drift_rules.py", "drift_stats.py", "errors.py", "evaluate.py", "files.py", "gate.py",
+    "github.py", "ingest.py", "lock.py", "markdown.py", "params.py", "params_errors.py",
+    "plots.py", "predict.py", "promote.py", "registry.py", "report.py", "report_markdown.py",
+    "revisions.py", "rollback.py", "section.py", "svg_chart.py", "synthetic.py", "task.py",
+    "task_params.py", "task_report.py", "tracking.py", "train.py", "use_data.py", "validate.py",
+    "yaml_file.py",
 ]  # fmt: skip
 TEST_FILES = [
     "__init__.py", "conftest.py", "test_markdown.py", "test_pipeline.py", "test_promote.py",
@@ -62,11 +65,12 @@ def files_of(project: Path) -> list[str]:
 
 
 FLEET_FILES = [
-    "src/{package}/fleet.py", "src/{package}/fleet_drift.py", "src/{package}/fleet_report.py",
+    "src/{package}/fleet.py", "src/{package}/fleet_commands.py", "src/{package}/fleet_drift.py",
+    "src/{package}/fleet_promote.py", "src/{package}/fleet_report.py", "src/{package}/gather.py",
     "src/{package}/shards.py", "tests/test_fleet.py", "tests/test_fleet_report.py",
 ]  # fmt: skip
 SINGLE_MODEL_FILES = [
-    "src/{package}/plots.py",
+    "src/{package}/plots.py", "src/{package}/svg_chart.py",
     "tests/test_use_data.py", "tests/test_plots.py", "tests/test_pipeline.py",
 ]  # fmt: skip
 

@@ -250,7 +250,7 @@ HOSTILE_REPORT = """
 import sys
 from pathlib import Path
 from customer_churn.params import load_params
-from customer_churn.report import Inputs, Side, build
+from customer_churn.report_markdown import Inputs, Side, build
 value = ("[approve here](https://evil.example/login) @your-org/ml-maintainers"
          " ![t](https://evil.example/t.png)")
 side = Side(metrics={"roc_auc": 0.8, "segment_gap": 0.1}, segments={value: {"roc_auc": 0.8}},

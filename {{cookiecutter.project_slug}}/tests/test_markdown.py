@@ -10,7 +10,7 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from {{ cookiecutter.package_name }} import drift, drift_report, task
+from {{ cookiecutter.package_name }} import drift_report, drift_rules, task_report
 from {{ cookiecutter.package_name }}.evaluate import model_card
 from {{ cookiecutter.package_name }}.markdown import LIMIT, cap, code, label, one_line, size, text
 from {{ cookiecutter.package_name }}.params import Params
@@ -152,12 +152,12 @@ def test_task_sections_show_labels_and_segments_inert(params: Params) -> None:
         "confusion": [{"actual": "0", "predicted": "1", "count": 3}],
         "residuals": [{"segment": HOSTILE, "mean_error": 0.5, "mean_absolute_error": 1.0}],
     }
-    lines = task.report_sections({"main": plots, HOSTILE: plots}, params)
+    lines = task_report.report_sections({"main": plots, HOSTILE: plots}, params)
     assert lines and problems("\n".join(lines)) == []
 
 
 def column(drifted: bool, reasons: list[str] | None = None) -> dict[str, Any]:
-    """A column's entry of drift.check_columns, as the reports read it."""
+    """A column's entry of drift_stats.check_columns, as the reports read it."""
     return {
         "type": "categorical",
         "test": "chi_square",
@@ -173,7 +173,7 @@ def column(drifted: bool, reasons: list[str] | None = None) -> dict[str, Any]:
 
 
 def drift_result(params: Params, columns: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    result = drift.decide(columns, params.drift, 10, None)
+    result = drift_rules.decide(columns, params.drift, 10, None)
     result["reference"] = {"source": "data/train.parquet", "rows": 100}
     result["current"] = {"source": HOSTILE, "rows": 10}
     return result

@@ -7,9 +7,10 @@ import pytest
 
 from {{ cookiecutter.package_name }}.errors import DataError
 from {{ cookiecutter.package_name }}.files import model_digest, save_model
+from {{ cookiecutter.package_name }}.lock import model_key, recorded_model_md5
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.promote import Promotion, PromotionRefused, decide, recorded_model_md5, summary
-from {{ cookiecutter.package_name }}.registry import metrics_from_tags, model_key, version_tags
+from {{ cookiecutter.package_name }}.promote import Promotion, PromotionRefused, decide, summary
+from {{ cookiecutter.package_name }}.registry import metrics_from_tags, version_tags
 
 LOCK = """
 schema: '2.0'

@@ -12,8 +12,9 @@ from {{ cookiecutter.package_name }} import shards, task
 from {{ cookiecutter.package_name }}.__main__ import main
 from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.package_name }}.files import md5, save_model
-from {{ cookiecutter.package_name }}.fleet import gather_main, member_params
+from {{ cookiecutter.package_name }}.fleet import member_params
 from {{ cookiecutter.package_name }}.fleet_drift import next_windows
+from {{ cookiecutter.package_name }}.gather import main as gather_main
 from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.params import load_params, parse_params
 from {{ cookiecutter.package_name }}.train import train

@@ -158,7 +158,7 @@ def test_200_members_all_changed_fit_with_room() -> None:
     assert "left out" not in text
     assert "200 better, 0 worse" in text or "0 better, 200 worse" in text
     assert rows(text)[0].startswith("| region-0199-with-a-rather-long-name-xyz |")
-    assert "… and 10 more." in text  # parameters beyond 30
+    assert "… and 10 more (`dvc params diff`)." in text  # parameters beyond 30
     assert "The 30 of 200 members whose" in text
     assert text.count("region-0199-with-a-rather-long-name-xyz") == 2  # changed, all metrics
 

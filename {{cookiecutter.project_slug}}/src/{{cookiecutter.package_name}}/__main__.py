@@ -34,8 +34,8 @@ COMMANDS = {
     ),
     "shards": ("fleet", "shards_main", "print the member stages as JSON, for a CI matrix"),
     "gather": (
-        "fleet",
-        "gather_main",
+        "gather",
+        "main",
         "put the CI shard jobs' member outputs and dvc.lock entries into the workspace",
     ),
 {%- else %}
@@ -50,23 +50,23 @@ COMMANDS = {
     "plots": ("plots", "main", "draw the plots of dvc.yaml as one offline page (dvc_plots/)"),
 {%- endif %}
     "report": (
-        "{{ "fleet" if cookiecutter.fleet == "yes" else "report" }}",
+        "{{ "fleet_commands" if cookiecutter.fleet == "yes" else "report" }}",
         "{{ "report_main" if cookiecutter.fleet == "yes" else "main" }}",
         "compare the workspace with a base revision, as Markdown (PR report)",
     ),
     "promote": (
-        "{{ "fleet" if cookiecutter.fleet == "yes" else "promote" }}",
+        "{{ "fleet_promote" if cookiecutter.fleet == "yes" else "promote" }}",
         "{{ "promote_main" if cookiecutter.fleet == "yes" else "main" }}",
         "gate the model against the champion; register it and move the alias",
     ),
     "rollback": (
-        "{{ "fleet" if cookiecutter.fleet == "yes" else "promote" }}",
-        "rollback_main",
+        "{{ "fleet_promote" if cookiecutter.fleet == "yes" else "rollback" }}",
+        "{{ "rollback_main" if cookiecutter.fleet == "yes" else "main" }}",
         "move the champion alias back to the previous version",
     ),
 {%- if cookiecutter.fleet == "yes" %}
     "predict": (
-        "fleet",
+        "fleet_commands",
         "predict_main",
         "score a CSV or Parquet file, each row with its member's model file or MLflow model",
     ),

@@ -1,37 +1,20 @@
-"""Drift check: the newest data against the training snapshot, and whether to retrain.
-
-Each feature column gets one test, chosen by type and sample size:
-
-| column      | fewer rows than `drift.large_sample` | from `drift.large_sample` rows   |
-|-------------|--------------------------------------|----------------------------------|
-| numeric     | two-sample Kolmogorov-Smirnov p-value | Wasserstein distance / reference std |
-| categorical | chi-square p-value (2 x k table)      | Jensen-Shannon distance (natural log) |
-
-A column also drifts when its share of missing values rises by more than
-`drift.max_missing_increase`, or when values never seen in training make up more than
-`drift.max_unseen_share` of it. Everything works on sorted arrays and category counts,
-so a million rows take well under a second per column.
-
-Retraining triggers: data drift (the share of drifted columns reaches
-`drift.share_threshold`, or a critical column drifts), a performance drop on labelled new
-data, enough new rows, or `--force`.
-"""
+"""The drift job's I/O: the newest data (a file, `drift.current_path` or the next synthetic
+window), the champion's performance on it when it is labelled, the reports and GitHub's step
+outputs. The statistics and the verdict are in drift_stats."""
 
 from __future__ import annotations
 
-import math
-import os
 import re
 import sys
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from . import task
+from . import github, task
+from .drift_rules import decide, performance_drop
+from .drift_stats import check_columns
 from .errors import DataError, first_line
 from .files import (
     PROJECT,
@@ -44,308 +27,11 @@ from .files import (
     write_text,
 )
 from .ingest import as_categories, plain_numbers
-from .params import DriftParams, Params, Schema
+from .params import Params, Schema
 
 DRIFT_JSON = REPORTS / "drift.json"
 DRIFT_MD = REPORTS / "drift.md"
 DRIFT_HTML = REPORTS / "drift.html"
-BINS = 20  # histogram bins per numeric column in the reports
-MOST_CATEGORIES = 20  # categories shown per column in the reports; the rest are summed
-SCORE_CAP = 10.0
-
-
-def _finite_sorted(values: pd.Series) -> np.ndarray:
-    array = values.to_numpy(dtype=float, na_value=np.nan)
-    return np.sort(array[np.isfinite(array)])
-
-
-def wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
-    """Earth mover's distance between two sorted samples.
-
-    The area between their quantile functions, which are steps at i/n and j/m. In units of
-    1/(n*m) every step is an integer, and where each one falls in the merged grid follows
-    from arithmetic, so there is no search and no second sort.
-    """
-    n, m = reference.size, current.size
-    if n == m:  # the steps coincide
-        return float(np.mean(np.abs(reference - current)))
-    i = np.arange(1, n + 1, dtype=np.int64)
-    j = np.arange(1, m + 1, dtype=np.int64)
-    steps = np.empty(n + m, dtype=np.int64)
-    steps[i - 1 + (i * m - 1) // n] = i * m  # after the current steps below it
-    steps[j - 1 + (j * n) // m] = j * n  # after the reference steps up to it
-    widths = np.diff(steps, prepend=0)
-    gaps = np.abs(reference[(steps - 1) // m] - current[(steps - 1) // n])
-    return float(np.dot(widths, gaps)) / (n * m)
-
-
-def normalised_wasserstein(reference: np.ndarray, current: np.ndarray) -> float:
-    """Wasserstein distance in units of the reference's standard deviation."""
-    scale = float(np.std(reference)) or 1.0
-    return wasserstein(reference, current) / scale
-
-
-def ks_p_value(reference: np.ndarray, current: np.ndarray) -> float:
-    from scipy import stats
-
-    with warnings.catch_warnings():  # scipy says so when it falls back to the asymptotic p-value
-        warnings.filterwarnings("ignore", "ks_2samp: Exact calculation unsuccessful")
-        return float(stats.ks_2samp(reference, current).pvalue)
-
-
-def jensen_shannon(reference: np.ndarray, current: np.ndarray) -> float:
-    """Jensen-Shannon distance (square root of the divergence, natural log) of two count vectors."""
-    p = reference / reference.sum()
-    q = current / current.sum()
-    m = (p + q) / 2
-
-    def kl(a: np.ndarray) -> float:
-        nonzero = a > 0
-        return float(np.sum(a[nonzero] * np.log(a[nonzero] / m[nonzero])))
-
-    return math.sqrt(max((kl(p) + kl(q)) / 2, 0.0))
-
-
-def chi_square_p_value(reference: np.ndarray, current: np.ndarray) -> float:
-    """Homogeneity test of two count vectors over the same categories."""
-    from scipy import stats
-
-    table = np.vstack([reference, current])
-    table = table[:, table.sum(axis=0) > 0]
-    if table.shape[1] < 2:
-        return 1.0
-    return float(stats.chi2_contingency(table, correction=False).pvalue)
-
-
-def score(test: str, statistic: float, threshold: float) -> float:
-    """Severity on one scale: 1 is the threshold; a drifted column scores 1 or more.
-
-    A distance is divided by its threshold; a p-value p scores log(p) / log(threshold).
-    """
-    if math.isnan(statistic):
-        return 0.0
-    if test in {"ks", "chi_square"}:
-        value = SCORE_CAP if statistic <= 0 else math.log(statistic) / math.log(threshold)
-    else:
-        value = statistic / threshold
-    return round(min(max(value, 0.0), SCORE_CAP), 4)
-
-
-def _histogram(reference: np.ndarray, current: np.ndarray) -> dict[str, Any]:
-    """Shares of both samples in BINS bins over the central 99% of their values."""
-    both = [sample for sample in (reference, current) if sample.size]
-    if not both:
-        return {"edges": [], "reference": [], "current": []}
-    low = min(sample[int(0.005 * (sample.size - 1))] for sample in both)
-    high = max(sample[int(0.995 * (sample.size - 1))] for sample in both)
-    edges = np.linspace(low, high if high > low else low + 1.0, BINS + 1)
-
-    def shares(sample: np.ndarray) -> list[float]:
-        if not sample.size:
-            return [0.0] * BINS
-        cuts = np.searchsorted(sample, edges[1:-1], side="left")
-        counts = np.diff(np.concatenate([[0], cuts, [sample.size]]))
-        return [round(float(share), 5) for share in counts / sample.size]
-
-    return {
-        "edges": [round(float(edge), 4) for edge in edges],
-        "reference": shares(reference),
-        "current": shares(current),
-    }
-
-
-def _round(value: float) -> float:
-    return float(f"{value:.6g}")
-
-
-def _missing(values: pd.Series) -> float:
-    return float(values.isna().mean()) if len(values) else 0.0
-
-
-def numeric_column(
-    reference: pd.Series, current: pd.Series, p_value: float, distance: float, large_sample: int
-) -> dict[str, Any]:
-    ref, cur = _finite_sorted(reference), _finite_sorted(current)
-    if not ref.size or not cur.size:
-        test, statistic, threshold = "wasserstein", math.nan, distance
-        drifted = False
-    elif min(ref.size, cur.size) < large_sample:
-        test, statistic, threshold = "ks", ks_p_value(ref, cur), p_value
-        drifted = statistic < threshold
-    else:
-        test, statistic, threshold = "wasserstein", normalised_wasserstein(ref, cur), distance
-        drifted = statistic >= threshold
-    return {
-        "type": "numeric",
-        "test": test,
-        "statistic": _round(statistic),
-        "threshold": threshold,
-        "drifted": bool(drifted),
-        "distribution": _histogram(ref, cur),
-    }
-
-
-def _counts(values: pd.Series) -> pd.Series:
-    """Count of each value, keyed by its text (missing values left out)."""
-    counts = values.value_counts(dropna=True, sort=False)
-    counts.index = counts.index.astype(str)
-    return counts.groupby(level=0, sort=False).sum()
-
-
-def categorical_column(
-    reference: pd.Series,
-    current: pd.Series,
-    p_value: float,
-    distance: float,
-    large_sample: int,
-) -> dict[str, Any]:
-    ref_counts, cur_counts = _counts(reference), _counts(current)
-    categories = list(dict.fromkeys([*ref_counts.index, *cur_counts.index]))
-    ref = ref_counts.reindex(categories, fill_value=0).to_numpy(dtype=float)
-    cur = cur_counts.reindex(categories, fill_value=0).to_numpy(dtype=float)
-    n_ref, n_cur = ref.sum(), cur.sum()
-    if not n_ref or not n_cur:
-        test, statistic, threshold, drifted = "jensen_shannon", math.nan, distance, False
-    elif min(n_ref, n_cur) < large_sample:
-        test, statistic, threshold = "chi_square", chi_square_p_value(ref, cur), p_value
-        drifted = statistic < threshold
-    else:
-        test, statistic, threshold = "jensen_shannon", jensen_shannon(ref, cur), distance
-        drifted = statistic >= threshold
-    unseen = {
-        name: int(count)
-        for name, count, known in zip(categories, cur, ref > 0, strict=True)
-        if not known
-    }
-    unseen_share = sum(unseen.values()) / n_cur if n_cur else 0.0
-    shown = np.argsort(-(ref / max(n_ref, 1) + cur / max(n_cur, 1)), kind="stable")
-    shown = shown[:MOST_CATEGORIES]
-    return {
-        "type": "categorical",
-        "test": test,
-        "statistic": _round(statistic),
-        "threshold": threshold,
-        "drifted": bool(drifted),
-        "unseen": unseen,
-        "unseen_share": _round(unseen_share),
-        "distribution": {
-            "categories": [categories[i] for i in shown],
-            "reference": [round(float(ref[i] / max(n_ref, 1)), 5) for i in shown],
-            "current": [round(float(cur[i] / max(n_cur, 1)), 5) for i in shown],
-        },
-    }
-
-
-def check_columns(
-    reference: pd.DataFrame, current: pd.DataFrame, schema: Schema, drift: DriftParams
-) -> dict[str, dict[str, Any]]:
-    """One entry per feature column: test, statistic, threshold, drifted, score, reasons."""
-    columns: dict[str, dict[str, Any]] = {}
-    for name in schema.features:
-        p_value, distance = drift.limits(
-            name, "numeric" if name in schema.numeric else "categorical"
-        )
-        if name in schema.numeric:
-            result = numeric_column(
-                reference[name], current[name], p_value, distance, drift.large_sample
-            )
-        else:
-            result = categorical_column(
-                reference[name], current[name], p_value, distance, drift.large_sample
-            )
-        missing = {"reference": _missing(reference[name]), "current": _missing(current[name])}
-        result["missing"] = {side: round(share, 6) for side, share in missing.items()}
-        reasons = [result["test"]] if result["drifted"] else []
-        if missing["current"] - missing["reference"] > drift.max_missing_increase:
-            reasons.append(f"missing {missing['reference']:.1%} -> {missing['current']:.1%}")
-        if result.get("unseen_share", 0.0) > drift.max_unseen_share:
-            reasons.append(f"unseen values {sorted(result['unseen'])[:5]}")
-        result["drifted"] = bool(reasons)
-        result["reasons"] = reasons
-        result["score"] = score(result["test"], result["statistic"], result["threshold"])
-        columns[name] = result
-    return columns
-
-
-def dataset_drift(
-    columns: dict[str, dict[str, Any]], share_threshold: float, critical: list[str]
-) -> tuple[bool, float, list[str]]:
-    """(dataset drift, share of drifted columns, drifted critical columns)."""
-    drifted = [name for name, column in columns.items() if column["drifted"]]
-    share = len(drifted) / len(columns) if columns else 0.0
-    critical_drifted = [name for name in critical if name in drifted]
-    return share >= share_threshold or bool(critical_drifted), share, critical_drifted
-
-
-def performance_drop(
-    reference_value: float, current_value: float, metric: str, max_drop: float
-) -> dict[str, Any]:
-    """How far the primary metric fell on the new data (negative when it rose)."""
-    from .gate import improvement
-
-    drop = -improvement(metric, current_value, reference_value)
-    fired = not math.isnan(drop) and drop > max_drop
-    return {
-        "metric": metric,
-        "reference": round(reference_value, 6),
-        "current": round(current_value, 6),
-        "drop": round(drop, 6),
-        "threshold": max_drop,
-        "fired": bool(fired),
-    }
-
-
-def near_miss(
-    columns: dict[str, dict[str, Any]], detected: bool, share: float
-) -> dict[str, Any] | None:
-    """When columns drifted but the data-drift rule did not fire (`detected`, `share`: what
-    dataset_drift found): the settings that would have fired it. `share_threshold`: the highest
-    drift.share_threshold that fires (the share drifted, rounded down); `critical_columns`:
-    naming any of these in drift.critical_columns fires."""
-    drifted = [name for name, column in columns.items() if column["drifted"]]
-    if detected or not drifted:
-        return None
-    return {"share_threshold": math.floor(share * 1e6) / 1e6, "critical_columns": drifted}
-
-
-def decide(
-    columns: dict[str, dict[str, Any]],
-    drift: DriftParams,
-    new_rows: int,
-    performance: dict[str, Any] | None,
-    forced: bool = False,
-) -> dict[str, Any]:
-    """The verdict written to reports/drift.json: which rules fired, the columns, and (as
-    `data_drift_near_miss`) which setting would have fired the data-drift rule that did not."""
-    detected, share, critical_drifted = dataset_drift(
-        columns, drift.share_threshold, drift.critical_columns
-    )
-    triggers = []
-    if detected:
-        triggers.append("data_drift")
-    if performance is not None and performance["fired"]:
-        triggers.append("performance")
-    if new_rows >= drift.min_new_rows:
-        triggers.append("new_data")
-    if forced:
-        triggers.append("manual")
-    return {
-        "drift_detected": detected,
-        "retrain": bool(triggers),
-        "share_drifted": round(share, 6),
-        "triggers": triggers,
-        "critical_drifted": critical_drifted,
-        "data_drift_near_miss": near_miss(columns, detected, share),
-        "new_rows": new_rows,
-        "performance": performance,
-        "rules": {
-            "share_threshold": drift.share_threshold,
-            "critical_columns": drift.critical_columns,
-            "min_new_rows": drift.min_new_rows,
-            "max_metric_drop": drift.max_metric_drop,
-        },
-        "columns": columns,
-    }
 
 
 def current_data(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
@@ -449,17 +135,10 @@ def check_performance(
     return {**result, "model": model, "rows": len(labelled)}
 
 
-def _github_outputs(result: dict[str, Any], markdown: str) -> None:
+def github_outputs(result: dict[str, Any], markdown: str) -> None:
     """When run by GitHub Actions: step outputs for `if:` and the table in the job summary."""
-    outputs = os.environ.get("GITHUB_OUTPUT")
-    if outputs:
-        with open(outputs, "a", encoding="utf-8") as handle:
-            handle.write(f"retrain={str(result['retrain']).lower()}\n")
-            handle.write(f"drift_detected={str(result['drift_detected']).lower()}\n")
-    summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if summary:
-        with open(summary, "a", encoding="utf-8") as handle:
-            handle.write(markdown)
+    github.set_outputs(retrain=result["retrain"], drift_detected=result["drift_detected"])
+    github.add_summary(markdown)
 
 
 def compared(
@@ -492,7 +171,7 @@ def main(current: Path | None = None, force: bool = False) -> None:
     markdown = drift_report.markdown(result, params.model.name)
     write_text(markdown, DRIFT_MD)
     write_text(drift_report.html(result, params.model.name), DRIFT_HTML)
-    _github_outputs(result, markdown)
+    github_outputs(result, markdown)
     verdict = f"retrain ({', '.join(result['triggers'])})" if result["retrain"] else "no retraining"
     share = f"{result['share_drifted']:.0%} of columns drifted"
     print(f"drift: {share}; {verdict} -> {DRIFT_JSON}, {DRIFT_MD}, {DRIFT_HTML}")

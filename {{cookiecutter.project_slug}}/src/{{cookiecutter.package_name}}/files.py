@@ -30,7 +30,7 @@ IMPORTANCE = REPORTS / "importance.json"
 
 @dataclass(frozen=True)
 class Outputs:
-    """Where one model and its reports are: the project's{{ " (or, in a fleet, one member's)" if cookiecutter.fleet == "yes" }}."""
+    """Where one model and its reports are: the project's, or one fleet member's."""
 
     model: Path = MODEL
     reports: Path = REPORTS

@@ -1,8 +1,5 @@
-"""Typed, validated view of params.yaml.
-
-An unknown key or a value of the wrong type stops with a message that names
-the key, before any stage does work.
-"""
+"""Typed, validated view of params.yaml: an unknown key or a value of the wrong type stops
+with a message that names the key (params_errors), before any stage does work."""
 
 from __future__ import annotations
 
@@ -11,17 +8,18 @@ import posixpath
 {%- if cookiecutter.fleet == "yes" %}
 import re
 {%- endif %}
-import types
 from pathlib import Path
-from typing import Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 
-import yaml
 from pydantic import Field, ValidationError, model_validator
 
-from . import task
+from . import task_params
 from .errors import ParamsError
+from .params_errors import messages
 from .section import Section
-from .task import METRICS, ModelParams, SplitParams, TrainParams
+from .task import METRICS
+from .task_params import ModelParams, SplitParams, TrainParams
+from .yaml_file import read_yaml
 
 PARAMS_FILE = Path("params.yaml")
 
@@ -270,7 +268,7 @@ class Params(Section):
             )
         if getattr(self.gate, wanted) is None:
             raise ValueError(f"gate.{wanted}: missing (the bound on {metric})")
-        for problem in task.problems(self):
+        for problem in task_params.problems(self):
             raise ValueError(problem)
         schema = self.data.schema_
         features = set(schema.features)
@@ -297,85 +295,6 @@ class Params(Section):
         return self
 
 
-def _shorten(value: Any, most: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= most else text[: most - 3] + "..."
-
-
-def _kinds(annotation: Any) -> list[Any]:
-    """The types an annotation allows (a union or an optional one flattened)."""
-    if get_origin(annotation) in (Union, types.UnionType):
-        return [kind for arg in get_args(annotation) for kind in _kinds(arg)]
-    return [annotation]
-
-
-def _known_keys(path: list[Any]) -> list[str]:
-    """The keys the section at this path of params.yaml takes; [] if no section is there."""
-    kinds: list[Any] = [Params]
-    for part in path:
-        inner: list[Any] = []
-        for kind in kinds:
-            if get_origin(kind) is dict:  # keyed by a name, such as a member or a column
-                inner += _kinds(get_args(kind)[1])
-            elif part in _fields(kind):
-                inner += _kinds(_fields(kind)[part].annotation)
-        kinds = inner
-    return sorted({name for kind in kinds for name in _fields(kind)})
-
-
-def _fields(kind: Any) -> dict[str, Any]:
-    """A section's fields by the key params.yaml spells them with; {} if kind is no section."""
-    if not (isinstance(kind, type) and issubclass(kind, Section)):
-        return {}
-    return {field.alias or name: field for name, field in kind.model_fields.items()}
-
-
-def _describe(error: dict[str, Any]) -> str:
-    loc = list(error["loc"])
-    estimator = None
-    if loc[:1] == ["train"] and len(loc) > 1 and loc[1] in task.ESTIMATORS:
-        estimator = loc.pop(1)  # pydantic names the member of the tagged union
-    key = ".".join(str(part) for part in loc)
-    if error["type"] == "union_tag_invalid":
-        *others, last = [repr(name) for name in task.ESTIMATORS]
-        names = f"{', '.join(others)} or {last}" if others else last
-        return f"{key}.estimator: Input should be {names} (got {_shorten(error['ctx']['tag'])})"
-    if error["type"] == "extra_forbidden":
-        if estimator and loc[:2] == ["train", "hyperparameters"]:
-            allowed = ", ".join(sorted(task.ESTIMATORS[estimator].model_fields))
-            return f"{key}: unknown key for {estimator} (it takes {allowed})"
-        known = ", ".join(_known_keys(loc[:-1]))
-        return f"{key}: unknown key (it takes {known})" if known else f"{key}: unknown key"
-    if error["type"] == "missing":
-        return f"{key}: missing"
-    if error["type"] == "value_error":  # our own checks: the message names what to change
-        message = error["msg"].removeprefix("Value error, ")
-        return f"{key}: {message}" if key and not message.startswith(f"{key}.") else message
-    return f"{key or '(top level)'}: {error['msg']} (got {_shorten(error['input'])})"
-
-
-def _is_member(part: Any) -> bool:
-    """A loc part that names a member of a union (`literal['sqrt','log2']`, `constrained-float`,
-    `bool`), not a key."""
-    return isinstance(part, str) and (
-        part in {"bool", "int", "float", "str"} or "[" in part or part.startswith("constrained-")
-    )
-
-
-def _merge_unions(errors: list[Any]) -> list[Any]:
-    """One error per key: a value that fits no member of a union gets one message saying
-    what each member wanted, not one line per member."""
-    merged: dict[tuple[Any, ...], Any] = {}
-    for error in errors:
-        loc = tuple(part for part in error["loc"] if not _is_member(part))
-        if loc in merged and loc != tuple(error["loc"]):
-            wanted = error["msg"].removeprefix("Input should be ")
-            merged[loc]["msg"] += f", or {wanted}"
-        else:
-            merged.setdefault(loc, {**error, "loc": loc})
-    return list(merged.values())
-
-
 def parse_params(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
     """Validate a mapping (as read from params.yaml) into Params."""
     if not isinstance(raw, dict):
@@ -383,48 +302,7 @@ def parse_params(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
     try:
         return Params.model_validate(raw)
     except ValidationError as error:
-        lines = [_describe(detail) for detail in _merge_unions(error.errors(include_url=False))]
-        raise ParamsError(f"{source}: " + "\n  ".join(dict.fromkeys(lines))) from None
-
-
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML keeps the last of two equal keys without a word; refuse them instead."""
-
-    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor`, merged below
-                continue
-            key = self.construct_object(key_node, deep=deep)
-            try:
-                duplicate = key in seen
-                seen.add(key)
-            except TypeError:
-                duplicate = False  # an unhashable key: the base class says so
-            if duplicate:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-        return super().construct_mapping(node, deep=deep)
-
-
-def parse_yaml(text: str, source: str) -> Any:
-    """YAML text's content; any problem is one ParamsError line with its line number."""
-    try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark is not None else ""
-        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        raise ParamsError(f"{source}: not valid YAML{where}: {problem}") from None
-
-
-def read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ParamsError(f"{path}: not found (run from the repository root)") from None
-    return parse_yaml(text, str(path))
+        raise ParamsError(f"{source}: " + "\n  ".join(messages(Params, error))) from None
 
 
 def load_params(path: Path = PARAMS_FILE) -> Params:

@@ -2,9 +2,7 @@
 the aliases when it passes. Rollback is a `git revert`: the reverted model has the same
 identity as an earlier version, which is reused and gets the alias back.
 
-A model's identity is the hash of what produced it (the train stage's inputs and params in
-dvc.lock), not of the saved file: skops archives differ byte for byte between two saves of
-the same model.
+A model's identity is `lock.model_key`: what produced it, not the saved file's bytes.
 
 What gets registered is the workspace model, and only when it is the one the pipeline
 recorded: its md5 is the train stage's output in dvc.lock and `dvc status` is clean. The
@@ -15,9 +13,6 @@ is a new commit, so it promotes. The `rollback` command is the by-name way back.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
@@ -25,9 +20,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import registry
+from . import github, lock, registry
 from .errors import DataError, PipelineError, first_line
 from .files import (
     METRICS,
@@ -48,9 +41,9 @@ from .registry import (
     PROMOTED_FROM,
     WAS_CHAMPION,
     metrics_from_tags,
-    model_key,
     version_by_alias,
 )
+from .revisions import descends_from
 
 PROMOTION = REPORTS / "promotion.json"
 
@@ -76,39 +69,12 @@ class Promotion:
     previous_version: str | None = None
 
 
-def recorded_md5s(lock_text: str) -> dict[str, str]:
-    """Each output path dvc.lock records, with its md5."""
-    return stage_md5s((yaml.safe_load(lock_text) or {}).get("stages", {}))
-
-
-def stage_md5s(stages: dict[str, Any]) -> dict[str, str]:
-    """Each output path of these dvc.lock stage entries, with its md5."""
-    return {
-        str(out["path"]): str(out["md5"])
-        for stage in stages.values()
-        for out in stage.get("outs", [])
-        if "md5" in out
-    }
-
-
-def _recorded(recorded: dict[str, str], model: Path) -> str:
-    found = recorded.get(model.as_posix())
-    if found is None:
-        raise DataError(f"{PIPELINE_LOCK}: no stage records {model}; run `dvc repro`")
-    return found
-
-
-def recorded_model_md5(lock_text: str, model: Path = MODEL) -> str:
-    """The md5 dvc.lock records for `model`, an output of one of its stages."""
-    return _recorded(recorded_md5s(lock_text), model)
-
-
 def check_workspace(lock_text: str, models: Iterable[Path] = (MODEL,)) -> None:
     """Refuse unless each workspace model is the one dvc.lock records and nothing is stale
     (dvc.lock is read once, whatever the number of models)."""
-    recorded = recorded_md5s(lock_text)
+    recorded = lock.recorded_md5s(lock_text)
     for model in models:
-        expected = _recorded(recorded, model)
+        expected = lock.recorded(recorded, model)
         actual = md5(model) if model.is_file() else "missing"
         if actual != expected:
             raise PromotionRefused(
@@ -121,15 +87,13 @@ def check_workspace(lock_text: str, models: Iterable[Path] = (MODEL,)) -> None:
 
 def require_current_pipeline() -> None:
     """Refuse unless `dvc status` finds nothing stale."""
-    done = subprocess.run(
-        [sys.executable, "-m", "dvc", "status", "--json"], capture_output=True, text=True
-    )
-    stale = json.loads(done.stdout or "{}") if done.returncode == 0 else None
-    if stale is None:
-        raise PromotionRefused(f"promote: `dvc status` failed: {first_line(done.stderr)}")
+    try:
+        stale = lock.stale()
+    except PipelineError as error:
+        raise PromotionRefused(f"promote: {error}") from None
     if stale:
         raise PromotionRefused(
-            f"promote: the pipeline is not up to date (dvc status: {', '.join(sorted(stale))} "
+            f"promote: the pipeline is not up to date (dvc status: {', '.join(stale)} "
             "changed); run `dvc repro` first, nothing was moved"
         )
 
@@ -140,14 +104,6 @@ def holds_model(client: Any, model: Path) -> Callable[[Any], bool]:
     differ in bytes, and a revert may retrain it)."""
     expected = model_digest(model)
     return lambda version: registry.artifact_digest(client, version) == expected
-
-
-def descends_from(commit: str) -> bool | None:
-    """Is HEAD `commit` or a descendant of it? None when this clone does not have `commit`."""
-    done = subprocess.run(
-        ["git", "merge-base", "--is-ancestor", commit, "HEAD"], capture_output=True, check=False
-    )
-    return {0: True, 1: False}.get(done.returncode)
 
 
 def refuse_older(champion: Any, commit: str, descends: Callable[[str], bool | None]) -> None:
@@ -304,42 +260,11 @@ def summary(result: Promotion) -> str:
 
 def report(result: Promotion) -> None:
     write_json(asdict(result), PROMOTION)
-    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
-    if step_summary:
-        with open(step_summary, "a", encoding="utf-8") as handle:
-            handle.write(summary(result))
+    github.add_summary(summary(result))
     print(f"promote: {result.reason} -> {PROMOTION}")
 
 
-def rollback(client: Any, params: Params) -> Promotion:
-    """Emergency: move `champion` back to `previous` (and `previous` to the demoted version)."""
-    name = params.model.name
-    champion = version_by_alias(client, name, CHAMPION)
-    previous = version_by_alias(client, name, PREVIOUS)
-    if champion is None or previous is None:
-        raise PromotionError(f"rollback: {name} has no {CHAMPION} and {PREVIOUS} versions to swap")
-    try:
-        registry.load_version(client, previous)  # the alias goes only to a model train saves
-    except DataError as error:
-        raise PromotionRefused(f"rollback: {error}; nothing was moved") from error
-    client.set_registered_model_alias(name, CHAMPION, previous.version)
-    client.set_registered_model_alias(name, PREVIOUS, champion.version)
-    client.set_model_version_tag(name, previous.version, "rolled_back_from", champion.version)
-    client.set_model_version_tag(name, champion.version, DEMOTED, "true")
-    return Promotion(
-        promoted=True,
-        model_name=name,
-        version=str(previous.version),
-        alias=CHAMPION,
-        reason=f"rollback: {CHAMPION} moved from version {champion.version} to {previous.version}",
-        candidate=metrics_from_tags(previous.tags),
-        champion=metrics_from_tags(champion.tags),
-        model_key=previous.tags.get("model_key", "unknown"),
-        previous_version=str(champion.version),
-    )
-
-
-def _guarded(action: Any, uri: str) -> Promotion:
+def guarded(action: Any, uri: str) -> Promotion:
     try:
         return action()
     except PipelineError:
@@ -347,18 +272,6 @@ def _guarded(action: Any, uri: str) -> Promotion:
     except Exception as error:  # MLflow raises many types for an unreachable or failing store
         reason = first_line(error)
         raise PromotionError(f"tracking store {uri} failed, no alias moved: {reason}") from error
-
-
-def rollback_main() -> None:
-    from mlflow import MlflowClient
-
-    from . import tracking
-    from .params import load_params
-
-    params = load_params()
-    uri = tracking.configure()
-    client = MlflowClient()
-    report(_guarded(lambda: rollback(client, params), uri))
 
 
 def main(strict: bool = False) -> None:
@@ -370,7 +283,7 @@ def main(strict: bool = False) -> None:
         raise DataError(f"{PIPELINE_LOCK} or {METRICS} missing; run `dvc repro` first")
     candidate = read_json(METRICS)
     lock_text = PIPELINE_LOCK.read_text()
-    key = model_key(lock_text)
+    key = lock.model_key(lock_text)
     check_workspace(lock_text)
     commit = tracking.git_state()["git_commit"]
     uri = tracking.configure()
@@ -379,7 +292,7 @@ def main(strict: bool = False) -> None:
     client = MlflowClient()
     register = partial(registry.register, client, params, key, candidate)
     verified = holds_model(client, MODEL)
-    result = _guarded(
+    result = guarded(
         partial(decide, client, params, candidate, key, register, commit, verified=verified), uri
     )
     report(result)

@@ -1,8 +1,7 @@
 """MLflow's side of the project in one place: a model's identity, the tags on runs and model
 versions, the champion lookup, logging a run, and loading a registered version safely.
 
-A model's identity is the hash of what produced it (the train stage's inputs and params in
-dvc.lock), not of the saved file: skops archives differ byte for byte between two saves.
+A model's identity is `lock.model_key`, the hash of what produced it.
 `evaluate` logs a run without the model (the file is in DVC); `promote` logs the model it
 registers in a run of its own, holding the very file dvc.lock records.
 `import mlflow` takes seconds, so it happens inside the functions that need it.
@@ -10,7 +9,6 @@ registers in a run of its own, holding the very file dvc.lock records.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -20,9 +18,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from . import task
+from . import lock, task
 from .errors import DataError, TrackingError, first_line
 from .files import (
     PIPELINE_LOCK,
@@ -46,16 +42,6 @@ PROMOTE_HOST, PROMOTE_PID = "promote_host", "promote_pid"  # who opened a regist
 ABANDONED_AFTER_MS = 3_600_000  # a promote elsewhere whose run is older than this was stopped
 # Packages a logged model needs to load and predict.
 MODEL_REQUIREMENTS = ("scikit-learn", "skops", "numpy", "scipy", "pandas")
-
-
-def model_key(lock_text: str) -> str:
-    """Identity of the trained model: a hash of the train stage's deps and params in dvc.lock."""
-    try:
-        stage = yaml.safe_load(lock_text)["stages"]["train"]
-    except (TypeError, KeyError, yaml.YAMLError):
-        raise DataError(f"{PIPELINE_LOCK}: no train stage; run `dvc repro` first") from None
-    inputs = {"deps": stage.get("deps"), "params": stage.get("params")}
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
 
 
 def metrics_from_tags(tags: dict[str, str]) -> dict[str, float]:
@@ -178,8 +164,8 @@ def log_run(
         **(extra or {}),
     }
     if "model_key" not in tags:
-        lock = PIPELINE_LOCK.read_text() if PIPELINE_LOCK.is_file() else None
-        tags["model_key"] = model_key(lock) if lock else "unknown"
+        recorded = PIPELINE_LOCK.read_text() if PIPELINE_LOCK.is_file() else None
+        tags["model_key"] = lock.model_key(recorded) if recorded else "unknown"
     flat = flatten(params.model_dump(by_alias=True, mode="json"))
     try:
         import mlflow

@@ -29,8 +29,12 @@ import yaml
 from . import {{ "shards, " if cookiecutter.fleet == "yes" else "" }}task
 from .errors import DataError
 from .files import read_table, sniff_separator, write_text
-from .ingest import {{ "as_categories, " if cookiecutter.fleet == "yes" else "" }}conform, not_dates
-from .params import PARAMS_FILE, Params, load_params, outside_repository, parse_params, parse_yaml
+{%- if cookiecutter.fleet == "yes" %}
+from .fleet import fleet_section, member_counts
+{%- endif %}
+from .ingest import conform, not_dates
+from .params import PARAMS_FILE, Params, load_params, outside_repository, parse_params
+from .yaml_file import parse_yaml
 
 PIPELINE = Path("dvc.yaml")
 MOST_CATEGORIES = 50  # more distinct values than this: any value is allowed ([])
@@ -125,30 +129,6 @@ def data_section(
     return "\n".join(lines)
 
 
-{% if cookiecutter.fleet == "yes" -%}
-def fleet_section(by: str, members: list[str], shards: int, kept: dict[str, dict]) -> str:
-    """The `fleet:` section: one member per value of `by`, each with its overrides in `kept`."""
-    lines = [
-        'fleet:                     # one model per member: see README "The fleet"',
-        f"  by: {_name(by)}  # written by `use-data`: each of its values is a member",
-        f"  shards: {min(shards, len(members))}  # DVC stages (and CI jobs) for the members",
-        "  windows: {}",
-        "  members:                 # every member; each may override train and gate keys",
-        *(f"    {_name(member)}: {json.dumps(kept.get(member, {}))}" for member in members),
-        "",
-    ]
-    return "\n".join(lines)
-
-
-def member_counts(frame: pd.DataFrame, by: str) -> pd.Series:
-    """Rows per value of `by` (the members to be), by name."""
-    counts = as_categories(frame[by]).dropna().astype(str).value_counts().sort_index()
-    if counts.empty:
-        raise DataError(f"use-data: --by {by!r} holds no values, so there would be no member")
-    return counts
-
-
-{% endif -%}
 def with_gate(params_text: str, keys: dict[str, float]) -> str:
     """params.yaml's text with the gate keys in `keys` set; a bound's comment says where it
     came from, the other keys keep theirs."""

@@ -12,12 +12,13 @@ from typing import Any
 
 import pandas as pd
 
-from . import drift
+from . import drift, drift_rules, drift_stats
 from .errors import DataError
 from .files import TRAINING_DATA, read_json, write_json, write_text
 from .fleet import by_member, member_params, member_rows, outputs, synthetic_rows, windows
 from .markdown import cap, code, text
-from .params import PARAMS_FILE, Params, load_params, parse_params, parse_yaml
+from .params import PARAMS_FILE, Params, load_params, parse_params
+from .yaml_file import parse_yaml
 
 SHOWN = 50  # members listed in full in the Markdown; the rest are counted
 
@@ -46,9 +47,9 @@ def check_member(
             "drifted": [],
             "performance": None,
         }
-    columns = drift.check_columns(ref, cur, own.data.schema_, own.drift)
+    columns = drift_stats.check_columns(ref, cur, own.data.schema_, own.drift)
     performance = drift.check_performance(cur, own, outputs(member))
-    verdict = drift.decide(columns, own.drift, len(cur), performance, forced=force)
+    verdict = drift_rules.decide(columns, own.drift, len(cur), performance, forced=force)
     verdict["drifted"] = [name for name, column in columns.items() if column["drifted"]]
     verdict["reference_rows"] = len(ref)
     return verdict
@@ -136,7 +137,7 @@ def main(current: Path | None = None, force: bool = False) -> None:
     text = markdown(result, params.model.name)
     write_text(text, drift.DRIFT_MD)
     write_text(html(text, params.model.name), drift.DRIFT_HTML)
-    drift._github_outputs(result, text)
+    drift.github_outputs(result, text)
     print(
         f"drift: {len(fired)} of {len(members)} members to retrain"
         f" -> {drift.DRIFT_JSON}, {drift.DRIFT_MD}, {drift.DRIFT_HTML}"

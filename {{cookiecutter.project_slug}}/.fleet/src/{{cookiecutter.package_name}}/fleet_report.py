@@ -4,8 +4,7 @@ A fleet trains one model per member (a region, a product line); each member's me
 reports/<member>/metrics.json. `build` is a pure function from both sides' metrics and each
 member's gate decision to Markdown: the changed members first, by impact, then the rest
 collapsed, and never longer than a GitHub comment may be, however many members there are.
-Member and metric names and parameter values go through .markdown, as in the single model's.
-"""
+Names and values go through .markdown and .cells, as in the single model's report."""
 
 from __future__ import annotations
 
@@ -15,9 +14,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from . import cells
+from .cells import LOWER_IS_BETTER, NEUTRAL, SAME
 from .gate import GateDecision, improvement
 from .markdown import LIMIT, RESERVE, cap, code, label, size, text
-from .report import LOWER_IS_BETTER, NEUTRAL, SAME, _change, _fmt, _value
 from .task import METRICS as METRIC_DIRECTIONS
 
 MARGIN = 2 * RESERVE  # room for the notes that say what was left out, and the watermark
@@ -79,8 +79,8 @@ def _gate(decision: GateDecision | None) -> str:
 
 def _member_row(change: MemberChange, primary: str) -> str:
     old, new = _get(change.base, primary), _get(change.head, primary)
-    cells = [text(change.member, NAME), _fmt(old), _fmt(new), _change(primary, new, old)]
-    return f"| {' | '.join(cells)} | {_gate(change.gate)} |"
+    shown = [text(change.member, NAME), cells.number(old), cells.number(new)]
+    return f"| {' | '.join(shown)} | {cells.change(primary, new, old)} | {_gate(change.gate)} |"
 
 
 def _params(changed: dict[str, tuple[Any, Any]]) -> list[str]:
@@ -88,10 +88,9 @@ def _params(changed: dict[str, tuple[Any, Any]]) -> list[str]:
         return ["No parameter changed."]
     rows = ["| parameter | main | PR |", "|---|---|---|"]
     for name, (old, new) in list(changed.items())[:PARAM_ROWS]:
-        rows.append(f"| {code(name, NAME, cell=True)} | {_value(old)} | {_value(new)} |")
-    if len(changed) > PARAM_ROWS:
-        rows += ["", f"… and {len(changed) - PARAM_ROWS} more."]
-    return rows
+        shown = f"{cells.parameter(old)} | {cells.parameter(new)}"
+        rows.append(f"| {code(name, NAME, cell=True)} | {shown} |")
+    return rows + cells.more(len(changed) - PARAM_ROWS, "`dvc params diff`")
 
 
 def with_inherited(
@@ -168,8 +167,9 @@ def _delta(name: str, change: MemberChange) -> str:
     """A metric in the PR, followed by its change from main where it changed."""
     new, old = _get(change.head, name), _get(change.base, name)
     if new is None or old is None or math.isnan(new) or math.isnan(old) or abs(new - old) < SAME:
-        return _fmt(new)
-    return f"{_fmt(new)} {new - old:+,.0f}" if name in NEUTRAL else f"{_fmt(new)} {new - old:+.4f}"
+        return cells.number(new)
+    step = f"{new - old:+,.0f}" if name in NEUTRAL else f"{new - old:+.4f}"
+    return f"{cells.number(new)} {step}"
 
 
 def _metrics(members: list[MemberChange], primary: str) -> tuple[list[str], list[str]]:

@@ -19,7 +19,7 @@ MARKER = (
     " section;\n  # `make repro` rewrites them, so edit params.yaml, not the lines below.\n"
 )
 MAX_SHARDS = 256  # GitHub Actions runs at most 256 jobs per matrix
-CODE = ("train.py", "evaluate.py", "task.py", "fleet.py")
+CODE = ("train.py", "evaluate.py", "task.py", "task_params.py", "fleet.py")
 
 
 def assign(members: list[str], shards: int) -> list[list[str]]:

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from {{ cookiecutter.package_name }} import drift, drift_report, task
+from {{ cookiecutter.package_name }} import drift, drift_report, drift_rules, drift_stats, task
 from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.package_name }}.files import METRICS, MODEL, save_model, write_json
 from {{ cookiecutter.package_name }}.ingest import ingest
@@ -18,8 +18,8 @@ from .conftest import ROOT
 
 
 def check(params: Params, reference: pd.DataFrame, current: pd.DataFrame) -> dict:
-    columns = drift.check_columns(reference, current, params.data.schema_, params.drift)
-    return drift.decide(columns, params.drift, len(current), None)
+    columns = drift_stats.check_columns(reference, current, params.data.schema_, params.drift)
+    return drift_rules.decide(columns, params.drift, len(current), None)
 
 
 def halves(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -31,16 +31,16 @@ def halves(frame: pd.DataFrame, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
 def test_distances_match_their_definitions() -> None:
     rng = np.random.default_rng(0)
     a, b = np.sort(rng.normal(size=700).round(1)), np.sort(rng.normal(0.3, 2.0, size=1100))
-    assert drift.wasserstein(a, b) == pytest.approx(stats.wasserstein_distance(a, b))
+    assert drift_stats.wasserstein(a, b) == pytest.approx(stats.wasserstein_distance(a, b))
     c = np.sort(rng.exponential(size=700))  # as many values as `a`: the short path
-    assert drift.wasserstein(a, c) == pytest.approx(stats.wasserstein_distance(a, c))
+    assert drift_stats.wasserstein(a, c) == pytest.approx(stats.wasserstein_distance(a, c))
     p, q = np.array([10.0, 30.0, 60.0, 0.0]), np.array([20.0, 20.0, 50.0, 10.0])
     from scipy.spatial import distance
 
-    assert drift.jensen_shannon(p, q) == pytest.approx(distance.jensenshannon(p, q))
-    assert drift.score("wasserstein", 0.2, 0.1) == 2.0
-    assert drift.score("ks", 0.05, 0.05) == pytest.approx(1.0)
-    assert drift.score("ks", 0.5, 0.05) < 1 < drift.score("ks", 0.001, 0.05)
+    assert drift_stats.jensen_shannon(p, q) == pytest.approx(distance.jensenshannon(p, q))
+    assert drift_stats.score("wasserstein", 0.2, 0.1) == 2.0
+    assert drift_stats.score("ks", 0.05, 0.05) == pytest.approx(1.0)
+    assert drift_stats.score("ks", 0.5, 0.05) < 1 < drift_stats.score("ks", 0.001, 0.05)
 
 
 @pytest.mark.parametrize(
@@ -110,9 +110,9 @@ def test_more_missing_values_are_drift(params: Params, frame: pd.DataFrame) -> N
 
 def test_enough_new_rows_and_a_manual_request_trigger_retraining(params: Params) -> None:
     needed = params.drift.min_new_rows
-    assert drift.decide({}, params.drift, needed - 1, None)["retrain"] is False
-    assert drift.decide({}, params.drift, needed, None)["triggers"] == ["new_data"]
-    assert drift.decide({}, params.drift, 0, None, forced=True)["triggers"] == ["manual"]
+    assert drift_rules.decide({}, params.drift, needed - 1, None)["retrain"] is False
+    assert drift_rules.decide({}, params.drift, needed, None)["triggers"] == ["new_data"]
+    assert drift_rules.decide({}, params.drift, 0, None, forced=True)["triggers"] == ["manual"]
 
 
 def test_a_performance_drop_on_labelled_data_triggers_retraining(
@@ -218,12 +218,12 @@ def test_a_near_miss_says_which_setting_would_have_retrained(raw_params: dict) -
     raw_params["drift"].update(critical_columns=[], share_threshold=0.3)
     rules = parse_params(raw_params).drift
     columns = {f"c{index}": {"drifted": index in (3, 7)} for index in range(13)}
-    result = drift.decide(columns, rules, 10, None)
+    result = drift_rules.decide(columns, rules, 10, None)
     assert result["retrain"] is False and result["drift_detected"] is False
     near = result["data_drift_near_miss"]
     assert near == {"share_threshold": 0.153846, "critical_columns": ["c3", "c7"]}
     for setting in ({"share_threshold": near["share_threshold"]}, {"critical_columns": ["c7"]}):
-        assert drift.decide(columns, rules.model_copy(update=setting), 10, None)["retrain"]
+        assert drift_rules.decide(columns, rules.model_copy(update=setting), 10, None)["retrain"]
     [data] = [line for line in drift_report.findings(result) if "Data drift" in line]
     assert data == (
         "**Data drift: no**: 2 of 13 columns drifted (15%; the rule is 30%). With"
@@ -231,11 +231,11 @@ def test_a_near_miss_says_which_setting_would_have_retrained(raw_params: dict) -
         " this rule would have fired, and the model would have been retrained"
     )
     named = rules.model_copy(update={"critical_columns": ["c0"]})
-    result = drift.decide(columns, named, 10**6, None)  # the new-data rule fires
+    result = drift_rules.decide(columns, named, 10**6, None)  # the new-data rule fires
     assert result["triggers"] == ["new_data"]
     [data] = [line for line in drift_report.findings(result) if "Data drift" in line]
     assert data.endswith("`drift.critical_columns: [c0, c3, c7]`, this rule would have fired too")
     calm = {name: {"drifted": False} for name in columns}
-    assert drift.decide(calm, rules, 10, None)["data_drift_near_miss"] is None
-    fired = drift.decide(columns, rules.model_copy(update={"share_threshold": 0.1}), 10, None)
+    assert drift_rules.decide(calm, rules, 10, None)["data_drift_near_miss"] is None
+    fired = drift_rules.decide(columns, rules.model_copy(update={"share_threshold": 0.1}), 10, None)
     assert fired["drift_detected"] and fired["data_drift_near_miss"] is None

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import plots
+from {{ cookiecutter.package_name }} import plots, svg_chart
 from {{ cookiecutter.package_name }}.errors import DataError
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -46,7 +46,7 @@ def test_plots_page_draws_every_plot_with_nothing_to_fetch(
     # each curve goes through every point of its file, (0, 0) at the bottom-left corner
     curves = re.findall(r'<polyline points="([^"]+)"', page)
     assert [len(curve.split()) for curve in curves] == [4, 2]
-    corner = f"{plots.LEFT:.1f},{plots.HEIGHT - plots.BOTTOM:.1f}"
+    corner = f"{svg_chart.LEFT:.1f},{svg_chart.HEIGHT - svg_chart.BOTTOM:.1f}"
     assert curves[0].split()[0] == corner
     # each cell of the confusion matrix shows its count
     for (actual, predicted), count in CONFUSION.items():

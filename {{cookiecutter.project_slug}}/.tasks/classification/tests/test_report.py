@@ -5,7 +5,7 @@ import math
 import pytest
 
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.report import Inputs, Side, build
+from {{ cookiecutter.package_name }}.report_markdown import Inputs, Side, build
 
 from .test_markdown import HOSTILE, failed, problems
 

@@ -12,14 +12,15 @@ import pandas as pd
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import task
+from {{ cookiecutter.package_name }} import task, task_params, task_report
 from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.package_name }}.evaluate import evaluate
 from {{ cookiecutter.package_name }}.files import load_model, save_model
 from {{ cookiecutter.package_name }}.gate import gate
 from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.params import GateParams, Params, parse_params
-from {{ cookiecutter.package_name }}.task import METRICS, SplitParams, split
+from {{ cookiecutter.package_name }}.task import METRICS, split
+from {{ cookiecutter.package_name }}.task_params import SplitParams
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import ROOT, with_train
@@ -219,7 +220,7 @@ def test_bad_hyperparameter_is_one_line_naming_its_key(
 # ---------------------------------------------------------------- estimators
 
 
-@pytest.mark.parametrize("estimator", sorted(task.ESTIMATORS))
+@pytest.mark.parametrize("estimator", sorted(task_params.ESTIMATORS))
 def test_every_estimator_learns_and_loads_with_its_own_types(
     raw_params: dict, params: Params, frame: pd.DataFrame, estimator: str, tmp_path: Path
 ) -> None:
@@ -309,7 +310,7 @@ def test_the_report_compares_the_weeks_both_sides_have(params: Params) -> None:
     mondays = pd.date_range("2025-01-06", periods=40, freq="W-MON")
     weeks = [day.strftime("%Y-%m-%d") for day in mondays]
     sides = {"main": _side(weeks, 10.0, -2.0), "PR": _side(weeks, 9.5, 1.0)}
-    lines = task.report_sections(sides, params)
+    lines = task_report.report_sections(sides, params)
     labels, series = _chart(lines)
     assert len(series) == 2 and "Lines: main: blue, PR: orange." in lines  # main, then the PR
     assert 2 <= len(labels) <= 20 and labels[0] == "Jan 06 2025" and labels[-1] == "Oct 06 2025"
@@ -319,11 +320,11 @@ def test_the_report_compares_the_weeks_both_sides_have(params: Params) -> None:
 def test_a_pr_on_other_weeks_shows_its_own_line_only(params: Params) -> None:
     main = _side(["2025-01-06", "2025-01-13"], 10.0, -2.0)
     pr = _side(["2025-01-20", "2025-01-27"], 12.0, -3.0)
-    lines = task.report_sections({"main": main, "PR": pr}, params)
+    lines = task_report.report_sections({"main": main, "PR": pr}, params)
     labels, series = _chart(lines)
     assert labels == ["Jan 20 2025", "Jan 27 2025"]
     assert series == ["    line [12, 12]"] and "Lines: PR: blue." in lines
-    assert task.report_sections({"main": {}, "PR": {}}, params) == []
+    assert task_report.report_sections({"main": {}, "PR": {}}, params) == []
 
 
 # ---------------------------------------------------------------- your own data (issue 26)

@@ -12,15 +12,15 @@ scikit-learn is imported inside the functions, so that params, gate and report s
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
 
-from .markdown import code, line_chart, text
-from .section import Section
+from .markdown import code
+
+if TYPE_CHECKING:
+    from .task_params import ModelParams, SplitParams
 
 NAME = "classification"
 # metric -> greater_is_better
@@ -54,106 +54,6 @@ TRUSTED_TYPES = {
     "logistic_regression": {"numpy.dtype"},
     "random_forest": {"numpy.dtype", "sklearn.tree._tree.Tree"},
 }
-
-
-# ---------------------------------------------------------------- params
-
-
-class ModelParams(Section):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    description: str = ""
-    primary_metric: str
-    threshold: float = Field(0.5, gt=0.0, lt=1.0)
-
-    @model_validator(mode="after")
-    def _known_metric(self) -> ModelParams:
-        if self.primary_metric not in METRICS:
-            raise ValueError(
-                f"primary_metric {self.primary_metric!r} is not one of {sorted(METRICS)}"
-            )
-        return self
-
-
-class SplitParams(Section):
-    test_size: float = Field(gt=0.0, lt=1.0)
-    seed: int
-    stratify: bool = True
-
-
-# Each estimator's hyperparameters, typed: a wrong value is refused on load with its key named.
-# Only the keys written in params.yaml reach scikit-learn; the rest keep its defaults.
-class HistGradientBoosting(Section):
-    learning_rate: float = Field(0.1, gt=0.0)
-    max_iter: int = Field(100, ge=1)
-    max_leaf_nodes: int | None = Field(31, ge=2)
-    max_depth: int | None = Field(None, ge=1)
-    min_samples_leaf: int = Field(20, ge=1)
-    l2_regularization: float = Field(0.0, ge=0.0)
-    max_features: float = Field(1.0, gt=0.0, le=1.0)
-    max_bins: int = Field(255, ge=2, le=255)
-    early_stopping: Literal["auto"] | bool = "auto"
-    validation_fraction: float | None = Field(0.1, gt=0.0, lt=1.0)
-    n_iter_no_change: int = Field(10, ge=1)
-    tol: float = Field(1e-7, ge=0.0)
-    class_weight: Literal["balanced"] | None = None
-
-
-class LogisticRegression(Section):
-    C: float = Field(1.0, gt=0.0)
-    l1_ratio: float = Field(0.0, ge=0.0, le=1.0)
-    solver: Literal["lbfgs", "liblinear", "newton-cg", "newton-cholesky", "sag", "saga"] = "lbfgs"
-    max_iter: int = Field(100, ge=0)
-    tol: float = Field(1e-4, ge=0.0)
-    fit_intercept: bool = True
-    class_weight: Literal["balanced"] | None = None
-
-
-class RandomForest(Section):
-    n_estimators: int = Field(100, ge=1)
-    max_depth: int | None = Field(None, ge=1)
-    min_samples_split: int = Field(2, ge=2)
-    min_samples_leaf: int = Field(1, ge=1)
-    max_features: Literal["sqrt", "log2"] | Annotated[float, Field(gt=0.0, le=1.0)] | None = "sqrt"
-    max_leaf_nodes: int | None = Field(None, ge=2)
-    bootstrap: bool = True
-    criterion: Literal["gini", "entropy", "log_loss"] = "gini"
-    class_weight: Literal["balanced", "balanced_subsample"] | None = None
-    n_jobs: int | None = None
-
-
-class _Train(Section):
-    seed: int
-
-
-class HistGradientBoostingTrain(_Train):
-    estimator: Literal["hist_gradient_boosting"]
-    hyperparameters: HistGradientBoosting = HistGradientBoosting()
-
-
-class LogisticRegressionTrain(_Train):
-    estimator: Literal["logistic_regression"]
-    hyperparameters: LogisticRegression = LogisticRegression()
-
-
-class RandomForestTrain(_Train):
-    estimator: Literal["random_forest"]
-    hyperparameters: RandomForest = RandomForest()
-
-
-TrainParams = Annotated[
-    HistGradientBoostingTrain | LogisticRegressionTrain | RandomForestTrain,
-    Field(discriminator="estimator"),
-]
-ESTIMATORS = {  # name in params.yaml -> its hyperparameters
-    "hist_gradient_boosting": HistGradientBoosting,
-    "logistic_regression": LogisticRegression,
-    "random_forest": RandomForest,
-}
-
-
-def problems(params: Any) -> list[str]:
-    """What this task needs of the whole of params.yaml beyond each section's own checks."""
-    return []
 
 
 # ---------------------------------------------------------------- training
@@ -341,58 +241,3 @@ def card_use(params: Any) -> list[str]:
         f"({code(params.data.schema_.target)} = 1); decisions use a threshold of "
         f"{params.model.threshold}."
     ]
-
-
-ROC_GRID = [round(step / 10, 1) for step in range(11)]
-
-
-def _interpolate_tpr(roc: list[dict[str, float]]) -> list[float]:
-    """TPR at fixed false-positive rates, so both curves share one x axis."""
-    points = sorted((point["fpr"], point["tpr"]) for point in roc)
-    values = []
-    for x in ROC_GRID:
-        below = [p for p in points if p[0] <= x]
-        above = [p for p in points if p[0] >= x]
-        (x0, y0), (x1, y1) = below[-1], above[0]
-        values.append(round(y0 if x1 == x0 else y0 + (y1 - y0) * (x - x0) / (x1 - x0), 3))
-    return values
-
-
-def _confusion_table(sides: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
-    def cell(entries: list[dict[str, Any]], actual: str, predicted: str) -> str:
-        for entry in entries:
-            if entry["actual"] == actual and entry["predicted"] == predicted:
-                return f"{entry['count']:,}"
-        return "—"
-
-    header = " | ".join(f"{text(label)}: 0 | {text(label)}: 1" for label, _ in sides)
-    rows = [f"| actual \\ predicted | {header} |", "|---" + "|---:" * (2 * len(sides)) + "|"]
-    for actual in ("0", "1"):
-        cells = " | ".join(
-            f"{cell(entries, actual, '0')} | {cell(entries, actual, '1')}" for _, entries in sides
-        )
-        rows.append(f"| {actual} | {cells} |")
-    return rows
-
-
-def report_sections(plots: Mapping[str, Mapping[str, Any]], params: Any) -> list[str]:
-    """The task's part of the PR report from each side's plot data ({"main": ..., "PR": ...}):
-    the ROC curves as one Mermaid chart and the confusion counts."""
-    lines: list[str] = []
-    curves = [(label, side.get("roc") or []) for label, side in plots.items()]
-    curves = [(label, roc) for label, roc in curves if roc]
-    if curves:
-        title = " then ".join(label for label, _ in curves)
-        lines += ["### ROC", "", *line_chart([label for label, _ in curves])]
-        lines += [f'    title "ROC ({title}): TPR at each FPR"']
-        lines += [f"    x-axis [{', '.join(str(x) for x in ROC_GRID)}]", '    y-axis "TPR" 0 --> 1']
-        lines += [
-            f"    line [{', '.join(str(v) for v in _interpolate_tpr(roc))}]" for _, roc in curves
-        ]
-        lines += ["```", ""]
-    sides = [(label, side.get("confusion") or []) for label, side in plots.items()]
-    sides = [(label, entries) for label, entries in sides if entries]
-    if sides:
-        lines += [f"### Confusion matrix (threshold {params.model.threshold})", ""]
-        lines += [*_confusion_table(sides), ""]
-    return lines

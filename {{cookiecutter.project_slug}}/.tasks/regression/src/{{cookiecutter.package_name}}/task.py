@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import inspect
 import math
-from collections.abc import Mapping
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from pydantic import Field, model_validator
 
 from .errors import DataError
-from .markdown import code, line_chart, text
-from .section import Section
+from .markdown import code
+
+if TYPE_CHECKING:
+    from .task_params import ModelParams, SplitParams
 
 NAME = "regression"
 # metric -> greater_is_better
@@ -55,110 +55,6 @@ TRUSTED_TYPES = {
     "ridge": {"numpy.dtype"},  # the imputers keep the dtype they fitted on
     "random_forest": {"numpy.dtype", "sklearn.tree._tree.Tree"},
 }
-
-
-# ---------------------------------------------------------------- params
-
-
-class ModelParams(Section):
-    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
-    description: str = ""
-    primary_metric: str
-
-    @model_validator(mode="after")
-    def _known_metric(self) -> ModelParams:
-        if self.primary_metric not in METRICS:
-            raise ValueError(
-                f"primary_metric {self.primary_metric!r} is not one of {sorted(METRICS)}"
-            )
-        return self
-
-
-class SplitParams(Section):
-    # The share of the distinct dates held out, newest first: nothing random to seed.
-    test_size: float = Field(gt=0.0, lt=1.0)
-
-
-# Each estimator's hyperparameters, typed: a wrong value is refused on load with its key named.
-# Only the keys written in params.yaml reach scikit-learn; the rest keep its defaults.
-class HistGradientBoosting(Section):
-    loss: Literal["squared_error", "absolute_error", "poisson"] = "squared_error"
-    learning_rate: float = Field(0.1, gt=0.0)
-    max_iter: int = Field(100, ge=1)
-    max_leaf_nodes: int | None = Field(31, ge=2)
-    max_depth: int | None = Field(None, ge=1)
-    min_samples_leaf: int = Field(20, ge=1)
-    l2_regularization: float = Field(0.0, ge=0.0)
-    max_features: float = Field(1.0, gt=0.0, le=1.0)
-    max_bins: int = Field(255, ge=2, le=255)
-    early_stopping: Literal["auto"] | bool = "auto"
-    validation_fraction: float | None = Field(0.1, gt=0.0, lt=1.0)
-    n_iter_no_change: int = Field(10, ge=1)
-    tol: float = Field(1e-7, ge=0.0)
-
-
-class Ridge(Section):
-    alpha: float = Field(1.0, ge=0.0)
-    fit_intercept: bool = True
-    # Not lbfgs: scikit-learn takes it only with positive=True, which is not offered here.
-    # svd, cholesky and saga fit no intercept on sparse input, which one-hot categories
-    # often are: train then stops with scikit-learn's one-line reason.
-    solver: Literal["auto", "svd", "cholesky", "lsqr", "sparse_cg", "sag", "saga"] = "auto"
-    tol: float = Field(1e-4, ge=0.0)
-    max_iter: int | None = Field(None, ge=1)
-
-
-class RandomForest(Section):
-    n_estimators: int = Field(100, ge=1)
-    max_depth: int | None = Field(None, ge=1)
-    min_samples_split: int = Field(2, ge=2)
-    min_samples_leaf: int = Field(1, ge=1)
-    max_features: Literal["sqrt", "log2"] | Annotated[float, Field(gt=0.0, le=1.0)] | None = 1.0
-    max_leaf_nodes: int | None = Field(None, ge=2)
-    bootstrap: bool = True
-    # Not friedman_mse: scikit-learn 1.9 deprecates it for forests (it equals squared_error).
-    criterion: Literal["squared_error", "absolute_error", "poisson"] = "squared_error"
-    n_jobs: int | None = None
-
-
-class _Train(Section):
-    seed: int
-
-
-class HistGradientBoostingTrain(_Train):
-    estimator: Literal["hist_gradient_boosting"]
-    hyperparameters: HistGradientBoosting = HistGradientBoosting()
-
-
-class RidgeTrain(_Train):
-    estimator: Literal["ridge"]
-    hyperparameters: Ridge = Ridge()
-
-
-class RandomForestTrain(_Train):
-    estimator: Literal["random_forest"]
-    hyperparameters: RandomForest = RandomForest()
-
-
-TrainParams = Annotated[
-    HistGradientBoostingTrain | RidgeTrain | RandomForestTrain,
-    Field(discriminator="estimator"),
-]
-ESTIMATORS = {  # name in params.yaml -> its hyperparameters
-    "hist_gradient_boosting": HistGradientBoosting,
-    "ridge": Ridge,
-    "random_forest": RandomForest,
-}
-
-
-def problems(params: Any) -> list[str]:
-    """What this task needs of the whole of params.yaml beyond each section's own checks."""
-    if params.data.schema_.time is None:
-        return [
-            "data.schema.time: regression splits by time; name the date column"
-            " (use-data: --time COLUMN)"
-        ]
-    return []
 
 
 # ---------------------------------------------------------------- training
@@ -301,7 +197,7 @@ def data_gate(train: pd.DataFrame, test: pd.DataFrame, params: Any) -> tuple[dic
     )
 
 
-def _thin(count: int, most: int) -> np.ndarray:
+def thin(count: int, most: int) -> np.ndarray:
     """At most `most` evenly spaced positions out of `count`, always the first and last."""
     if count <= most:
         return np.arange(count)
@@ -365,65 +261,3 @@ def card_use(params: Any) -> list[str]:
         " all of them later than every training date: the metrics say how well the model"
         f" forecasts {periods} it has not seen."
     ]
-
-
-MOST_DATES = 20  # points of the error-over-time chart in the PR report
-
-
-def _short(date: str) -> str:
-    """'2025-11-03' -> 'Nov 03 2025': short x-axis labels that still say the year."""
-    return pd.Timestamp(date).strftime("%b %d %Y")
-
-
-def _error_chart(plots: Mapping[str, Mapping[str, Any]]) -> list[str]:
-    sides = {
-        label: {point["week"]: point["mae"] for point in side.get("error_over_time") or []}
-        for label, side in plots.items()
-    }
-    sides = {label: points for label, points in sides.items() if points}
-    if not sides:
-        return []
-    labels = list(sides)
-    dates = sorted(set.intersection(*(set(points) for points in sides.values())))
-    if len(labels) > 1 and not dates:  # e.g. a PR that moved the data window: its own only
-        labels = labels[-1:]
-        dates = sorted(sides[labels[0]])
-    dates = [dates[i] for i in _thin(len(dates), MOST_DATES)]
-    values = [[sides[label][date] for date in dates] for label in labels]
-    top = max(max(line) for line in values)
-    reach = float(f"{top * 1.1:.2g}") if top > 0 else 1.0
-    axis = ", ".join(f'"{_short(date)}"' for date in dates)
-    lines = ["### Error over time", "", *line_chart(labels)]
-    lines += [f'    title "MAE per test date, {dates[0]} to {dates[-1]} ({" then ".join(labels)})"']
-    lines += [f"    x-axis [{axis}]", f'    y-axis "MAE" 0 --> {reach:g}']
-    lines += [f"    line [{', '.join(f'{value:g}' for value in line)}]" for line in values]
-    return [*lines, "```", ""]
-
-
-def _bias_table(plots: Mapping[str, Mapping[str, Any]], most: int = 50) -> list[str]:
-    """Segments come from data: their names are escaped, and at most `most` are shown."""
-    sides = {
-        label: {row["segment"]: row["mean_error"] for row in side.get("residuals") or []}
-        for label, side in plots.items()
-    }
-    sides = {label: rows for label, rows in sides.items() if rows}
-    if not sides:
-        return []
-    names = sorted(set().union(*sides.values()))
-    lines = ["### Mean error by segment (forecast - actual: above 0, too high)", ""]
-    header = " | ".join(text(label) for label in sides)
-    lines += [f"| segment | {header} |", "|---" + "|---:" * len(sides) + "|"]
-    for name in names[:most]:
-        cells = " | ".join(
-            "—" if name not in rows else f"{rows[name]:+.2f}" for rows in sides.values()
-        )
-        lines.append(f"| {text(name)} | {cells} |")
-    if len(names) > most:
-        lines += ["", f"… and {len(names) - most:,} more segments (the residuals plot's data)."]
-    return [*lines, ""]
-
-
-def report_sections(plots: Mapping[str, Mapping[str, Any]], params: Any) -> list[str]:
-    """The task's part of the PR report from each side's plot data ({"main": ..., "PR": ...}):
-    the MAE per test date as one Mermaid chart and the mean error (bias) per segment."""
-    return [*_error_chart(plots), *_bias_table(plots)]

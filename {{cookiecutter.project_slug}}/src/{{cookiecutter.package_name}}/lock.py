@@ -1,0 +1,96 @@
+"""dvc.lock and the DVC command line, in one place: what the pipeline recorded (each output's
+md5, the inputs that identify a model, the snapshot's hash) and the `dvc` commands the other
+modules run.
+
+A model's identity is the hash of what produced it (the train stage's inputs and params in
+dvc.lock), not of the saved file: skops archives differ byte for byte between two saves.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import DataError, PipelineError, first_line
+from .files import MODEL, PIPELINE_LOCK
+from .revisions import load, output
+
+DVC = [sys.executable, "-m", "dvc"]  # the DVC of this environment, activated or not
+
+
+def read(rev: str | None = None) -> dict[str, Any] | None:
+    """dvc.lock in the workspace (rev None) or at a git revision; None if absent."""
+    return load(rev, PIPELINE_LOCK)
+
+
+def stage_md5s(stages: dict[str, Any]) -> dict[str, str]:
+    """Each output path of these dvc.lock stage entries, with its md5."""
+    return {
+        str(out["path"]): str(out["md5"])
+        for stage in stages.values()
+        for out in stage.get("outs", [])
+        if "md5" in out
+    }
+
+
+def recorded_md5s(lock_text: str) -> dict[str, str]:
+    """Each output path dvc.lock records, with its md5."""
+    return stage_md5s((yaml.safe_load(lock_text) or {}).get("stages", {}))
+
+
+def recorded(md5s: dict[str, str], model: Path) -> str:
+    """The md5 of `model` among `recorded_md5s`; DataError when no stage records it."""
+    found = md5s.get(model.as_posix())
+    if found is None:
+        raise DataError(f"{PIPELINE_LOCK}: no stage records {model}; run `dvc repro`")
+    return found
+
+
+def recorded_model_md5(lock_text: str, model: Path = MODEL) -> str:
+    """The md5 dvc.lock records for `model`, an output of one of its stages."""
+    return recorded(recorded_md5s(lock_text), model)
+
+
+def model_key(lock_text: str) -> str:
+    """Identity of the trained model: a hash of the train stage's deps and params in dvc.lock."""
+    try:
+        stage = yaml.safe_load(lock_text)["stages"]["train"]
+    except (TypeError, KeyError, yaml.YAMLError):
+        raise DataError(f"{PIPELINE_LOCK}: no train stage; run `dvc repro` first") from None
+    inputs = {"deps": stage.get("deps"), "params": stage.get("params")}
+    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def data_md5(lock: dict[str, Any] | None) -> str | None:
+    """The md5 of the training snapshot (ingest's output), or None."""
+    try:
+        return lock["stages"]["ingest"]["outs"][0]["md5"]  # type: ignore[index]
+    except (KeyError, IndexError, TypeError):
+        return None
+
+
+def stale() -> list[str]:
+    """The stages and files `dvc status` finds changed (none: the pipeline is up to date)."""
+    done = subprocess.run([*DVC, "status", "--json"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise PipelineError(f"`dvc status` failed: {first_line(done.stderr)}")
+    return sorted(json.loads(done.stdout or "{}"))
+
+
+def diff(what: str, base: str) -> dict[str, Any]:
+    """`dvc metrics diff` or `dvc params diff` of the workspace against `base`, as JSON."""
+    extra = ["--all"] if what == "metrics" else []
+    return json.loads(output([*DVC, what, "diff", base, *extra, "--json"]) or "{}")
+
+
+def commit() -> None:
+    """Put the workspace's outputs into the DVC cache, as recorded (`dvc commit --force`)."""
+    done = subprocess.run([*DVC, "commit", "--force", "--quiet"], capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DataError(f"`dvc commit` failed: {done.stderr.strip()}")

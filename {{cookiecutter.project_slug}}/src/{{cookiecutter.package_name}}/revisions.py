@@ -1,0 +1,74 @@
+"""Git revisions: reading a file at one, telling whether one exists, and the commands' output."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import PipelineError
+
+
+def output(args: list[str]) -> str:
+    """A command's standard output; PipelineError naming the command when it fails."""
+    done = subprocess.run(args, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise PipelineError(
+            f"`{' '.join(args)}` failed: {detail[-1] if detail else done.returncode}"
+        )
+    return done.stdout
+
+
+def load(rev: str | None, path: Path) -> Any:
+    """A JSON or YAML file in the workspace (rev None) or at a git revision; None if absent."""
+    if rev is None:
+        text = path.read_text() if path.is_file() else None
+    else:
+        shown = ["git", "show", f"{rev}:{path.as_posix()}"]
+        done = subprocess.run(shown, capture_output=True, text=True, check=False)
+        text = done.stdout if done.returncode == 0 else None
+    if not text or not text.strip():
+        return None
+    return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def is_revision(rev: str) -> bool:
+    revision = ["git", "rev-parse", "--verify", "--quiet", rev + "^{commit}"]
+    return subprocess.run(revision, capture_output=True, check=False).returncode == 0
+
+
+def resolve_base(base: str) -> str:
+    """`base`, or for `<remote>/<branch>` in a repository without that remote (a fresh bake,
+    before its first push) the local branch of the same name."""
+    remote, _, branch = base.partition("/")
+    if is_revision(base) or not branch:
+        return base
+    has_remote = subprocess.run(["git", "remote", "get-url", remote], capture_output=True)
+    if has_remote.returncode != 0 and is_revision(branch):
+        print(f"report: no remote {remote!r} yet: comparing with the local branch {branch!r}")
+        return branch
+    return base
+
+
+def require_revision(base: str) -> None:
+    if not is_revision(base):
+        raise PipelineError(
+            f"report: {base!r} is not a revision of this repository; "
+            "fetch it or pass another with --base (e.g. --base main or --base HEAD~1)"
+        )
+
+
+def head_name() -> str:
+    return f"the workspace at `{output(['git', 'rev-parse', '--short', 'HEAD']).strip()}`"
+
+
+def descends_from(commit: str) -> bool | None:
+    """Is HEAD `commit` or a descendant of it? None when this clone does not have `commit`."""
+    done = subprocess.run(
+        ["git", "merge-base", "--is-ancestor", commit, "HEAD"], capture_output=True, check=False
+    )
+    return {0: True, 1: False}.get(done.returncode)

@@ -1,0 +1,53 @@
+"""Emergency rollback, by name: move `champion` back to the `previous` version (and `previous`
+to the demoted one) without waiting for a revert to pass through CI."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from . import registry
+from .errors import DataError
+from .params import Params
+from .promote import Promotion, PromotionError, PromotionRefused, guarded, report
+from .registry import CHAMPION, DEMOTED, PREVIOUS, metrics_from_tags, version_by_alias
+
+
+def rollback(client: Any, params: Params) -> Promotion:
+    """Emergency: move `champion` back to `previous` (and `previous` to the demoted version)."""
+    name = params.model.name
+    champion = version_by_alias(client, name, CHAMPION)
+    previous = version_by_alias(client, name, PREVIOUS)
+    if champion is None or previous is None:
+        raise PromotionError(f"rollback: {name} has no {CHAMPION} and {PREVIOUS} versions to swap")
+    try:
+        registry.load_version(client, previous)  # the alias goes only to a model train saves
+    except DataError as error:
+        raise PromotionRefused(f"rollback: {error}; nothing was moved") from error
+    client.set_registered_model_alias(name, CHAMPION, previous.version)
+    client.set_registered_model_alias(name, PREVIOUS, champion.version)
+    client.set_model_version_tag(name, previous.version, "rolled_back_from", champion.version)
+    client.set_model_version_tag(name, champion.version, DEMOTED, "true")
+    return Promotion(
+        promoted=True,
+        model_name=name,
+        version=str(previous.version),
+        alias=CHAMPION,
+        reason=f"rollback: {CHAMPION} moved from version {champion.version} to {previous.version}",
+        candidate=metrics_from_tags(previous.tags),
+        champion=metrics_from_tags(champion.tags),
+        model_key=previous.tags.get("model_key", "unknown"),
+        previous_version=str(champion.version),
+    )
+
+
+def main() -> None:
+    from mlflow import MlflowClient
+
+    from . import tracking
+    from .params import load_params
+
+    params = load_params()
+    uri = tracking.configure()
+    client = MlflowClient()
+    report(guarded(partial(rollback, client, params), uri))
