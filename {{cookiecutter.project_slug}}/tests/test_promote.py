@@ -7,7 +7,7 @@ import pytest
 
 from {{ cookiecutter.package_name }}.errors import DataError
 from {{ cookiecutter.package_name }}.files import model_digest, save_model
-from {{ cookiecutter.package_name }}.lock import model_key, recorded_model_md5
+from {{ cookiecutter.package_name }}.lock import model_key, recorded, recorded_md5s
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.promote import Promotion, PromotionRefused, decide, summary
 from {{ cookiecutter.package_name }}.registry import metrics_from_tags, version_tags
@@ -72,7 +72,7 @@ def test_summary_says_what_happened() -> None:
 
 
 def test_the_recorded_model_is_the_train_stage_output() -> None:
-    assert recorded_model_md5(LOCK.format(out="4515eb")) == "4515eb"
+    assert recorded(recorded_md5s(LOCK.format(out="4515eb"))) == "4515eb"
 
 
 class Registry:

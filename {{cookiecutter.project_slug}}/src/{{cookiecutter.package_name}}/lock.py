@@ -44,17 +44,12 @@ def recorded_md5s(lock_text: str) -> dict[str, str]:
     return stage_md5s((yaml.safe_load(lock_text) or {}).get("stages", {}))
 
 
-def recorded(md5s: dict[str, str], model: Path) -> str:
+def recorded(md5s: dict[str, str], model: Path = MODEL) -> str:
     """The md5 of `model` among `recorded_md5s`; DataError when no stage records it."""
     found = md5s.get(model.as_posix())
     if found is None:
         raise DataError(f"{PIPELINE_LOCK}: no stage records {model}; run `dvc repro`")
     return found
-
-
-def recorded_model_md5(lock_text: str, model: Path = MODEL) -> str:
-    """The md5 dvc.lock records for `model`, an output of one of its stages."""
-    return recorded(recorded_md5s(lock_text), model)
 
 
 def model_key(lock_text: str) -> str:
