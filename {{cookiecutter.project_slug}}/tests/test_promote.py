@@ -5,11 +5,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.errors import DataError, PromotionRefused
 from {{ cookiecutter.package_name }}.files import model_digest, save_model
 from {{ cookiecutter.package_name }}.lock import model_key, recorded, recorded_md5s
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.promote import Promotion, PromotionRefused, decide, summary
+from {{ cookiecutter.package_name }}.promote import Promotion, decide, summary
 from {{ cookiecutter.package_name }}.registry import metrics_from_tags, version_tags
 
 LOCK = """

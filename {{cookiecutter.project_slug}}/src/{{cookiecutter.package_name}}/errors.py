@@ -24,3 +24,7 @@ class ValidationFailed(PipelineError):
 
 class TrackingError(PipelineError):
     """The MLflow tracking store could not be reached or refused a request."""
+
+
+class PromotionRefused(PipelineError):
+    """The candidate may not be promoted from this workspace or commit; nothing was moved."""

@@ -13,23 +13,21 @@ is a new commit, so it promotes. The `rollback` command is the by-name way back.
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from . import github, lock, registry
-from .errors import DataError, PipelineError, first_line
+from .errors import DataError, PipelineError, PromotionRefused, first_line
 from .files import (
     METRICS,
     MODEL,
     PIPELINE_LOCK,
+    PROJECT,
     REPORTS,
-    md5,
-    model_digest,
-    read_json,
+    TRAINING_DATA,
+    read_table,
     write_json,
 )
 from .gate import gate
@@ -44,16 +42,13 @@ from .registry import (
     version_by_alias,
 )
 from .revisions import descends_from
+from .trust import check_workspace, holds_model, measured, trusted
 
 PROMOTION = REPORTS / "promotion.json"
 
 
 class PromotionError(PipelineError):
     """The registry could not be read or changed; no alias was moved."""
-
-
-class PromotionRefused(PipelineError):
-    """The candidate may not be promoted from this workspace or commit; nothing was moved."""
 
 
 @dataclass
@@ -67,43 +62,6 @@ class Promotion:
     champion: dict[str, float] | None
     model_key: str
     previous_version: str | None = None
-
-
-def check_workspace(lock_text: str, models: Iterable[Path] = (MODEL,)) -> None:
-    """Refuse unless each workspace model is the one dvc.lock records and nothing is stale
-    (dvc.lock is read once, whatever the number of models)."""
-    recorded = lock.recorded_md5s(lock_text)
-    for model in models:
-        expected = lock.recorded(recorded, model)
-        actual = md5(model) if model.is_file() else "missing"
-        if actual != expected:
-            raise PromotionRefused(
-                f"promote: {model} (md5 {actual[:12]}) is not the model dvc.lock records "
-                f"({expected[:12]}); after switching commits run `dvc checkout`, after changing"
-                " inputs `dvc repro` and commit dvc.lock; nothing was moved"
-            )
-    require_current_pipeline()
-
-
-def require_current_pipeline() -> None:
-    """Refuse unless `dvc status` finds nothing stale."""
-    try:
-        stale = lock.stale()
-    except PipelineError as error:
-        raise PromotionRefused(f"promote: {error}") from None
-    if stale:
-        raise PromotionRefused(
-            f"promote: the pipeline is not up to date (dvc status: {', '.join(stale)} "
-            "changed); run `dvc repro` first, nothing was moved"
-        )
-
-
-def holds_model(client: Any, model: Path) -> Callable[[Any], bool]:
-    """A check that a registered version holds the same model as `model`, a workspace file
-    whose md5 check_workspace found in dvc.lock (compared by content: two saves of one model
-    differ in bytes, and a revert may retrain it)."""
-    expected = model_digest(model)
-    return lambda version: registry.artifact_digest(client, version) == expected
 
 
 def refuse_older(champion: Any, commit: str, descends: Callable[[str], bool | None]) -> None:
@@ -126,22 +84,6 @@ def refuse_older(champion: Any, commit: str, descends: Callable[[str], bool | No
         )
 
 
-def _trusted(versions: Iterable[Any], verified: Callable[[Any], bool]) -> list[Any]:
-    """The versions that hold the model dvc.lock records, oldest first; the others carry this
-    model's key (public in dvc.lock) but not its model, and are never used."""
-    kept = []
-    for version in sorted(versions, key=lambda found: int(found.version)):
-        if verified(version):
-            kept.append(version)
-        else:
-            print(
-                f"promote: version {version.version} has this model's key but not the model "
-                "dvc.lock records; ignored",
-                file=sys.stderr,
-            )
-    return kept
-
-
 def _first_registered(
     client: Any, name: str, key: str, mine: str, seen: set[str], verified: Callable[[Any], bool]
 ) -> str:
@@ -150,7 +92,7 @@ def _first_registered(
     in `seen` were there before and judged already."""
     same = client.search_model_versions(f"name = '{name}' and tags.model_key = '{key}'")
     new = [v for v in same if int(v.version) < int(mine) and str(v.version) not in seen]
-    first = next(iter(_trusted(new, verified)), None)
+    first = next(iter(trusted(new, verified)), None)
     if first is None:
         return mine
     client.delete_model_version(name, mine)
@@ -184,7 +126,7 @@ def decide(
     champion_metrics = metrics_from_tags(champion.tags) if champion else None
     query = f"name = '{name}' and tags.model_key = '{key}'"
     found = client.search_model_versions(query)
-    same = _trusted(found, verified)
+    same = trusted(found, verified)
     earlier = same[0] if same else None
 
     def record(promoted: bool, version: str | None, reason: str) -> Promotion:
@@ -281,10 +223,10 @@ def main(strict: bool = False) -> None:
     params = load_params()
     if not PIPELINE_LOCK.is_file() or not METRICS.is_file():
         raise DataError(f"{PIPELINE_LOCK} or {METRICS} missing; run `dvc repro` first")
-    candidate = read_json(METRICS)
     lock_text = PIPELINE_LOCK.read_text()
     key = lock.model_key(lock_text)
     check_workspace(lock_text)
+    candidate = measured(params, PROJECT, read_table(TRAINING_DATA))
     commit = tracking.git_state()["git_commit"]
     uri = tracking.configure()
     from mlflow import MlflowClient

@@ -7,11 +7,11 @@ from dataclasses import asdict
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from . import github, registry
-from .errors import DataError, PipelineError
-from .files import PIPELINE_LOCK, REPORTS, TRAINING_DATA, Outputs, read_json, read_table, write_json
+from . import github, registry, trust
+from .errors import DataError, PipelineError, PromotionRefused
+from .files import PIPELINE_LOCK, REPORTS, TRAINING_DATA, read_json, read_table, write_json
 from .fleet import by_member, member_params, member_rows, outputs
-from .params import Params, load_params
+from .params import load_params
 from .rollback import rollback
 
 if TYPE_CHECKING:
@@ -30,7 +30,7 @@ def promote_main(strict: bool = False) -> None:
     if not PIPELINE_LOCK.is_file():
         raise DataError(f"{PIPELINE_LOCK} missing; run `dvc repro` first")
     members = list(params.fleet.members)
-    promote.check_workspace(PIPELINE_LOCK.read_text(), [outputs(m).model for m in members])
+    trust.check_workspace(PIPELINE_LOCK.read_text(), [outputs(m).model for m in members])
     commit = tracking.git_state()["git_commit"]
     uri = tracking.configure()
     client = MlflowClient()
@@ -55,9 +55,9 @@ def promote_main(strict: bool = False) -> None:
         if frame is None:  # the snapshot is read once, and only when a member is gated
             frame = read_table(TRAINING_DATA)
             split = by_member(frame, params.fleet.by)
-        candidate = measured(own, out, member_rows(split, frame, member))
+        candidate = trust.measured(own, out, member_rows(split, frame, member))
         register = partial(registry.register, client, own, key, candidate, out, {"member": member})
-        verified = promote.holds_model(client, out.model)
+        verified = trust.holds_model(client, out.model)
         decide = partial(
             promote.decide, client, own, candidate, key, register, commit, verified=verified
         )
@@ -71,7 +71,7 @@ def promote_main(strict: bool = False) -> None:
                 else "held_back"
             )
             results[member] = {"decision": state, **asdict(result)}
-        except promote.PromotionRefused as error:
+        except PromotionRefused as error:
             results[member] = {"decision": "refused", "reason": str(error), "promoted": False}
         print(f"promote: {member}: {results[member]['decision']}: {results[member]['reason']}")
     by_state = {
@@ -87,20 +87,6 @@ def promote_main(strict: bool = False) -> None:
     stopped = by_state["held_back"] + by_state["refused"]
     if strict and stopped:
         raise PipelineError(f"promote: held back and --strict was given: {stopped}")
-
-
-def measured(params: Params, out: Outputs, rows: pd.DataFrame) -> dict[str, float]:
-    """The gate's numbers, measured here on the member's test rows: committed metrics files
-    come from a branch, and a branch's word is not what promotes a model."""
-    from . import evaluate
-    from .files import load_model
-
-    model = load_model(out.model, params.train.estimator)
-    metrics = evaluate.measure(model, rows, params)["metrics"]
-    committed = out.report("metrics.json")
-    if read_json(committed) != metrics:
-        print(f"promote: {out.model}: the metrics measured here differ from {committed}")
-    return metrics
 
 
 def champion_keys(client: Any, name: str) -> dict[str, dict[str, str]]:
