@@ -24,9 +24,10 @@ from .revisions import load, output
 DVC = [sys.executable, "-m", "dvc"]  # the DVC of this environment, activated or not
 
 
-def read(rev: str | None = None) -> dict[str, Any] | None:
-    """dvc.lock in the workspace (rev None) or at a git revision; None if absent."""
-    return load(rev, PIPELINE_LOCK)
+def read(rev: str | None = None, folder: Path = Path()) -> dict[str, Any] | None:
+    """dvc.lock in the workspace (or a copy of one in `folder`), or at a git revision (rev);
+    None if absent."""
+    return load(rev, folder / PIPELINE_LOCK)
 
 
 def stage_md5s(stages: dict[str, Any]) -> dict[str, str]:

@@ -23,17 +23,36 @@ def output(args: list[str]) -> str:
     return done.stdout
 
 
-def load(rev: str | None, path: Path) -> Any:
-    """A JSON or YAML file in the workspace (rev None) or at a git revision; None if absent."""
-    if rev is None:
-        text = path.read_text() if path.is_file() else None
-    else:
-        shown = ["git", "show", f"{rev}:{path.as_posix()}"]
-        done = subprocess.run(shown, capture_output=True, text=True, check=False)
-        text = done.stdout if done.returncode == 0 else None
+def parse(path: Path, text: str | None) -> Any:
+    """A JSON or YAML file's content (by its suffix); None for no text."""
     if not text or not text.strip():
         return None
     return json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+
+
+def load(rev: str | None, path: Path) -> Any:
+    """A JSON or YAML file in the workspace (rev None) or at a git revision; None if absent."""
+    if rev is None:
+        return parse(path, path.read_text() if path.is_file() else None)
+    return load_all(rev, [path])[path]
+
+
+def load_all(rev: str, paths: list[Path]) -> dict[Path, Any]:
+    """JSON or YAML files at a git revision, all read by one `git cat-file --batch` (a fleet's
+    report reads two per member); None for each one absent."""
+    wanted = "".join(f"{rev}:{path.as_posix()}\n" for path in paths).encode()
+    done = subprocess.run(["git", "cat-file", "--batch"], input=wanted, capture_output=True)
+    out, found, at = done.stdout, {}, 0
+    for path in paths:
+        end = out.find(b"\n", at)
+        header, at = out[at:end].decode(errors="replace").split(), end + 1
+        if done.returncode != 0 or len(header) != 3 or not header[2].isdigit():
+            found[path] = None  # "<name> missing" (or ambiguous): no such file there
+            continue
+        size = int(header[2])
+        text = out[at : at + size].decode() if header[1] == "blob" else None
+        found[path], at = parse(path, text), at + size + 1
+    return found
 
 
 def is_revision(rev: str) -> bool:

@@ -10,7 +10,7 @@ from .fleet import member_params, outputs
 from .github import run_url
 from .params import PARAMS_FILE, load_params
 from .report import params_changed
-from .revisions import head_name, load, require_revision, resolve_base
+from .revisions import head_name, load, load_all, require_revision, resolve_base
 
 
 def report_main(base: str, out: Path) -> None:
@@ -24,16 +24,18 @@ def report_main(base: str, out: Path) -> None:
     base_params = load(base, PARAMS_FILE) or {}
     members = set(params.fleet.members) | set((base_params.get("fleet") or {}).get("members", {}))
     primary = params.model.primary_metric
+    files = {m: (outputs(m).report("metrics.json"), outputs(m).report("run.json")) for m in members}
+    at_base = load_all(base, [path for pair in files.values() for path in pair])
     changes = []
     for member in sorted(members):
-        path, run = outputs(member).report("metrics.json"), outputs(member).report("run.json")
-        old = load(base, path)
+        path, run = files[member]
+        old = at_base[path]
         new = load(None, path) if member in params.fleet.members else None
         decision, retrained = None, False
         if new is not None:
             limits = member_params(params, member).gate
             decision = gate(new, old, limits, primary, against="main", segmented=False)
-            keys = [(load(rev, run) or {}).get("model_key") for rev in (base, None)]
+            keys = [(found or {}).get("model_key") for found in (at_base[run], load(None, run))]
             retrained = keys[0] != keys[1]
         changes.append(MemberChange(member, old, new, decision, retrained))
     head_params = load(None, PARAMS_FILE) or {}

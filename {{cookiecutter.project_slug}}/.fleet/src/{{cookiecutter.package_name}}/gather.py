@@ -22,7 +22,7 @@ def main(folder: Path) -> None:
     params = load_params()
     if not PIPELINE_LOCK.is_file():
         raise DataError(f"gather: {PIPELINE_LOCK} missing; the plan job's files come first")
-    ours = yaml.safe_load(PIPELINE_LOCK.read_text(encoding="utf-8"))
+    ours = lock.read()
     planned = {name: e for name, e in ours["stages"].items() if not name.startswith("members-")}
     groups = stages(params)
     single = len(groups) == 1 and (folder / PIPELINE_LOCK).is_file()  # one artifact: no subfolder
@@ -31,7 +31,7 @@ def main(folder: Path) -> None:
         shard = folder if single else folder / stage
         if not (shard / PIPELINE_LOCK).is_file():
             raise DataError(f"gather: no {shard / PIPELINE_LOCK}: did the job for {stage} finish?")
-        theirs = yaml.safe_load((shard / PIPELINE_LOCK).read_text(encoding="utf-8"))["stages"]
+        theirs = lock.read(folder=shard)["stages"]
         if stage not in theirs:
             raise DataError(f"gather: {shard / PIPELINE_LOCK} has no entry for {stage}")
         for name, entry in planned.items():
@@ -62,7 +62,7 @@ def main(folder: Path) -> None:
         lock.commit()
     except DataError as error:
         raise DataError(f"gather: {error}") from None
-    if yaml.safe_load(PIPELINE_LOCK.read_text(encoding="utf-8"))["stages"] != merged:
+    if lock.read()["stages"] != merged:
         raise DataError(
             "gather: the workspace's code, params or data are not what the shards ran on"
             " (dvc commit changed dvc.lock)"
