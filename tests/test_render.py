@@ -20,8 +20,8 @@ PACKAGE_FILES = [
     "github.py", "ingest.py", "lock.py", "markdown.py", "params.py", "params_errors.py",
     "plots.py", "predict.py", "promote.py", "registry.py", "report.py", "report_markdown.py",
     "revisions.py", "rollback.py", "section.py", "svg_chart.py", "synthetic.py", "task.py",
-    "task_params.py", "task_report.py", "tracking.py", "train.py", "use_data.py", "validate.py",
-    "yaml_file.py",
+    "task_params.py", "task_report.py", "tracking.py", "train.py", "trust.py", "use_data.py",
+    "validate.py", "yaml_file.py",
 ]  # fmt: skip
 TEST_FILES = [
     "__init__.py", "conftest.py", "test_markdown.py", "test_pipeline.py", "test_promote.py",
