@@ -9,8 +9,9 @@ from {{ cookiecutter.package_name }}.errors import DataError, PromotionRefused
 from {{ cookiecutter.package_name }}.files import model_digest, save_model
 from {{ cookiecutter.package_name }}.lock import model_key, recorded, recorded_md5s
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.promote import Promotion, decide, summary
+from {{ cookiecutter.package_name }}.promote import Promotion, PromotionError, decide, summary
 from {{ cookiecutter.package_name }}.registry import metrics_from_tags, version_tags
+from {{ cookiecutter.package_name }}.rollback import rollback
 
 LOCK = """
 schema: '2.0'
@@ -162,3 +163,21 @@ def test_a_champion_left_untagged_by_a_stopped_promote_is_repaired(params: Param
         ("1", "was_champion", "true"),
         ("1", "promoted_from_commit", "c" * 40),
     ]
+
+
+class Aliases:
+    """Just enough of MlflowClient for `rollback` to look its aliases up."""
+
+    def __init__(self, **aliases: SimpleNamespace) -> None:
+        self.aliases = aliases
+
+    def get_model_version_by_alias(self, name: str, alias: str) -> SimpleNamespace | None:
+        return self.aliases.get(alias)
+
+
+def test_rollback_says_why_there_is_nothing_to_roll_back_to(params: Params) -> None:
+    first = SimpleNamespace(version="1", tags={})
+    with pytest.raises(PromotionError, match="has no champion yet: nothing to roll back"):
+        rollback(Aliases(), params)
+    with pytest.raises(PromotionError, match=r"one champion only \(version 1\): there is no prev"):
+        rollback(Aliases(champion=first), params)

@@ -18,8 +18,13 @@ def rollback(client: Any, params: Params) -> Promotion:
     name = params.model.name
     champion = version_by_alias(client, name, CHAMPION)
     previous = version_by_alias(client, name, PREVIOUS)
-    if champion is None or previous is None:
-        raise PromotionError(f"rollback: {name} has no {CHAMPION} and {PREVIOUS} versions to swap")
+    if champion is None:
+        raise PromotionError(f"rollback: {name} has no {CHAMPION} yet: nothing to roll back")
+    if previous is None:
+        raise PromotionError(
+            f"rollback: {name} has had one {CHAMPION} only (version {champion.version}): there"
+            f" is no {PREVIOUS} version to go back to"
+        )
     try:
         registry.load_version(client, previous)  # the alias goes only to a model train saves
     except DataError as error:
