@@ -134,9 +134,13 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
-def write_json(data: Any, path: Path) -> None:
+def json_text(data: Any) -> str:
     """Stable, diff-friendly JSON; NaN and infinity become null."""
-    write_text(json.dumps(_json_safe(data), indent=2, sort_keys=False) + "\n", path)
+    return json.dumps(_json_safe(data), indent=2, sort_keys=False) + "\n"
+
+
+def write_json(data: Any, path: Path) -> None:
+    write_text(json_text(data), path)
 
 
 def read_json(path: Path) -> Any:

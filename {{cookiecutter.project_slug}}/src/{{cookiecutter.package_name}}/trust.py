@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import lock, registry
 from .errors import PipelineError, PromotionRefused
-from .files import MODEL, Outputs, md5, model_digest, read_json
+from .files import MODEL, Outputs, json_text, md5, model_digest
 from .params import Params
 
 if TYPE_CHECKING:
@@ -81,6 +81,6 @@ def measured(params: Params, out: Outputs, rows: pd.DataFrame) -> dict[str, floa
     model = load_model(out.model, params.train.estimator)
     metrics = evaluate.measure(model, rows, params)["metrics"]
     committed = out.report("metrics.json")
-    if committed.is_file() and read_json(committed) != metrics:
+    if committed.is_file() and committed.read_text(encoding="utf-8") != json_text(metrics):
         print(f"promote: {out.model}: the metrics measured here differ from {committed}")
     return metrics
