@@ -89,6 +89,7 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
         worse["promoted"] is False
         and "held back" in worse["reason"]
         and "vs champion" in worse["reason"]
+        and worse["comparison"]["roc_auc"]["verdict"] == "worse"  # on the candidate's rows
     )
     strict = run(["python", "-m", PACKAGE, "promote", "--strict"], project, env=env, check=False)
     assert strict.returncode == 1 and "held back and --strict" in strict.stderr
@@ -171,7 +172,7 @@ def test_regression_promotion_lifecycle_on_sqlite(trained_bake: Trained, tmp_pat
     worse = promote(project, env, package=package)
     assert worse["promoted"] is False and worse["candidate"]["mae"] > first["candidate"]["mae"]
     assert "held back" in worse["reason"] and "misses the maximum" in worse["reason"]
-    assert "vs champion" in worse["reason"]
+    assert "vs champion" in worse["reason"] and "on the same" in worse["reason"]
     strict = run(["python", "-m", package, "promote", "--strict"], project, env=env, check=False)
     assert strict.returncode == 1 and "held back and --strict" in strict.stderr
     assert versions(env, model) == {"champion": "1", "count": 1}

@@ -17,11 +17,12 @@ from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, bake, run
 PACKAGE_FILES = [
     "__init__.py", "__main__.py", "cells.py", "check.py", "drift.py", "drift_report.py",
     "drift_rules.py", "drift_stats.py", "errors.py", "evaluate.py", "files.py", "gate.py",
-    "github.py", "ingest.py", "lock.py", "markdown.py", "params.py", "params_errors.py",
-    "plots.py", "predict.py", "promote.py", "registry.py", "report.py", "report_markdown.py",
-    "revisions.py", "rollback.py", "section.py", "svg_chart.py", "synthetic.py", "task.py",
-    "task_params.py", "task_report.py", "tracking.py", "train.py", "trust.py", "use_data.py",
-    "validate.py", "yaml_file.py",
+    "github.py", "ingest.py", "lock.py", "markdown.py", "paired.py", "params.py",
+    "params_errors.py", "plots.py", "predict.py", "promote.py", "registry.py", "report.py",
+    "report_markdown.py", "revisions.py", "rollback.py", "same_rows.py", "section.py",
+    "svg_chart.py", "synthetic.py", "task.py", "task_params.py", "task_report.py",
+    "task_stats.py", "tracking.py", "train.py", "trust.py", "use_data.py", "validate.py",
+    "yaml_file.py",
 ]  # fmt: skip
 TEST_FILES = [
     "__init__.py", "conftest.py", "test_markdown.py", "test_pipeline.py", "test_promote.py",
@@ -289,7 +290,8 @@ def test_variant(variant: tuple[dict, Path]) -> None:
         assert f"warning: this project targets Python {version}" in done.stdout
     if answers.get("task") == "regression":
         bound = "min_value" if answers.get("primary_metric") == "r2" else "max_value"
-        assert set(params["gate"]) == {bound, "max_regression", "max_segment_gap"}
+        paired = {"confidence", "resamples", "require_improvement"}
+        assert set(params["gate"]) == {bound, "max_regression", "max_segment_gap", *paired}
         assert params["data"]["schema"]["time"] == "week"
         assert "forecast" in (project / f"src/{package}/task.py").read_text()
     if answers.get("fleet") == "yes":

@@ -8,10 +8,12 @@ import pytest
 from {{ cookiecutter.package_name }}.errors import DataError, PromotionRefused
 from {{ cookiecutter.package_name }}.files import model_digest, save_model
 from {{ cookiecutter.package_name }}.lock import model_key, recorded, recorded_md5s
+from {{ cookiecutter.package_name }}.paired import Comparison
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.promote import Promotion, PromotionError, decide, summary
 from {{ cookiecutter.package_name }}.registry import metrics_from_tags, version_tags
 from {{ cookiecutter.package_name }}.rollback import rollback
+from {{ cookiecutter.package_name }}.task import METRICS
 
 LOCK = """
 schema: '2.0'
@@ -173,6 +175,42 @@ class Aliases:
 
     def get_model_version_by_alias(self, name: str, alias: str) -> SimpleNamespace | None:
         return self.aliases.get(alias)
+
+
+def test_a_model_better_on_the_same_rows_is_promoted_where_the_recorded_metrics_hold_it_back(
+    params: Params, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """New data that is harder to predict: the champion's recorded metric, measured on its
+    own (easier) test rows, beats the candidate's by twice the allowed regression, yet on the
+    candidate's test rows the champion does worse than the candidate."""
+    primary, rules = params.model.primary_metric, params.gate
+    sign = 1 if METRICS[primary] else -1
+    higher = rules.bound(METRICS[primary]) + sign * 4 * rules.max_regression
+    recorded = higher + sign * 2 * rules.max_regression
+    candidate = {primary: higher, "segment_gap": 0.0}
+    registry = Registry(made="b" * 40)
+    registry.champion.tags = {**registry.champion.tags, f"metric.{primary}": str(recorded)}
+    step = rules.max_regression
+    on_rows = Comparison(primary, higher, higher - sign * step, step, step / 2, step * 1.5, 0.95,
+                         "DeLong", 4000)  # fmt: skip
+
+    def run(same_rows: object) -> Promotion:
+        return decide(
+            registry, params, candidate, "k", lambda: "2", "c" * 40, lambda commit: True,
+            verified=lambda v: True, same_rows=same_rows,
+        )  # fmt: skip
+
+    def missing(champion: object) -> dict:
+        raise DataError("version 1 has no model.skops")
+
+    held = run(missing)
+    assert not held.promoted and "recorded" in held.reason and held.comparison is None
+    assert "has no model.skops; the champion's recorded metrics are used" in capsys.readouterr().err
+    promoted = run(lambda champion: {primary: on_rows})
+    assert promoted.promoted and registry.moved[-1] == ("champion", "2")
+    assert "on the same 4,000 rows: better" in promoted.reason
+    assert promoted.comparison == {primary: on_rows.as_dict()}
+    assert "better (DeLong)" in summary(promoted)
 
 
 def test_rollback_says_why_there_is_nothing_to_roll_back_to(params: Params) -> None:

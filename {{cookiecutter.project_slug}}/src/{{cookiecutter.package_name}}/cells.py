@@ -8,7 +8,8 @@ import math
 from typing import Any
 
 from .gate import improvement
-from .markdown import code
+from .markdown import code, text
+from .paired import BETTER, NO_DIFFERENCE, WORSE, Comparison
 from .task import METRICS as METRIC_DIRECTIONS
 
 # Extra metrics whose direction is known: smaller segment gaps are better.
@@ -19,6 +20,9 @@ NEUTRAL = {"test_rows"}
 
 
 SAME = 1e-4  # changes smaller than this count as unchanged
+
+
+VERDICTS = {BETTER: "🟢 better", WORSE: "🔴 worse", NO_DIFFERENCE: "no detectable difference"}
 
 
 def number(value: float | None) -> str:
@@ -42,7 +46,9 @@ def _gain(name: str, new: float, old: float) -> float | None:
     return None
 
 
-def change(name: str, new: float | None, old: float | None) -> str:
+def change(name: str, new: float | None, old: float | None, verdict: str | None = None) -> str:
+    """The change from `old` to `new`; its marker follows `verdict` (same_rows' better, worse,
+    or no detectable difference; "": no marker) when there is one, else the sign of the change."""
     if new is None or old is None:
         return "new" if old is None and new is not None else "removed" if new is None else ""
     if math.isnan(new) or math.isnan(old):
@@ -53,6 +59,8 @@ def change(name: str, new: float | None, old: float | None) -> str:
     arrow = "▲" if delta > 0 else "▼"
     gain = _gain(name, new, old)
     mark = "" if gain is None else (" 🟢" if gain > 0 else " 🔴")
+    if verdict is not None:
+        mark = {BETTER: " 🟢", WORSE: " 🔴"}.get(verdict, "")
     return f"{arrow} {delta:+,.0f}{mark}" if name in NEUTRAL else f"{arrow} {delta:+.4f}{mark}"
 
 
@@ -66,3 +74,25 @@ def parameter(value: Any) -> str:
 def more(left: int, where: str) -> list[str]:
     """The line that counts what a bounded list left out."""
     return ["", f"… and {left:,} more ({where})."] if left > 0 else []
+
+
+def same_rows_table(found: list[Comparison]) -> list[str]:
+    """Both models on the PR's test rows: each difference with its interval and verdict."""
+    if not found:
+        return []
+    level = f"{found[0].level:.0%}"
+    rows = [
+        f"Both models scored on this PR's {found[0].rows:,} test rows; the interval is paired"
+        f" ({level}).",
+        "",
+        "| metric | main's model | PR's model | improvement | interval | verdict |",
+        "|---|---:|---:|---:|---|---|",
+    ]
+    for item in found:
+        ends = f"{item.low:+.4f} to {item.high:+.4f}" if math.isfinite(item.low) else "—"
+        rows.append(
+            f"| {text(item.metric)} | {number(item.champion)} | {number(item.candidate)} |"
+            f" {item.improvement:+.4f} | {ends} | {VERDICTS[item.verdict]} |"
+        )
+    methods = ", ".join(dict.fromkeys(text(item.method.split(",")[0]) for item in found))
+    return [*rows, "", f"<sub>Intervals: {methods}. Improvement: up is better.</sub>"]

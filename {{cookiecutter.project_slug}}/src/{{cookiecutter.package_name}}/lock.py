@@ -90,3 +90,11 @@ def commit() -> None:
     done = subprocess.run([*DVC, "commit", "--force", "--quiet"], capture_output=True, text=True)
     if done.returncode != 0:
         raise DataError(f"`dvc commit` failed: {done.stderr.strip()}")
+
+
+def get(path: Path, rev: str, target: Path) -> None:
+    """`path` as git revision `rev` recorded it, from the DVC cache or else the remote."""
+    command = [*DVC, "get", ".", path.as_posix(), "--rev", rev, "--out", str(target), "--force"]
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise DataError(f"`dvc get` found no {path} of {rev[:12]}: {first_line(done.stderr)}")

@@ -144,13 +144,15 @@ class DataParams(Section):
 
 
 class GateParams(Section):
-    """The bound on the primary metric is `min_value` when higher is better, `max_value` when
-    lower is better (Params checks which one params.yaml needs)."""
+    """The primary metric's bound: `min_value` when higher is better, else `max_value`."""
 
     min_value: float | None = None
     max_value: float | None = None
     max_regression: float = Field(ge=0.0)
     max_segment_gap: float = Field(ge=0.0)
+    confidence: float = Field(0.95, gt=0.5, lt=1.0)  # of the paired interval (same_rows.py)
+    resamples: int = Field(1000, ge=100, le=100_000)
+    require_improvement: bool = False
 
     def bound(self, higher_is_better: bool) -> float:
         return float(self.min_value if higher_is_better else self.max_value)  # type: ignore[arg-type]
@@ -256,15 +258,13 @@ class Params(Section):
     @model_validator(mode="after")
     def _columns_exist(self) -> Params:
         metric = self.model.primary_metric
-        wanted, other = (
-            ("min_value", "max_value") if METRICS[metric] else ("max_value", "min_value")
-        )
+        higher = METRICS[metric]
+        wanted, other = ("min_value", "max_value") if higher else ("max_value", "min_value")
         if getattr(self.gate, other) is not None:
-            direction = "higher" if METRICS[metric] else "lower"
             raise ValueError(
-                f"gate.{other}: {metric} is better {direction}, so the gate's bound is"
-                f" gate.{wanted} (the {'least' if METRICS[metric] else 'most'} {metric} a model"
-                f" may have); rename gate.{other} to gate.{wanted}"
+                f"gate.{other}: {metric} is better {'higher' if higher else 'lower'}, so the"
+                f" gate's bound is gate.{wanted} (the {'least' if higher else 'most'} {metric}"
+                f" a model may have); rename gate.{other} to gate.{wanted}"
             )
         if getattr(self.gate, wanted) is None:
             raise ValueError(f"gate.{wanted}: missing (the bound on {metric})")

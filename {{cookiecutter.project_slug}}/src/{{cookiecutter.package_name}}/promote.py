@@ -13,12 +13,13 @@ is a new commit, so it promotes. The `rollback` command is the by-name way back.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
-from . import github, lock, registry
+from . import github, lock, registry, same_rows
 from .errors import DataError, PipelineError, PromotionRefused, first_line
 from .files import (
     METRICS,
@@ -62,6 +63,7 @@ class Promotion:
     champion: dict[str, float] | None
     model_key: str
     previous_version: str | None = None
+    comparison: dict[str, Any] | None = None  # same_rows' comparisons with the champion
 
 
 def refuse_older(champion: Any, commit: str, descends: Callable[[str], bool | None]) -> None:
@@ -118,14 +120,17 @@ def decide(
     descends: Callable[[str], bool | None] = descends_from,
     *,
     verified: Callable[[Any], bool],
+    same_rows: Callable[[Any], dict[str, Any]] | None = None,
 ) -> Promotion:
     """The whole promotion of the candidate built from `commit`, given a tracking client, a way
-    to register the candidate and a check that a registered version holds its model."""
+    to register the candidate, a check that a registered version holds its model and a way to
+    compare a version with the candidate on the candidate's test rows (same_rows.py)."""
     name, primary = params.model.name, params.model.primary_metric
     champion = version_by_alias(client, name, CHAMPION)
     champion_metrics = metrics_from_tags(champion.tags) if champion else None
     query = f"name = '{name}' and tags.model_key = '{key}'"
     found = client.search_model_versions(query)
+    paired: dict[str, Any] = {}
     same = trusted(found, verified)
     earlier = same[0] if same else None
 
@@ -140,6 +145,7 @@ def decide(
             champion=champion_metrics,
             model_key=key,
             previous_version=str(champion.version) if champion else None,
+            comparison={name: found.as_dict() for name, found in paired.items()} or None,
         )
 
     if champion is not None and str(champion.version) in {str(v.version) for v in same}:
@@ -157,12 +163,15 @@ def decide(
         and earlier.tags.get(WAS_CHAMPION) == "true"
         and earlier.tags.get(DEMOTED) != "true"
     )
+    if champion is not None and not rollback and same_rows is not None:
+        paired.update(on_same_rows(same_rows, champion))
     decision = gate(
         candidate,
         None if rollback else champion_metrics,
         params.gate,
         primary,
         segmented=params.data.schema_.segment is not None,
+        paired=paired.get(primary),
     )
     if not decision.passed:
         return record(
@@ -184,6 +193,16 @@ def decide(
     return record(True, version, f"{what}: {decision.summary}")
 
 
+def on_same_rows(same_rows: Callable[[Any], dict[str, Any]], champion: Any) -> dict[str, Any]:
+    """The champion against the candidate on the candidate's test rows; {} when the champion
+    cannot be scored, said in one line (the gate then uses its recorded metrics)."""
+    try:
+        return same_rows(champion)
+    except DataError as error:
+        print(f"promote: {error}; the champion's recorded metrics are used", file=sys.stderr)
+        return {}
+
+
 def summary(result: Promotion) -> str:
     """Markdown for the job summary."""
     verdict = "✅ promoted" if result.promoted else "⏸️ held back"
@@ -197,6 +216,12 @@ def summary(result: Promotion) -> str:
         f"- previous champion: version {result.previous_version or '—'}",
         f"- model key: `{result.model_key}`",
     ]
+    for found in (result.comparison or {}).values():
+        lines.append(
+            f"- {found['metric']} on the same {found['rows']:,} rows: {found['candidate']:.4f}"
+            f" vs the champion's {found['champion']:.4f}: {found['verdict']}"
+            f" ({found['method']})"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -226,7 +251,8 @@ def main(strict: bool = False) -> None:
     lock_text = PIPELINE_LOCK.read_text()
     key = lock.model_key(lock_text)
     check_workspace(lock_text)
-    candidate = measured(params, PROJECT, read_table(TRAINING_DATA))
+    found = measured(params, PROJECT, read_table(TRAINING_DATA))
+    candidate = found["metrics"]
     commit = tracking.git_state()["git_commit"]
     uri = tracking.configure()
     from mlflow import MlflowClient
@@ -234,9 +260,9 @@ def main(strict: bool = False) -> None:
     client = MlflowClient()
     register = partial(registry.register, client, params, key, candidate)
     verified = holds_model(client, MODEL)
-    result = guarded(
-        partial(decide, client, params, candidate, key, register, commit, verified=verified), uri
-    )
+    same = partial(same_rows.against_version, client, measured=found, params=params)
+    decision = partial(decide, client, params, candidate, key, register, commit)
+    result = guarded(partial(decision, verified=verified, same_rows=same), uri)
     report(result)
     if strict and not result.promoted:
         raise PipelineError(f"promote: held back and --strict was given: {result.reason}")

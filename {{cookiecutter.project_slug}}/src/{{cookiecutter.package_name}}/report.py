@@ -12,8 +12,21 @@ from pathlib import Path
 from typing import Any
 
 from . import lock, task
-from .files import IMPORTANCE, METRICS, PLOTS, SEGMENTS, VALIDATION, write_text
+from .errors import DataError
+from .files import (
+    IMPORTANCE,
+    METRICS,
+    MODEL,
+    PLOTS,
+    SEGMENTS,
+    TRAINING_DATA,
+    VALIDATION,
+    load_model,
+    read_table,
+    write_text,
+)
 from .github import run_url
+from .params import Params
 from .report_markdown import Inputs, Side, build
 from .revisions import head_name, load, require_revision, resolve_base
 
@@ -90,11 +103,30 @@ def collect(base: str) -> Inputs:
     )
 
 
+def same_rows(base: str, params: Params) -> tuple[dict[str, Any], str | None]:
+    """Every metric of base's model against the workspace's, on the workspace's test rows;
+    or nothing and why not (the caller then compares the recorded metrics)."""
+    from . import evaluate
+    from .same_rows import against_revision
+
+    if not MODEL.is_file() or not TRAINING_DATA.is_file():
+        return {}, f"the PR has no {MODEL} or {TRAINING_DATA} (did the pipeline run?)"
+    model = load_model(MODEL, params.train.estimator)
+    measured = evaluate.measure(model, read_table(TRAINING_DATA), params)
+    try:
+        return against_revision(base, measured, params, metrics=list(task.METRICS)), None
+    except DataError as error:
+        return {}, str(error)
+
+
 def main(base: str, out: Path) -> None:
     from .params import load_params
 
     params = load_params()
     base = resolve_base(base)
-    text = build(collect(base), params)
+    inputs = collect(base)
+    if inputs.base.metrics:
+        inputs.paired, inputs.paired_note = same_rows(base, params)
+    text = build(inputs, params)
     write_text(text, out)
     print(f"report: {base} vs workspace -> {out}")

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import task_report
-from .cells import LOWER_IS_BETTER, NEUTRAL, SAME, change, more, number, parameter
-from .gate import gate, improvement
+from .cells import LOWER_IS_BETTER, NEUTRAL, SAME, change, more, number, parameter, same_rows_table
+from .gate import gate, improvement, interval
 from .markdown import cap, code, text
+from .paired import Comparison
 from .params import Params
 from .task import METRICS as METRIC_DIRECTIONS
 
@@ -49,6 +50,8 @@ class Inputs:
     validation: dict[str, Any] | None = None
     run_url: str | None = None
     head_name: str = "the workspace"
+    paired: dict[str, Comparison] = field(default_factory=dict)  # both models, the PR's rows
+    paired_note: str | None = None  # why base's model was not scored on them
 
 
 def verdict(inputs: Inputs, params: Params) -> str:
@@ -62,10 +65,24 @@ def verdict(inputs: Inputs, params: Params) -> str:
         return (
             f"**First model**: `{primary}` {number(new)} ({inputs.base_name} has none to compare)"
         )
+    found = inputs.paired.get(primary)
+    if found is not None:
+        word = found.verdict.capitalize()
+        return (
+            f"**{word}** on the same {found.rows:,} test rows: `{primary}` {number(found.champion)}"
+            f" (main's model) → {number(found.candidate)} (this PR), {interval(found)};"
+            f" {direction} is better"
+        )
     gain = improvement(primary, new, old)
     word = "Unchanged" if abs(gain) < SAME else "Better" if gain > 0 else "Worse"
     change = f"{new - old:+.4f}; {direction} is better"
-    return f"**{word}**: `{primary}` {number(old)} → {number(new)} ({change})"
+    line = f"**{word}**: `{primary}` {number(old)} → {number(new)} ({change})"
+    if inputs.paired_note:
+        line += (
+            f"\n\nRecorded metrics, each measured on its own test rows: main's model was not"
+            f" scored on this PR's rows ({text(inputs.paired_note, 300)})."
+        )
+    return line
 
 
 def _metrics_table(inputs: Inputs, primary: str) -> list[str]:
@@ -77,7 +94,9 @@ def _metrics_table(inputs: Inputs, primary: str) -> list[str]:
     for name in names:
         old, new = inputs.base.metrics.get(name), inputs.head.metrics.get(name)
         label = f"**{text(name)}**" if name == primary else text(name)
-        rows.append(f"| {label} | {number(old)} | {number(new)} | {change(name, new, old)} |")
+        found = inputs.paired.get(name)
+        cell = change(name, new, old, found.verdict if found else None)
+        rows.append(f"| {label} | {number(old)} | {number(new)} | {cell} |")
     return rows
 
 
@@ -89,7 +108,8 @@ def _segments_table(inputs: Inputs, primary: str) -> list[str]:
     for name in names[:SEGMENT_ROWS]:
         old = inputs.base.segments.get(name, {}).get(primary)
         new = inputs.head.segments.get(name, {}).get(primary)
-        cells = f"{number(old)} | {number(new)} | {change(primary, new, old)}"
+        mark = "" if inputs.paired else None  # recorded on other rows: no verdict to show
+        cells = f"{number(old)} | {number(new)} | {change(primary, new, old, mark)}"
         rows.append(f"| {text(name)} | {cells} |")
     return rows + more(len(names) - SEGMENT_ROWS, "reports/segments.json")
 
@@ -104,26 +124,25 @@ def _axis(values: list[float]) -> str:
 
 def _charts(inputs: Inputs, primary: str) -> list[str]:
     """How much better each metric got (PR vs main; up is better, whichever way the metric
-    goes), as bars on a zoomed axis."""
-    names = [
-        name
-        for name in dict.fromkeys([primary, *METRIC_DIRECTIONS])
-        if not math.isnan(inputs.head.metrics.get(name, math.nan))
-        and not math.isnan(inputs.base.metrics.get(name, math.nan))
-    ]
-    if not names:
+    goes), as bars on a zoomed axis: on the same rows when both models were scored there."""
+    gains: dict[str, float] = {}
+    for name in dict.fromkeys([primary, *METRIC_DIRECTIONS]):
+        found = inputs.paired.get(name)
+        new, old = inputs.head.metrics.get(name, math.nan), inputs.base.metrics.get(name, math.nan)
+        gain = improvement(name, new, old) if not inputs.paired else math.nan
+        gain = found.improvement if found else gain
+        if not math.isnan(gain):
+            gains[name] = round(gain, 6)
+    if not gains:
         return []
-    gains = [
-        round(improvement(name, inputs.head.metrics[name], inputs.base.metrics[name]), 6)
-        for name in names
-    ]
+    rows = " on the same rows" if inputs.paired else ""
     return [
         "```mermaid",
         "xychart-beta",
-        '    title "Improvement of each metric, PR vs main (up is better)"',
-        f"    x-axis [{', '.join(names)}]",
-        f'    y-axis "improvement" {_axis(gains)}',
-        f"    bar [{', '.join(f'{gain:.6f}' for gain in gains)}]",
+        f'    title "Improvement of each metric{rows}, PR vs main (up is better)"',
+        f"    x-axis [{', '.join(gains)}]",
+        f'    y-axis "improvement" {_axis(list(gains.values()))}',
+        f"    bar [{', '.join(f'{gain:.6f}' for gain in gains.values())}]",
         "```",
     ]
 
@@ -158,6 +177,7 @@ def build(inputs: Inputs, params: Params) -> str:
         primary,
         against="main",
         segmented=params.data.schema_.segment is not None,
+        paired=inputs.paired.get(primary),
     )
     lines = [
         f"## Model report: {code(params.model.name)}",
@@ -172,6 +192,17 @@ def build(inputs: Inputs, params: Params) -> str:
         "",
         "<sub>On merge, promote applies the same gate to the registry's champion.</sub>",
         "",
+    ]
+    same = same_rows_table(list(inputs.paired.values()))
+    if same:
+        lines += ["### On the same rows", "", *same, ""]
+        if inputs.base.data_md5 != inputs.head.data_md5:
+            lines += [
+                "The training data changed: main's recorded metrics below were measured on"
+                " other test rows, so only the table above compares like with like.",
+                "",
+            ]
+    lines += [
         f"### Metrics (main = {code(inputs.base_name)}; PR = {inputs.head_name})",
         "",
         *_metrics_table(inputs, primary),

@@ -72,15 +72,16 @@ def trusted(versions: Iterable[Any], verified: Callable[[Any], bool]) -> list[An
     return kept
 
 
-def measured(params: Params, out: Outputs, rows: pd.DataFrame) -> dict[str, float]:
+def measured(params: Params, out: Outputs, rows: pd.DataFrame) -> dict[str, Any]:
     """The gate's numbers, measured here on the model's test rows (of `rows`, the training
-    snapshot or a member's part of it); a committed file that says otherwise is named."""
+    snapshot or a member's part of it), with those rows and the predictions
+    (evaluate.measure's result); a committed file that says otherwise is named."""
     from . import evaluate
     from .files import load_model
 
     model = load_model(out.model, params.train.estimator)
-    metrics = evaluate.measure(model, rows, params)["metrics"]
+    found = evaluate.measure(model, rows, params)
     committed = out.report("metrics.json")
-    if committed.is_file() and committed.read_text(encoding="utf-8") != json_text(metrics):
+    if committed.is_file() and committed.read_text(encoding="utf-8") != json_text(found["metrics"]):
         print(f"promote: {out.model}: the metrics measured here differ from {committed}")
-    return metrics
+    return found

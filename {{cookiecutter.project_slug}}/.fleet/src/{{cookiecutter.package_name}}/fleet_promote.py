@@ -7,7 +7,7 @@ from dataclasses import asdict
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from . import github, registry, trust
+from . import github, registry, same_rows, trust
 from .errors import DataError, PipelineError, PromotionRefused
 from .files import PIPELINE_LOCK, REPORTS, TRAINING_DATA, read_json, read_table, write_json
 from .fleet import by_member, member_params, member_rows, outputs
@@ -55,11 +55,21 @@ def promote_main(strict: bool = False) -> None:
         if frame is None:  # the snapshot is read once, and only when a member is gated
             frame = read_table(TRAINING_DATA)
             split = by_member(frame, params.fleet.by)
-        candidate = trust.measured(own, out, member_rows(split, frame, member))
+        found = trust.measured(own, out, member_rows(split, frame, member))
+        candidate = found["metrics"]
         register = partial(registry.register, client, own, key, candidate, out, {"member": member})
         verified = trust.holds_model(client, out.model)
+        same = partial(same_rows.against_version, client, measured=found, params=own)
         decide = partial(
-            promote.decide, client, own, candidate, key, register, commit, verified=verified
+            promote.decide,
+            client,
+            own,
+            candidate,
+            key,
+            register,
+            commit,
+            verified=verified,
+            same_rows=same,
         )
         try:
             result = promote.guarded(decide, uri)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import math
 
 from {{ cookiecutter.package_name }}.gate import gate
+from {{ cookiecutter.package_name }}.paired import Comparison
 from {{ cookiecutter.package_name }}.params import GateParams
 
 RULES = GateParams(min_value=0.75, max_regression=0.01, max_segment_gap=0.1)
@@ -24,9 +25,9 @@ def test_better_and_slightly_worse_pass_much_worse_fails() -> None:
     assert decide({"roc_auc": 0.845, "segment_gap": 0.02}, champion).passed
     worse = decide({"roc_auc": 0.83, "segment_gap": 0.02}, champion)
     assert not worse.passed
-    assert "vs champion 0.8500" in worse.summary
+    assert "vs champion's recorded 0.8500" in worse.summary
     against_main = gate({"roc_auc": 0.83, "segment_gap": 0.02}, champion, RULES, "roc_auc", "main")
-    assert "vs main 0.8500" in against_main.summary
+    assert "vs main's recorded 0.8500" in against_main.summary
 
 
 def test_each_failed_rule_gives_a_reason() -> None:
@@ -55,3 +56,33 @@ def test_without_a_segment_column_the_gap_is_not_checked() -> None:
     assert decision.passed
     assert "no segment column: segment gap not checked" in decision.summary
     assert not gate({"roc_auc": 0.8}, None, RULES, "roc_auc").passed  # segmented: gap missing
+
+
+def on_same_rows(champion: float, low: float, high: float) -> Comparison:
+    """The candidate (roc_auc 0.83) against a champion scored on the same 4,000 rows."""
+    return Comparison("roc_auc", 0.83, champion, 0.83 - champion, low, high, 0.95, "DeLong", 4000)
+
+
+def test_on_the_same_rows_only_a_regression_beyond_the_noise_and_the_allowance_fails() -> None:
+    candidate, recorded = {"roc_auc": 0.83, "segment_gap": 0.02}, {"roc_auc": 0.85}
+    assert not gate(candidate, recorded, RULES, "roc_auc").passed  # recorded: -0.02
+    noise = gate(candidate, recorded, RULES, "roc_auc", paired=on_same_rows(0.85, -0.045, 0.005))
+    assert noise.passed
+    assert "vs champion 0.8500 on the same 4,000 rows: no detectable difference" in noise.summary
+    assert "-0.0200 (95% interval -0.0450 to +0.0050)" in noise.summary
+    worse = gate(candidate, recorded, RULES, "roc_auc", paired=on_same_rows(0.85, -0.03, -0.01))
+    assert not worse.passed and "worse" in worse.summary
+    slightly = on_same_rows(0.835, -0.008, -0.002)  # detectably worse, within max_regression
+    assert gate(candidate, recorded, RULES, "roc_auc", paired=slightly).passed
+
+
+def test_require_improvement_asks_for_better_beyond_the_noise() -> None:
+    rules = RULES.model_copy(update={"require_improvement": True})
+    candidate = {"roc_auc": 0.83, "segment_gap": 0.02}
+    better = on_same_rows(0.82, 0.004, 0.016)
+    assert gate(candidate, {"roc_auc": 0.85}, rules, "roc_auc", paired=better).passed
+    noise = gate(candidate, None, rules, "roc_auc", paired=on_same_rows(0.825, -0.001, 0.011))
+    assert not noise.passed
+    assert "an improvement beyond the noise is required" in noise.summary
+    assert not gate(candidate, {"roc_auc": 0.8}, rules, "roc_auc").passed  # recorded: unknown
+    assert gate(candidate, None, rules, "roc_auc").passed  # the first model

@@ -4,6 +4,7 @@ import math
 
 import pytest
 
+from {{ cookiecutter.package_name }}.paired import Comparison
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.report_markdown import Inputs, Side, build
 
@@ -27,6 +28,8 @@ def side(primary: str, value: float, gap: float = 0.02, **extra: float) -> Side:
 
 def report(params: Params, base: Side, head: Side, **changes) -> str:
     inputs = Inputs(
+        paired=changes.get("paired", {}),
+        paired_note=changes.get("note"),
         base_name="origin/main",
         base=base,
         head=head,
@@ -65,7 +68,7 @@ def test_better_model_with_a_changed_param(params: Params, primary: str) -> None
 
 def test_gate_line_and_chart_say_what_is_compared(params: Params, primary: str) -> None:
     text = report(params, side(primary, 0.8038), side(primary, 0.8046))
-    assert "vs main 0.8038" in text and "vs champion" not in text
+    assert "vs main's recorded 0.8038" in text and "vs champion" not in text
     assert "Merge gate against main:" in text and "registry's champion" in text
     assert 'title "Improvement of each metric, PR vs main (up is better)"' in text
     assert '    y-axis "improvement" -0.001 --> 0.001' in text  # a +0.0008 change fills the axis
@@ -138,3 +141,37 @@ def test_values_from_data_and_params_stay_inert(params: Params, primary: str) ->
         assert problems(text) == [], value[:20]
         assert len(text) < 20_000
     assert "expect_column_values_to_be_in_set` on `region`: observed" in text
+
+
+def test_on_the_same_rows_the_verdict_leads_and_the_markers_follow_it(
+    params: Params, primary: str
+) -> None:
+    # main's model was trained on other data: recorded 0.8038 there, 0.8013 on the PR's rows.
+    paired = {
+        primary: Comparison(primary, 0.8024, 0.8013, 0.0011, 0.0004, 0.0018, 0.95, "DeLong", 4000),
+        "accuracy": Comparison("accuracy", 0.81, 0.8, 0.01, -0.01, 0.03, 0.95, "delta", 4000),
+    }
+    head = side(primary, 0.8024, accuracy=0.81)
+    head.data_md5 = "b" * 32
+    text = report(params, side(primary, 0.8038), head, paired=paired)
+    assert text.splitlines()[2] == (
+        f"**Better** on the same 4,000 test rows: `{primary}` 0.8013 (main's model) → 0.8024"
+        " (this PR), +0.0011 (95% interval +0.0004 to +0.0018); higher is better"
+    )
+    assert f"| {primary} | 0.8013 | 0.8024 | +0.0011 | +0.0004 to +0.0018 | 🟢 better |" in text
+    assert "| accuracy | 0.8000 | 0.8100 | +0.0100 | -0.0100 to +0.0300 | no detectable" in text
+    assert f"| **{primary}** | 0.8038 | 0.8024 | ▼ -0.0014 🟢 |" in text  # the verdict's marker
+    assert "| accuracy | 0.8000 | 0.8100 | ▲ +0.0100 |" in text  # no detectable difference
+    assert "The training data changed" in text
+    assert "vs main 0.8013 on the same 4,000 rows: better" in text
+    assert "on the same rows, PR vs main" in text
+
+
+def test_a_base_model_that_cannot_be_scored_is_said_in_one_line(
+    params: Params, primary: str
+) -> None:
+    note = "the model of 0123456789ab: `dvc get` found no models/model.skops"
+    text = report(params, side(primary, 0.80), side(primary, 0.85), note=note)
+    assert "**Better**: " in text
+    assert "Recorded metrics, each measured on its own test rows: main's model was not" in text
+    assert "### On the same rows" not in text

@@ -1,0 +1,113 @@
+"""The candidate and the champion scored on the candidate's test rows and compared paired
+(paired.py), for the primary metric and the segment gap. Promote's champion is the registry's;
+the PR report's is the base revision's model, from the DVC cache or remote. Both are loaded
+through the safe loader; a champion that cannot score the rows (its model is missing, the
+columns changed) raises DataError, and the caller falls back to the recorded metrics."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import lock, paired, task, task_stats
+from .errors import DataError, first_line
+from .files import MODEL, load_model, md5
+from .params import Params
+
+Comparisons = dict[str, paired.Comparison]
+
+
+def compare(
+    test: Any,
+    candidate: np.ndarray,
+    champion: np.ndarray,
+    params: Params,
+    metrics: Sequence[str] = (),
+) -> Comparisons:
+    """Both models' predictions of the `test` rows, compared: the primary metric (then
+    `metrics`) and, with a segment column, the primary metric's largest gap between segments
+    (smaller is better)."""
+    schema, primary, gate = params.data.schema_, params.model.primary_metric, params.gate
+    truth = test[schema.target].to_numpy()
+    strata, blocks = task_stats.resampling(test, schema)
+    options = {
+        "level": gate.confidence,
+        "resamples": gate.resamples,
+        "seed": params.train.seed,
+        "strata": strata,
+        "blocks": blocks,
+    }
+
+    def statistic(predicted: np.ndarray, rows: Any = slice(None), metric: str = primary) -> Any:
+        return task_stats.statistic(metric, truth[rows], predicted[rows], params.model)
+
+    found = {
+        metric: paired.compare(
+            metric,
+            task.METRICS[metric],
+            statistic(candidate, metric=metric),
+            statistic(champion, metric=metric),
+            **options,
+        )
+        for metric in dict.fromkeys([primary, *metrics])
+    }
+    if schema.segment:
+        values = test[schema.segment].astype(str).to_numpy()
+        parts = [np.flatnonzero(values == value) for value in np.unique(values)]
+        first, second = (
+            paired.gap([(rows, statistic(predicted, rows)) for rows in parts], len(test))
+            for predicted in (candidate, champion)
+        )
+        found["segment_gap"] = paired.compare("segment_gap", False, first, second, **options)
+    return found
+
+
+def _scores(
+    model: Any, measured: dict[str, Any], params: Params, name: str, metrics: Sequence[str] = ()
+) -> Comparisons:
+    test = measured["test"]
+    try:
+        champion = task.predict(model, test[params.data.schema_.features])
+    except Exception as error:  # a model of other columns or types fails in many ways
+        message = f"{name} cannot score the candidate's test rows: {first_line(error)}"
+        raise DataError(message) from None
+    return compare(test, measured["predicted"], champion, params, metrics)
+
+
+def against_version(
+    client: Any, version: Any, measured: dict[str, Any], params: Params
+) -> Comparisons:
+    """The registered `version` against the candidate `measured` (evaluate.measure's result)."""
+    from . import registry
+
+    model = registry.load_version(client, version)
+    return _scores(model, measured, params, f"{version.name} version {version.version}")
+
+
+def against_revision(
+    rev: str,
+    measured: dict[str, Any],
+    params: Params,
+    path: Path = MODEL,
+    metrics: Sequence[str] = (),
+) -> Comparisons:
+    """The model git revision `rev` recorded at `path` against the candidate `measured`; it
+    is used only when its md5 is the one rev's dvc.lock records."""
+    name = f"the model of {rev[:12]}"
+    expected = lock.stage_md5s((lock.read(rev) or {}).get("stages", {})).get(path.as_posix())
+    if expected is None:
+        raise DataError(f"{name}: its dvc.lock records no {path}")
+    with tempfile.TemporaryDirectory() as folder:
+        target = Path(folder) / path.name
+        lock.get(path, rev, target)
+        if md5(target) != expected:
+            raise DataError(f"{name}: {path} is not the file its dvc.lock records")
+        try:
+            model = load_model(target)
+        except Exception as error:  # skops raises many types for a file it will not load
+            raise DataError(f"{name} cannot be loaded safely: {first_line(error)}") from None
+    return _scores(model, measured, params, name, metrics)
