@@ -5,8 +5,10 @@ import re
 import pytest
 
 from {{ cookiecutter.package_name }} import task
-from {{ cookiecutter.package_name }}.fleet_report import LIMIT, MemberChange, build, with_inherited
+from {{ cookiecutter.package_name }}.fleet_commands import with_inherited
+from {{ cookiecutter.package_name }}.fleet_report import LIMIT, MemberChange, build
 from {{ cookiecutter.package_name }}.gate import GateDecision
+from {{ cookiecutter.package_name }}.paired import Comparison
 
 from .test_markdown import HOSTILE, problems
 
@@ -244,3 +246,26 @@ def test_the_fleet_drift_report_shows_names_inert_and_stays_under_the_limit() ->
     text = markdown(result, HOSTILE)
     assert problems(text) == [] and len(text) <= LIMIT
     assert "| … | and 950 more (reports/drift.json) |" in text
+
+
+def test_retrained_members_are_counted_by_their_verdict_on_the_same_rows() -> None:
+    """Each retrained member's verdict is main's model against the PR's on the PR's rows;
+    a recorded change that is noise there gets no marker and counts as no difference."""
+    sign = 1 if task.METRICS[PRIMARY] else -1
+
+    def on_rows(old: float, new: float, low: float, high: float) -> Comparison:
+        return Comparison(PRIMARY, new, old, sign * (new - old), low, high, 0.95, "DeLong", 800)
+
+    better = 0.78 + sign * 0.01
+    north = member("north", 0.8, better)  # recorded: worse, on other rows
+    north.retrained, north.paired = True, on_rows(0.78, better, 0.002, 0.018)
+    south = member("south", 0.8, 0.8004)
+    south.retrained, south.paired = True, on_rows(0.8, 0.8004, -0.01, 0.011)
+    text = report([north, south, member("west", 0.7, 0.7)])
+    assert "): 1 better, 0 worse, 1 no detectable difference, 1 unchanged, 0 new" in text
+    assert "; 2 of 3 members retrained" in text
+    assert "its main value is main's model scored there" in text
+    assert f"| north | 0.7800 | {better:.4f} | {'▲' if sign > 0 else '▼'} " in text
+    assert f"{sign * 0.01:+.4f} 🟢 | ✅ passes |" in text
+    assert "| south | 0.8000 | 0.8004 | ▲ +0.0004 | ✅ passes |" in text
+    assert rows(text)[0].startswith("| north |")  # a verdict first, then no difference

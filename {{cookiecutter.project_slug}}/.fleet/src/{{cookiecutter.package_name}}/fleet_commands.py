@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from pathlib import Path
+from typing import Any
 
 from .errors import DataError
-from .files import read_table, write_table, write_text
-from .fleet import member_params, outputs
+from .files import TRAINING_DATA, load_model, read_table, write_table, write_text
+from .fleet import by_member, member_params, outputs
 from .github import run_url
-from .params import PARAMS_FILE, load_params
+from .paired import Comparison
+from .params import PARAMS_FILE, Params, load_params
 from .report import params_changed
 from .revisions import head_name, load, load_all, require_revision, resolve_base
 
 
 def report_main(base: str, out: Path) -> None:
     """One PR report for the fleet: each member's metrics and gate against `base`'s."""
-    from .fleet_report import MemberChange, build, with_inherited
+    from .fleet_report import MemberChange, build
     from .gate import gate
 
     params = load_params()
@@ -26,18 +30,21 @@ def report_main(base: str, out: Path) -> None:
     primary = params.model.primary_metric
     files = {m: (outputs(m).report("metrics.json"), outputs(m).report("run.json")) for m in members}
     at_base = load_all(base, [path for pair in files.values() for path in pair])
-    changes = []
+    changes, split = [], None
     for member in sorted(members):
         path, run = files[member]
         old = at_base[path]
         new = load(None, path) if member in params.fleet.members else None
-        decision, retrained = None, False
+        decision, retrained, paired = None, False, None
         if new is not None:
-            limits = member_params(params, member).gate
-            decision = gate(new, old, limits, primary, against="main", segmented=False)
+            own = member_params(params, member)
             keys = [(found or {}).get("model_key") for found in (at_base[run], load(None, run))]
             retrained = keys[0] != keys[1]
-        changes.append(MemberChange(member, old, new, decision, retrained))
+            if retrained and old is not None:
+                split = split or by_member(read_table(TRAINING_DATA), params.fleet.by)
+                paired = on_same_rows(base, own, member, split.get(member))
+            decision = gate(new, old, own.gate, primary, "main", segmented=False, paired=paired)
+        changes.append(MemberChange(member, old, new, decision, retrained, paired))
     head_params = load(None, PARAMS_FILE) or {}
     text = build(
         changes,
@@ -51,6 +58,46 @@ def report_main(base: str, out: Path) -> None:
     write_text(text, out)
     size = f"{len(text):,} characters"
     print(f"report: {len(changes)} members, {base} vs workspace -> {out} ({size})")
+
+
+def with_inherited(
+    changed: dict[str, tuple[Any, Any]], base_params: dict[str, Any], head_params: dict[str, Any]
+) -> dict[str, tuple[Any, Any]]:
+    """`changed` where a member's override is added (or dropped) on one side: that side shows
+    the fleet-wide value the member inherits there, marked so, instead of nothing."""
+    shown = {}
+    for name, (old, new) in changed.items():
+        parts = name.split(".")
+        if parts[:2] == ["fleet", "members"] and len(parts) > 3:
+            old = _inherited(base_params, parts[3:]) if old is None else old
+            new = _inherited(head_params, parts[3:]) if new is None else new
+        shown[name] = (old, new)
+    return shown
+
+
+def _inherited(params: dict[str, Any], path: list[str]) -> str | None:
+    value: Any = params
+    for key in path:
+        value = value.get(key) if isinstance(value, dict) else None
+    shown = value if isinstance(value, str) else json.dumps(value)
+    return None if value is None else f"{shown} (inherited)"
+
+
+def on_same_rows(base: str, own: Params, member: str, rows: Any) -> Comparison | None:
+    """main's model of `member` against the PR's, on the PR's test rows of the member; None,
+    said in one line, when either cannot be scored there (the report compares recorded ones)."""
+    from . import evaluate
+    from .same_rows import against_revision
+
+    model = outputs(member).model
+    try:
+        if rows is None or not model.is_file():
+            raise DataError(f"no {model} or no rows of the member in {TRAINING_DATA}")
+        found = evaluate.measure(load_model(model, own.train.estimator), rows, own)
+        return against_revision(base, found, own, path=model)[own.model.primary_metric]
+    except DataError as error:
+        print(f"report: {member}: {error}; its recorded metrics are compared", file=sys.stderr)
+        return None
 
 
 MEMBER = "{member}"  # where --model names each member's model

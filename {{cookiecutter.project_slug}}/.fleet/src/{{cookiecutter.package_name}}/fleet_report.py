@@ -8,7 +8,6 @@ Names and values go through .markdown and .cells, as in the single model's repor
 
 from __future__ import annotations
 
-import json
 import math
 from collections import Counter
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from . import cells
 from .cells import LOWER_IS_BETTER, NEUTRAL, SAME
 from .gate import GateDecision, improvement
 from .markdown import LIMIT, RESERVE, cap, code, label, size, text
+from .paired import NO_DIFFERENCE, Comparison
 from .task import METRICS as METRIC_DIRECTIONS
 
 MARGIN = 2 * RESERVE  # room for the notes that say what was left out, and the watermark
@@ -25,7 +25,12 @@ PARAM_ROWS = 30  # parameters in the parameters table
 CHART_MEMBERS = 30  # members in the chart
 REASON = 120  # characters of a gate's summary in the members tables
 NAME = 80  # characters of a member's name in tables
-RANK = {"better": 0, "worse": 0, "n/a": 1, "new": 2, "removed": 3}  # changed members' order
+SAME_ROWS = [
+    "",
+    "A retrained member's verdict compares main's model with the PR's on the PR's test rows of"
+    " the member, with a paired interval; its main value is main's model scored there.",
+]
+RANK = {"better": 0, "worse": 0, NO_DIFFERENCE: 1, "n/a": 2, "new": 3, "removed": 4}  # order
 
 
 @dataclass
@@ -37,20 +42,31 @@ class MemberChange:
     head: dict[str, float] | None  # the PR's metrics; None: removed in the PR (or not trained)
     gate: GateDecision | None  # the member's merge gate vs main; None when head is None
     retrained: bool = False  # the PR's model is another than main's (its model key differs)
+    paired: Comparison | None = None  # main's model against the PR's on the PR's test rows
+
+    def sides(self, primary: str) -> tuple[float | None, float | None]:
+        """(main, PR) values of `primary`: both models on the PR's rows where both were scored
+        there, else each side's recorded value."""
+        if self.paired is not None:
+            return self.paired.champion, self.paired.candidate
+        return _get(self.base, primary), _get(self.head, primary)
 
     def gain(self, primary: str) -> float:
         """How much better the PR's `primary` is than main's; NaN where a side has none."""
-        new, old = _get(self.head, primary), _get(self.base, primary)
+        old, new = self.sides(primary)
         if new is None or old is None or math.isnan(new) or math.isnan(old):
             return math.nan
         return improvement(primary, new, old)
 
     def status(self, primary: str) -> str:
-        """better, worse, unchanged, new, removed, or n/a (a side has no `primary`)."""
+        """better, worse, no detectable difference (on the same rows), unchanged, new,
+        removed, or n/a (a side has no `primary`)."""
         if self.head is None:
             return "removed"
         if self.base is None:
             return "new"
+        if self.paired is not None and math.isfinite(self.paired.improvement):
+            return self.paired.verdict
         gain = self.gain(primary)
         if math.isnan(gain):
             return "n/a"
@@ -78,9 +94,11 @@ def _gate(decision: GateDecision | None) -> str:
 
 
 def _member_row(change: MemberChange, primary: str) -> str:
-    old, new = _get(change.base, primary), _get(change.head, primary)
+    old, new = change.sides(primary)
     shown = [text(change.member, NAME), cells.number(old), cells.number(new)]
-    return f"| {' | '.join(shown)} | {cells.change(primary, new, old)} | {_gate(change.gate)} |"
+    verdict = change.paired.verdict if change.paired else None
+    shown += [cells.change(primary, new, old, verdict), _gate(change.gate)]
+    return f"| {' | '.join(shown)} |"
 
 
 def _params(changed: dict[str, tuple[Any, Any]]) -> list[str]:
@@ -93,37 +111,14 @@ def _params(changed: dict[str, tuple[Any, Any]]) -> list[str]:
     return rows + cells.more(len(changed) - PARAM_ROWS, "`dvc params diff`")
 
 
-def with_inherited(
-    changed: dict[str, tuple[Any, Any]], base_params: dict[str, Any], head_params: dict[str, Any]
-) -> dict[str, tuple[Any, Any]]:
-    """`changed` where a member's override is added (or dropped) on one side: that side shows
-    the fleet-wide value the member inherits there, marked so, instead of nothing."""
-    shown = {}
-    for name, (old, new) in changed.items():
-        parts = name.split(".")
-        if parts[:2] == ["fleet", "members"] and len(parts) > 3:
-            old = _inherited(base_params, parts[3:]) if old is None else old
-            new = _inherited(head_params, parts[3:]) if new is None else new
-        shown[name] = (old, new)
-    return shown
-
-
-def _inherited(params: dict[str, Any], path: list[str]) -> str | None:
-    value: Any = params
-    for key in path:
-        value = value.get(key) if isinstance(value, dict) else None
-    shown = value if isinstance(value, str) else json.dumps(value)
-    return None if value is None else f"{shown} (inherited)"
-
-
 def _chart(changed: list[MemberChange], primary: str) -> list[str]:
     """The primary metric of the members that changed most: main as bars, the PR as a line."""
-    both = [change for change in changed if change.status(primary) in ("better", "worse")]
+    both = [change for change in changed if not math.isnan(change.gain(primary))]
     shown = both[:CHART_MEMBERS]
     if not shown:
         return []
-    old = [_get(change.base, primary) or 0.0 for change in shown]
-    new = [_get(change.head, primary) or 0.0 for change in shown]
+    old = [change.sides(primary)[0] or 0.0 for change in shown]
+    new = [change.sides(primary)[1] or 0.0 for change in shown]
     low, high = min(old + new), max(old + new)
     pad = max((high - low) * 0.1, SAME)
     capped = f"The {len(shown)} of {len(both)} members whose `{primary}` changed most. " * (
@@ -241,7 +236,8 @@ def build(
     failing = [change for change in changed + unchanged if change.gate and not change.gate.passed]
     summary = ", ".join(
         f"{counts[status]} {status}"
-        for status in ("better", "worse", "unchanged", "new", "removed")
+        for status in ("better", "worse", NO_DIFFERENCE, "unchanged", "new", "removed")
+        if counts[status] or status != NO_DIFFERENCE
     )
     if counts["n/a"]:
         summary += f", {counts['n/a']} not comparable"
@@ -263,6 +259,7 @@ def build(
                 "",
                 f"`{primary}` ({direction} is better): {summary}; "
                 f"{mark} {len(failing)} failing the merge gate against main.",
+                *SAME_ROWS * any(change.paired for change in changes),
                 "",
                 "### Parameters",
                 "",
