@@ -101,6 +101,15 @@ for _members in (10, 50, 200):
         f"fleet_{_members}_promote_one_s": (f"{_fleet}: `promote`, one member changed", "s"),
         f"fleet_{_members}_drift_s": (f"{_fleet}: `drift` over the fleet", "s"),
     }
+for _rows in ("4000", "200000", "1000000"):
+    DESCRIPTIONS[f"paired_primary_both_tasks_{_rows}_rows_s"] = (
+        f"paired comparison, {int(_rows):,} rows: roc_auc (DeLong) + mae (delta, by week)",
+        "s",
+    )
+    DESCRIPTIONS[f"paired_roc_auc_speedup_vs_scipy_{_rows}_rows"] = (
+        f"paired roc_auc interval, {int(_rows):,} rows: DeLong over scipy's plain bootstrap",
+        "x",
+    )
 DESCRIPTIONS["fleet_per_member_200_over_10"] = (
     "fleet: clean repro time per member at 200 members over that at 10",
     "x",
@@ -122,6 +131,7 @@ TARGETS = [
     ("fleet_200_one_changed_over_single", 2, True),
     ("fleet_per_member_200_over_10", 1.5, True),
     ("fleet_200_comment_chars", 65536, True),
+    ("paired_primary_both_tasks_200000_rows_s", 2, True),
     ("drift_speedup_vs_evidently", 50, False),
     ("drift_agreement_vs_evidently", 0.95, False),
 ]
@@ -208,6 +218,20 @@ def markdown(results: dict[str, object]) -> str:
             ]
             total = sum(stages[name]["wall_s"] for name in STAGE_NAMES)
             lines.append(f"| {int(rows):,} | " + " | ".join(cells) + f" | {total:.1f} s |")
+    if "paired_comparison" in results:
+        lines += [
+            "",
+            "## Paired comparison by size (time, peak RSS of the process; both models)",
+            "",
+            "| rows | comparison | method | time | peak RSS |",
+            "|---:|---|---|---:|---:|",
+        ]
+        for rows, entries in results["paired_comparison"].items():
+            lines += [
+                f"| {int(rows):,} | {what} | {found['method']} | {found['seconds']:.3f} s"
+                f" | {found['peak_rss_mb']} MB |"
+                for what, found in entries.items()
+            ]
     if "scale_out_transfer" in results:
         lines += [
             "",

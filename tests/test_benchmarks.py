@@ -56,3 +56,23 @@ def test_the_pipeline_benchmark_sets_sizes_and_counts_imports(
     assert "  rows: 1000000 " in params and "min_rows: 1000\n" in params
     seconds = pipeline.import_seconds([sys.executable, "-c", "import json"], tmp_path, {})
     assert 0 < seconds < 5
+
+
+def test_the_paired_benchmark_times_the_bakes_comparison(default_bake: Path) -> None:
+    script = TEMPLATE / "benchmarks" / "paired.py"
+    env = {"PYTHONPATH": str(default_bake / "src"), "PATH": "/usr/bin:/bin"}
+    command = [sys.executable, script, "one", DEFAULT_PACKAGE, "roc_auc", "3000"]
+    found = json.loads(subprocess.run(command, check=True, env=env, capture_output=True).stdout)
+    assert found["method"] == "DeLong" and found["low"] < found["high"]
+    assert found["seconds"] > 0 and found["peak_rss_mb"] > 0
+    table = markdown(
+        {
+            "machine": {"cores": 2, "memory_gb": 8.0, "python": "3.11.7", "system": "Linux"},
+            "git_revision": "abc1234",
+            "measured_at": "2026-12-06 08:28 UTC",
+            "paired_primary_both_tasks_200000_rows_s": 0.167,
+            "paired_comparison": {"4000": {"roc_auc": {**found, "seconds": 0.0031}}},
+        }
+    )
+    assert "| 4,000 | roc_auc | DeLong | 0.003 s |" in table
+    assert "| `paired_primary_both_tasks_200000_rows_s` | at most 2 | 0.167 | yes |" in table

@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import registry, task, tracking
+from . import fairness, registry, task, tracking
 from .files import (
+    FAIRNESS,
     IMPORTANCE,
     METRICS,
     MODEL,
@@ -90,16 +91,23 @@ def measure(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
     if schema.segment:  # no segment column: no gap, and the gate has no gap to check
         ordered["segment_gap"] = largest_gap(segments, primary)
     ordered["test_rows"] = len(test)
-    return {"metrics": ordered, "segments": segments, "test": test, "predicted": predicted}
+    return {
+        "metrics": ordered,
+        "segments": segments,
+        "test": test,
+        "predicted": predicted,
+    }
 
 
 def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
     """Metrics overall and per segment, plot data and feature importance, on the test split."""
     measured = measure(model, frame, params)
     test = measured.pop("test")
+    measured["fairness"] = fairness.assess(test, measured["predicted"], params)
     return {
         "metrics": measured["metrics"],
         "segments": measured["segments"],
+        "fairness": measured["fairness"],
         "plots": task.plot_data(test, measured.pop("predicted"), params),
         "importance": importance(model, test, params),
     }
@@ -189,6 +197,9 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
         for name, value in metrics.items()
     ]
     lines += ["", *_importance_lines(result["importance"])]
+    if result.get("fairness"):
+        lines += ["", "## Fairness (test split; 95% bootstrap intervals)", ""]
+        lines += fairness.lines(result["fairness"])
     if not schema.segment:
         lines += ["", "No segment column (data.schema.segment): no metrics per segment.", ""]
         return cap("\n".join(lines))
@@ -224,6 +235,7 @@ def main() -> None:
     for name, points in result["plots"].items():
         write_json(points, PLOTS / f"{name}.json")
     write_json(result["importance"], IMPORTANCE)
+    write_json(result["fairness"], FAIRNESS)
     data_md5 = md5(TRAINING_DATA)
     write_text(model_card(params, result, data_md5, len(frame)), MODEL_CARD)
     primary, metrics = params.model.primary_metric, result["metrics"]

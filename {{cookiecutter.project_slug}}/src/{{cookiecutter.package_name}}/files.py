@@ -26,6 +26,7 @@ SEGMENTS = REPORTS / "segments.json"
 PLOTS = REPORTS / "plots"
 MODEL_CARD = REPORTS / "model_card.md"
 IMPORTANCE = REPORTS / "importance.json"
+FAIRNESS = REPORTS / "fairness.json"
 
 
 @dataclass(frozen=True)

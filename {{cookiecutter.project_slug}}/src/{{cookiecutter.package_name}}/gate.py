@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
+from . import fairness
 from .paired import BETTER, WORSE, Comparison
 from .params import GateParams
 from .task import METRICS
@@ -38,6 +40,7 @@ def gate(
     against: str = "champion",
     segmented: bool = True,
     paired: Comparison | None = None,
+    fair: tuple[Mapping[str, Any], Mapping[str, float]] = ({}, {}),
 ) -> GateDecision:
     """Would `candidate` replace `champion`? Every check that fails gives a reason.
 
@@ -52,6 +55,8 @@ def gate(
       the candidate must be better beyond the noise;
     - the largest gap of the primary metric between segments may not exceed `max_segment_gap`
       (not checked when the schema names no segment column: `segmented` is False).
+    - each gap between groups that `fairness.max_gap` bounds may not exceed it (`fair`:
+      fairness.assess's result and those bounds).
     With no champion, the absolute checks alone decide.
     """
     failed: list[str] = []
@@ -95,6 +100,9 @@ def gate(
         (passed if ok else failed).append(
             f"segment gap {gap:.4f} {'within' if ok else 'exceeds'} {params.max_segment_gap:.4f}"
         )
+    within, beyond = fairness.reasons(*fair)
+    passed += within
+    failed += beyond
     return GateDecision(passed=not failed, reasons=failed or passed)
 
 

@@ -15,6 +15,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from . import task_params
 from .errors import ParamsError
+from .fairness import FairnessParams
 from .params_errors import messages
 from .section import Section
 from .task import METRICS
@@ -251,6 +252,7 @@ class Params(Section):
     train: TrainParams
     gate: GateParams
     drift: DriftParams
+    fairness: FairnessParams = Field(default_factory=FairnessParams)
 {%- if cookiecutter.fleet == "yes" %}
     fleet: FleetParams | None = None  # a member's own params have none
 {%- endif %}
@@ -268,9 +270,9 @@ class Params(Section):
             )
         if getattr(self.gate, wanted) is None:
             raise ValueError(f"gate.{wanted}: missing (the bound on {metric})")
-        for problem in task_params.problems(self):
-            raise ValueError(problem)
         schema = self.data.schema_
+        for problem in [*task_params.problems(self), *self.fairness.problems(schema)]:
+            raise ValueError(problem)
         features = set(schema.features)
         unknown = [column for column in self.drift.critical_columns if column not in features]
         if unknown:
@@ -278,11 +280,7 @@ class Params(Section):
                 f"drift.critical_columns: {unknown} not among the feature columns of data.schema;"
                 " edit drift.critical_columns to list your own columns, or set it to []"
             )
-        unknown = [
-            column
-            for column in self.drift.thresholds
-            if column not in features and column not in COLUMN_TYPES
-        ]
+        unknown = [c for c in self.drift.thresholds if c not in features and c not in COLUMN_TYPES]
         if unknown:
             raise ValueError(
                 f"drift.thresholds: {unknown} not among the feature columns of data.schema;"

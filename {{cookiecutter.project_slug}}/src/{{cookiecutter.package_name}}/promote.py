@@ -121,6 +121,7 @@ def decide(
     *,
     verified: Callable[[Any], bool],
     same_rows: Callable[[Any], dict[str, Any]] | None = None,
+    fair: dict[str, Any] | None = None,
 ) -> Promotion:
     """The whole promotion of the candidate built from `commit`, given a tracking client, a way
     to register the candidate, a check that a registered version holds its model and a way to
@@ -172,6 +173,7 @@ def decide(
         primary,
         segmented=params.data.schema_.segment is not None,
         paired=paired.get(primary),
+        fair=(fair or {}, params.fairness.max_gap),
     )
     if not decision.passed:
         return record(
@@ -262,7 +264,8 @@ def main(strict: bool = False) -> None:
     verified = holds_model(client, MODEL)
     same = partial(same_rows.against_version, client, measured=found, params=params)
     decision = partial(decide, client, params, candidate, key, register, commit)
-    result = guarded(partial(decision, verified=verified, same_rows=same), uri)
+    how = {"verified": verified, "same_rows": same, "fair": found["fairness"]}
+    result = guarded(partial(decision, **how), uri)
     report(result)
     if strict and not result.promoted:
         raise PipelineError(f"promote: held back and --strict was given: {result.reason}")

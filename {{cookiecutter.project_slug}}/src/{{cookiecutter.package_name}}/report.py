@@ -14,6 +14,7 @@ from typing import Any
 from . import lock, task
 from .errors import DataError
 from .files import (
+    FAIRNESS,
     IMPORTANCE,
     METRICS,
     MODEL,
@@ -44,6 +45,7 @@ def _side(rev: str | None, metrics: dict[str, float], segments: dict[str, float]
         segments=_nest(segments),
         plots={name: load(rev, PLOTS / f"{name}.json") or [] for name in task.PLOTS},
         importance=_importance(load(rev, IMPORTANCE)),
+        fairness=load(rev, FAIRNESS) or {},
         data_md5=lock.data_md5(lock.read(rev)),
     )
 

@@ -7,7 +7,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import task_report
+from . import fairness, task_report
 from .cells import LOWER_IS_BETTER, NEUTRAL, SAME, change, more, number, parameter, same_rows_table
 from .gate import gate, improvement, interval
 from .markdown import cap, code, text
@@ -38,6 +38,7 @@ class Side:
     segments: dict[str, dict[str, float]] = field(default_factory=dict)
     plots: dict[str, Any] = field(default_factory=dict)  # task.PLOTS' data by name
     importance: dict[str, float] = field(default_factory=dict)  # feature -> importance
+    fairness: dict[str, Any] = field(default_factory=dict)  # reports/fairness.json
     data_md5: str | None = None
 
 
@@ -178,6 +179,7 @@ def build(inputs: Inputs, params: Params) -> str:
         against="main",
         segmented=params.data.schema_.segment is not None,
         paired=inputs.paired.get(primary),
+        fair=(inputs.head.fairness, params.fairness.max_gap),
     )
     lines = [
         f"## Model report: {code(params.model.name)}",
@@ -262,6 +264,9 @@ def build(inputs: Inputs, params: Params) -> str:
     charts = _charts(inputs, primary)
     if charts:
         lines += ["", "### Charts", "", *charts]
+    if inputs.head.fairness:
+        lines += ["", "### Fairness (the PR's test rows; 95% bootstrap intervals)", ""]
+        lines += fairness.lines(inputs.head.fairness, inputs.base.fairness)
     importance = _importance_table(inputs)
     if importance:
         lines += ["", f"### Feature importance ({primary} worse when shuffled)", "", *importance]

@@ -76,11 +76,12 @@ def measured(params: Params, out: Outputs, rows: pd.DataFrame) -> dict[str, Any]
     """The gate's numbers, measured here on the model's test rows (of `rows`, the training
     snapshot or a member's part of it), with those rows and the predictions
     (evaluate.measure's result); a committed file that says otherwise is named."""
-    from . import evaluate
+    from . import evaluate, fairness
     from .files import load_model
 
     model = load_model(out.model, params.train.estimator)
     found = evaluate.measure(model, rows, params)
+    found["fairness"] = fairness.assess(found["test"], found["predicted"], params, intervals=False)
     committed = out.report("metrics.json")
     if committed.is_file() and committed.read_text(encoding="utf-8") != json_text(found["metrics"]):
         print(f"promote: {out.model}: the metrics measured here differ from {committed}")

@@ -64,6 +64,8 @@ def member_params(params: Params, member: str) -> Params:
     schema["segment"] = None
     raw["drift"]["critical_columns"] = [c for c in raw["drift"]["critical_columns"] if c != by]
     raw["drift"]["thresholds"].pop(by, None)
+    sensitive = raw["fairness"]["sensitive_features"]
+    raw["fairness"]["sensitive_features"] = [name for name in sensitive if name != by]
     return parse_params(raw, f"{PARAMS_FILE} (fleet.members.{member})")
 
 

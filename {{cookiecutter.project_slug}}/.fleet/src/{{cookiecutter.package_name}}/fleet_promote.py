@@ -60,17 +60,8 @@ def promote_main(strict: bool = False) -> None:
         register = partial(registry.register, client, own, key, candidate, out, {"member": member})
         verified = trust.holds_model(client, out.model)
         same = partial(same_rows.against_version, client, measured=found, params=own)
-        decide = partial(
-            promote.decide,
-            client,
-            own,
-            candidate,
-            key,
-            register,
-            commit,
-            verified=verified,
-            same_rows=same,
-        )
+        how = {"verified": verified, "same_rows": same, "fair": found["fairness"]}
+        decide = partial(promote.decide, client, own, candidate, key, register, commit, **how)
         try:
             result = promote.guarded(decide, uri)
             state = (
