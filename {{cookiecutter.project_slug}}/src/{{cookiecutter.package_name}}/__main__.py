@@ -132,6 +132,12 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--time", help="a date column: the split puts the newest dates in the test set"
             )
+            command.add_argument(
+                "--sensitive",
+                nargs="+",
+                metavar="COLUMN",
+                help="categorical columns whose groups fairness compares (default: none)",
+            )
         if name == "ui-links":
             command.add_argument(
                 "--ui", default="", help="the UI's address (default: MLFLOW_TRACKING_URI)"

@@ -105,7 +105,7 @@ def collect(base: str) -> Inputs:
     )
 
 
-def same_rows(base: str, params: Params) -> tuple[dict[str, Any], str | None]:
+def against_base(base: str, params: Params) -> tuple[dict[str, Any], str | None]:
     """Every metric of base's model against the workspace's, on the workspace's test rows;
     or nothing and why not (the caller then compares the recorded metrics)."""
     from . import evaluate
@@ -128,7 +128,7 @@ def main(base: str, out: Path) -> None:
     base = resolve_base(base)
     inputs = collect(base)
     if inputs.base.metrics:
-        inputs.paired, inputs.paired_note = same_rows(base, params)
+        inputs.paired, inputs.paired_note = against_base(base, params)
     text = build(inputs, params)
     write_text(text, out)
     print(f"report: {base} vs workspace -> {out}")

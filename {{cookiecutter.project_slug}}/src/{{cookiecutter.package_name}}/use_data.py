@@ -42,6 +42,7 @@ SECTION = re.compile(r"^data:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)  # to the n
 GATE_SECTION = re.compile(r"^gate:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
 MODEL_SECTION = re.compile(r"^model:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
 CRITICAL = re.compile(r"^(  critical_columns: *)\[[^\]\n]*\]", re.MULTILINE)
+SENSITIVE = re.compile(r"^(  sensitive_features: *)\[[^\]\n]*\]", re.MULTILINE)
 {%- if cookiecutter.fleet == "yes" %}
 FLEET_SECTION = re.compile(r"^fleet:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
 {%- endif %}
@@ -214,6 +215,7 @@ def main(
 {%- endif %}
     sep: str | None = None,
     time: str | None = None,
+    sensitive: list[str] | None = None,
 ) -> None:
     params = load_params()  # a broken params.yaml is reported, not overwritten
     current = params.data
@@ -263,6 +265,8 @@ def main(
         raise DataError(f"use-data: {PARAMS_FILE} has no top-level `data:` section")
     new_params = SECTION.sub(lambda _: section + "\n", params_text, count=1)
     new_params = CRITICAL.sub(r"\1[]", new_params, count=1)
+    fair = json.dumps(sensitive or [])  # the old data's columns are gone; checked on parsing
+    new_params = SENSITIVE.sub(lambda found: found.group(1) + fair, new_params, count=1)
 {%- if cookiecutter.fleet == "yes" %}
     kept = {m: o.model_dump(exclude_defaults=True) for m, o in params.fleet.members.items() if o}
     fleet = fleet_section(by, list(counts.index), params.fleet.shards, kept)
@@ -289,7 +293,8 @@ def main(
 {%- else %}
         f" categorical features, target {target!r}, segment {segment or 'none'}"
 {%- endif %}
-        f" -> {PARAMS_FILE} (data, drift.critical_columns), {PIPELINE} (ingest deps)"
+        f" -> {PARAMS_FILE} (data, drift.critical_columns, fairness.sensitive_features),"
+        f" {PIPELINE} (ingest deps)"
     )
 {%- if cookiecutter.fleet == "yes" %}
     print(

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from {{ cookiecutter.package_name }} import use_data
-from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.params import load_params
 
@@ -77,13 +77,19 @@ def test_text_columns_become_categories_and_identifiers_are_left_out(repo: Path)
         )
     )
     table.to_csv("data/raw/t.csv", index=False, sep=";")
-    use_data.main(Path("data/raw/t.csv"), target="target", segment="site")
+    use_data.main(Path("data/raw/t.csv"), target="target", segment="site", sensitive=["site"])
     params = load_params()
+    assert params.fairness.sensitive_features == ["site"]
     assert params.data.sep == ";"
     assert params.data.schema_.categorical == {"site": ["north", "south"], "insured": []}
     assert params.data.schema_.segment == "site"
     assert "patient" not in params.data.schema_.columns
+    before = (repo / "params.yaml").read_bytes()
+    with pytest.raises(ParamsError, match=r"fairness.sensitive_features: \['patient'\] not among"):
+        use_data.main(Path("data/raw/t.csv"), target="target", sensitive=["patient"])
+    assert (repo / "params.yaml").read_bytes() == before  # nothing written
     use_data.main(Path("data/raw/t.csv"), target="target", segment="zone")  # a numeric code
+    assert load_params().fairness.sensitive_features == []  # named again, or none
     schema = load_params().data.schema_
     assert schema.segment == "zone" and "zone" not in schema.features and "zone" in schema.columns
 
