@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -22,6 +23,7 @@ from .files import MODEL, PIPELINE_LOCK
 from .revisions import load, output
 
 DVC = [sys.executable, "-m", "dvc"]  # the DVC of this environment, activated or not
+CACHE = Path(".dvc/cache/files/md5")  # DVC 3's default cache: <md5[:2]>/<md5[2:]>
 
 
 def read(rev: str | None = None, folder: Path = Path()) -> dict[str, Any] | None:
@@ -92,9 +94,22 @@ def commit() -> None:
         raise DataError(f"`dvc commit` failed: {done.stderr.strip()}")
 
 
-def get(path: Path, rev: str, target: Path) -> None:
-    """`path` as git revision `rev` recorded it, from the DVC cache or else the remote."""
-    command = [*DVC, "get", ".", path.as_posix(), "--rev", rev, "--out", str(target), "--force"]
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise DataError(f"`dvc get` found no {path} of {rev[:12]}: {first_line(done.stderr)}")
+def get_all(targets: dict[Path, tuple[str, Path]], rev: str) -> dict[Path, str]:
+    """Files as git revision `rev` recorded them (path -> (its md5, where to put it)): copied
+    from the DVC cache when they are there, else fetched with `dvc get` from the remote, a few
+    at a time. Returns what could not be had, with why."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(path: Path) -> str | None:
+        md5, target = targets[path]
+        cached = CACHE / md5[:2] / md5[2:]
+        if cached.is_file():
+            shutil.copyfile(cached, target)
+            return None
+        command = [*DVC, "get", ".", path.as_posix(), "--rev", rev, "--out", str(target)]
+        done = subprocess.run(command, capture_output=True, text=True)
+        return None if done.returncode == 0 else f"`dvc get` failed: {first_line(done.stderr)}"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        found = dict(zip(targets, pool.map(one, targets), strict=True))
+    return {path: error for path, error in found.items() if error}

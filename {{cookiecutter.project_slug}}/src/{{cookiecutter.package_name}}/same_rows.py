@@ -13,9 +13,9 @@ from typing import Any
 
 import numpy as np
 
-from . import lock, paired, task, task_stats
+from . import files, lock, paired, task, task_stats
 from .errors import DataError, first_line
-from .files import MODEL, load_model, md5
+from .files import MODEL
 from .params import Params
 
 Comparisons = dict[str, paired.Comparison]
@@ -66,9 +66,10 @@ def compare(
     return found
 
 
-def _scores(
+def against_model(
     model: Any, measured: dict[str, Any], params: Params, name: str, metrics: Sequence[str] = ()
 ) -> Comparisons:
+    """A champion's `model` (called `name` in messages) against the candidate `measured`."""
     test = measured["test"]
     try:
         champion = task.predict(model, test[params.data.schema_.features])
@@ -85,7 +86,7 @@ def against_version(
     from . import registry
 
     model = registry.load_version(client, version)
-    return _scores(model, measured, params, f"{version.name} version {version.version}")
+    return against_model(model, measured, params, f"{version.name} version {version.version}")
 
 
 def against_revision(
@@ -95,19 +96,43 @@ def against_revision(
     path: Path = MODEL,
     metrics: Sequence[str] = (),
 ) -> Comparisons:
-    """The model git revision `rev` recorded at `path` against the candidate `measured`; it
-    is used only when its md5 is the one rev's dvc.lock records."""
-    name = f"the model of {rev[:12]}"
-    expected = lock.stage_md5s((lock.read(rev) or {}).get("stages", {})).get(path.as_posix())
-    if expected is None:
-        raise DataError(f"{name}: its dvc.lock records no {path}")
+    """The model git revision `rev` recorded at `path` against the candidate `measured`."""
+    model = models_at(rev, [path])[path]
+    if isinstance(model, DataError):
+        raise model
+    return against_model(model, measured, params, f"the model of {rev[:12]}", metrics)
+
+
+def models_at(rev: str, paths: Sequence[Path]) -> dict[Path, Any]:
+    """The models git revision `rev` recorded at `paths`, each loaded through the safe loader
+    and only when its md5 is the one rev's dvc.lock records; a DataError (saying why) for each
+    that cannot be had. Fetched together: a fleet's members in one go."""
+    recorded = lock.stage_md5s((lock.read(rev) or {}).get("stages", {}))
+    found: dict[Path, Any] = {
+        path: DataError(f"the model of {rev[:12]}: its dvc.lock records no {path}")
+        for path in paths
+        if path.as_posix() not in recorded
+    }
     with tempfile.TemporaryDirectory() as folder:
-        target = Path(folder) / path.name
-        lock.get(path, rev, target)
-        if md5(target) != expected:
-            raise DataError(f"{name}: {path} is not the file its dvc.lock records")
-        try:
-            model = load_model(target)
-        except Exception as error:  # skops raises many types for a file it will not load
-            raise DataError(f"{name} cannot be loaded safely: {first_line(error)}") from None
-    return _scores(model, measured, params, name, metrics)
+        targets = {
+            path: (recorded[path.as_posix()], Path(folder) / f"{number}.skops")
+            for number, path in enumerate(paths)
+            if path not in found
+        }
+        failed = lock.get_all(targets, rev)
+        for path, (md5, target) in targets.items():
+            name = f"{path} of {rev[:12]}"
+            if path in failed:
+                found[path] = DataError(f"{name}: {failed[path]}")
+            elif files.md5(target) != md5:
+                found[path] = DataError(f"{name} is not the file its dvc.lock records")
+            else:
+                found[path] = _load(target, name)
+    return found
+
+
+def _load(target: Path, name: str) -> Any:
+    try:
+        return files.load_model(target)
+    except Exception as error:  # skops raises many types for a file it will not load
+        return DataError(f"{name} cannot be loaded safely: {first_line(error)}")

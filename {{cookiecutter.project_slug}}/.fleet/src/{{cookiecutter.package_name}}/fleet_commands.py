@@ -30,20 +30,19 @@ def report_main(base: str, out: Path) -> None:
     primary = params.model.primary_metric
     files = {m: (outputs(m).report("metrics.json"), outputs(m).report("run.json")) for m in members}
     at_base = load_all(base, [path for pair in files.values() for path in pair])
-    changes, split = [], None
+    sides = []  # (member, main's metrics, the PR's, whether the PR retrained it)
     for member in sorted(members):
         path, run = files[member]
-        old = at_base[path]
-        new = load(None, path) if member in params.fleet.members else None
-        decision, retrained, paired = None, False, None
+        old, new = at_base[path], load(None, path) if member in params.fleet.members else None
+        keys = [(found or {}).get("model_key") for found in (at_base[run], load(None, run))]
+        sides.append((member, old, new, new is not None and keys[0] != keys[1]))
+    pairs = on_same_rows(base, params, [m for m, old, _, again in sides if again and old])
+    changes = []
+    for member, old, new, retrained in sides:
+        decision, paired = None, pairs.get(member)
         if new is not None:
-            own = member_params(params, member)
-            keys = [(found or {}).get("model_key") for found in (at_base[run], load(None, run))]
-            retrained = keys[0] != keys[1]
-            if retrained and old is not None:
-                split = split or by_member(read_table(TRAINING_DATA), params.fleet.by)
-                paired = on_same_rows(base, own, member, split.get(member))
-            decision = gate(new, old, own.gate, primary, "main", segmented=False, paired=paired)
+            limits = member_params(params, member).gate
+            decision = gate(new, old, limits, primary, "main", segmented=False, paired=paired)
         changes.append(MemberChange(member, old, new, decision, retrained, paired))
     head_params = load(None, PARAMS_FILE) or {}
     text = build(
@@ -83,21 +82,32 @@ def _inherited(params: dict[str, Any], path: list[str]) -> str | None:
     return None if value is None else f"{shown} (inherited)"
 
 
-def on_same_rows(base: str, own: Params, member: str, rows: Any) -> Comparison | None:
-    """main's model of `member` against the PR's, on the PR's test rows of the member; None,
-    said in one line, when either cannot be scored there (the report compares recorded ones)."""
-    from . import evaluate
-    from .same_rows import against_revision
+def on_same_rows(base: str, params: Params, members: list[str]) -> dict[str, Comparison]:
+    """Each member's main model against the PR's, on the PR's test rows of the member (main's
+    models fetched together); a member that cannot be scored there is said in one line and
+    left out (the report compares its recorded metrics)."""
+    if not members:
+        return {}
+    from . import evaluate, same_rows
 
-    model = outputs(member).model
-    try:
-        if rows is None or not model.is_file():
-            raise DataError(f"no {model} or no rows of the member in {TRAINING_DATA}")
-        found = evaluate.measure(load_model(model, own.train.estimator), rows, own)
-        return against_revision(base, found, own, path=model)[own.model.primary_metric]
-    except DataError as error:
-        print(f"report: {member}: {error}; its recorded metrics are compared", file=sys.stderr)
-        return None
+    split = by_member(read_table(TRAINING_DATA), params.fleet.by)
+    models = same_rows.models_at(base, [outputs(member).model for member in members])
+    found = {}
+    for member in members:
+        own, path = member_params(params, member), outputs(member).model
+        try:
+            champion = models[path]
+            if isinstance(champion, DataError):
+                raise champion
+            if member not in split or not path.is_file():
+                raise DataError(f"no {path} or no rows of the member in {TRAINING_DATA}")
+            measured = evaluate.measure(load_model(path, own.train.estimator), split[member], own)
+            name = f"the model of {base[:12]}"
+            primary = own.model.primary_metric
+            found[member] = same_rows.against_model(champion, measured, own, name)[primary]
+        except DataError as error:
+            print(f"report: {member}: {error}; its recorded metrics are compared", file=sys.stderr)
+    return found
 
 
 MEMBER = "{member}"  # where --model names each member's model
