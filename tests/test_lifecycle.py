@@ -37,6 +37,7 @@ OUTPUTS = [
     "reports/metrics.json",
     "reports/segments.json",
     "reports/importance.json",
+    "reports/fairness.json",
     "reports/model_card.md",
     "reports/plots/roc.json",
     "reports/plots/precision_recall.json",
@@ -324,8 +325,12 @@ def test_report_compares_a_branch_with_main(
     assert f"| **{metric}** | {old:.4f} | {new:.4f} |" in text
     # the verdict and the gate know which way the task's metric is better
     direction, bound = ("lower", "maximum") if task == "regression" else ("higher", "minimum")
-    [verdict] = [line for line in text.splitlines() if f"`{metric}` {old:.4f} → " in line]
-    assert verdict.endswith(f"; {direction} is better)")
+    # the same data: main's model scores on the branch's test rows what main recorded
+    shown = f"`{metric}` {old:.4f} (main's model) → {new:.4f} (this PR), "
+    [verdict] = [line for line in text.splitlines() if shown in line]
+    assert verdict.startswith("**") and " on the same 4,000 test rows: " in verdict
+    assert verdict.endswith(f"; {direction} is better")
+    assert "### On the same rows" in text and "The training data changed" not in text
     [gate] = [line for line in text.splitlines() if line.startswith("Merge gate against main:")]
     assert f"{metric} {new:.4f} meets the {bound} " in gate
     assert "| `train.hyperparameters.learning_rate` | `0.1` | `0.05` |" in text
