@@ -194,10 +194,10 @@ def test_a_model_better_on_the_same_rows_is_promoted_where_the_recorded_metrics_
     on_rows = Comparison(primary, higher, higher - sign * step, step, step / 2, step * 1.5, 0.95,
                          "DeLong", 4000)  # fmt: skip
 
-    def run(same_rows: object) -> Promotion:
+    def run(score: object) -> Promotion:
         return decide(
             registry, params, candidate, "k", lambda: "2", "c" * 40, lambda commit: True,
-            verified=lambda v: True, same_rows=same_rows,
+            verified=lambda v: True, score_champion=score,
         )  # fmt: skip
 
     def missing(champion: object) -> dict:

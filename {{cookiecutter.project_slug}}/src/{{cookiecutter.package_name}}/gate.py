@@ -117,7 +117,7 @@ def _paired(comparison: Comparison, params: GateParams, against: str) -> tuple[b
     """The regression rule on the same rows: worse beyond the noise and by more than allowed
     fails; with require_improvement, anything but better fails."""
     verdict = comparison.verdict
-    too_worse = verdict == WORSE and comparison.improvement < -params.max_regression
+    beyond_allowance = verdict == WORSE and comparison.improvement < -params.max_regression
     wanted = params.require_improvement and verdict != BETTER
     reason = (
         f"{comparison.metric} {comparison.candidate:.4f} vs {against} {comparison.champion:.4f}"
@@ -125,4 +125,4 @@ def _paired(comparison: Comparison, params: GateParams, against: str) -> tuple[b
         f" allowed regression {params.max_regression:.4f}"
         + ("; an improvement beyond the noise is required" if wanted else "")
     )
-    return not (too_worse or wanted), reason
+    return not (beyond_allowance or wanted), reason

@@ -120,7 +120,7 @@ def decide(
     descends: Callable[[str], bool | None] = descends_from,
     *,
     verified: Callable[[Any], bool],
-    same_rows: Callable[[Any], dict[str, Any]] | None = None,
+    score_champion: Callable[[Any], dict[str, Any]] | None = None,
     fair: dict[str, Any] | None = None,
 ) -> Promotion:
     """The whole promotion of the candidate built from `commit`, given a tracking client, a way
@@ -164,8 +164,8 @@ def decide(
         and earlier.tags.get(WAS_CHAMPION) == "true"
         and earlier.tags.get(DEMOTED) != "true"
     )
-    if champion is not None and not rollback and same_rows is not None:
-        paired.update(on_same_rows(same_rows, champion))
+    if champion is not None and not rollback and score_champion is not None:
+        paired.update(on_same_rows(score_champion, champion))
     decision = gate(
         candidate,
         None if rollback else champion_metrics,
@@ -195,11 +195,11 @@ def decide(
     return record(True, version, f"{what}: {decision.summary}")
 
 
-def on_same_rows(same_rows: Callable[[Any], dict[str, Any]], champion: Any) -> dict[str, Any]:
+def on_same_rows(score: Callable[[Any], dict[str, Any]], champion: Any) -> dict[str, Any]:
     """The champion against the candidate on the candidate's test rows; {} when the champion
     cannot be scored, said in one line (the gate then uses its recorded metrics)."""
     try:
-        return same_rows(champion)
+        return score(champion)
     except DataError as error:
         print(f"promote: {error}; the champion's recorded metrics are used", file=sys.stderr)
         return {}
@@ -264,7 +264,7 @@ def main(strict: bool = False) -> None:
     verified = holds_model(client, MODEL)
     same = partial(same_rows.against_version, client, measured=found, params=params)
     decision = partial(decide, client, params, candidate, key, register, commit)
-    how = {"verified": verified, "same_rows": same, "fair": found["fairness"]}
+    how = {"verified": verified, "score_champion": same, "fair": found["fairness"]}
     result = guarded(partial(decision, **how), uri)
     report(result)
     if strict and not result.promoted:

@@ -60,7 +60,7 @@ def promote_main(strict: bool = False) -> None:
         register = partial(registry.register, client, own, key, candidate, out, {"member": member})
         verified = trust.holds_model(client, out.model)
         same = partial(same_rows.against_version, client, measured=found, params=own)
-        how = {"verified": verified, "same_rows": same, "fair": found["fairness"]}
+        how = {"verified": verified, "score_champion": same, "fair": found["fairness"]}
         decide = partial(promote.decide, client, own, candidate, key, register, commit, **how)
         try:
             result = promote.guarded(decide, uri)
