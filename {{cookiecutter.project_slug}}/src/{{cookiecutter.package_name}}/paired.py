@@ -20,6 +20,7 @@ from statistics import NormalDist
 import numpy as np
 
 BETTER, WORSE, NO_DIFFERENCE = "better", "worse", "no detectable difference"
+SEGMENT = "segment:"  # a comparison's key for the primary metric in one segment: segment:<value>
 MIN_ANALYTIC_ROWS = 1000  # fewer rows: the bootstrap, whose interval needs no normal limit
 ENDLESS = (-math.inf, math.inf)  # no interval: no verdict either
 CELLS = 4_000_000  # resampling weights drawn at once (resamples x rows): 32 MB

@@ -116,7 +116,8 @@ def against_base(base: str, params: Params) -> tuple[dict[str, Any], str | None]
     model = load_model(MODEL, params.train.estimator)
     measured = evaluate.measure(model, read_table(TRAINING_DATA), params)
     try:
-        return against_revision(base, measured, params, metrics=list(task.METRICS)), None
+        found = against_revision(base, measured, params, metrics=list(task.METRICS), segments=True)
+        return found, None
     except DataError as error:
         return {}, str(error)
 

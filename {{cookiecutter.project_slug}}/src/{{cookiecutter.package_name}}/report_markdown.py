@@ -11,7 +11,7 @@ from . import fairness, task_report
 from .cells import LOWER_IS_BETTER, NEUTRAL, SAME, change, more, number, parameter, same_rows_table
 from .gate import gate, improvement, interval
 from .markdown import cap, code, text
-from .paired import Comparison
+from .paired import SEGMENT, Comparison
 from .params import Params
 from .task import METRICS as METRIC_DIRECTIONS
 
@@ -109,7 +109,10 @@ def _segments_table(inputs: Inputs, primary: str) -> list[str]:
     for name in names[:SEGMENT_ROWS]:
         old = inputs.base.segments.get(name, {}).get(primary)
         new = inputs.head.segments.get(name, {}).get(primary)
-        mark = "" if inputs.paired else None  # recorded on other rows: no verdict to show
+        found = inputs.paired.get(f"{SEGMENT}{name}")
+        if found is not None:  # both models on the PR's rows of the segment
+            old, new = found.champion, found.candidate
+        mark = found.verdict if found else "" if inputs.paired else None
         cells = f"{number(old)} | {number(new)} | {change(primary, new, old, mark)}"
         rows.append(f"| {text(name)} | {cells} |")
     return rows + more(len(names) - SEGMENT_ROWS, "reports/segments.json")
@@ -195,7 +198,8 @@ def build(inputs: Inputs, params: Params) -> str:
         "<sub>On merge, promote applies the same gate to the registry's champion.</sub>",
         "",
     ]
-    same = same_rows_table(list(inputs.paired.values()))
+    overall = [found for key, found in inputs.paired.items() if not key.startswith(SEGMENT)]
+    same = same_rows_table(overall)
     if same:
         lines += ["### On the same rows", "", *same, ""]
         if inputs.base.data_md5 != inputs.head.data_md5:
@@ -217,7 +221,8 @@ def build(inputs: Inputs, params: Params) -> str:
             " segment-gap check.",
         ]
     elif segments:
-        lines += ["", f"### `{primary}` by segment", "", *segments]
+        same = " (both models on the PR's test rows)" * any(SEGMENT in key for key in inputs.paired)
+        lines += ["", f"### `{primary}` by segment{same}", "", *segments]
     lines += ["", "### Parameters", ""]
     if inputs.params_changed:
         lines += ["| parameter | main | PR |", "|---|---|---|"]

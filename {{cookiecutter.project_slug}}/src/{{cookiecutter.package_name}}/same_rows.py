@@ -27,10 +27,11 @@ def compare(
     champion: np.ndarray,
     params: Params,
     metrics: Sequence[str] = (),
+    segments: bool = False,
 ) -> Comparisons:
     """Both models' predictions of the `test` rows, compared: the primary metric (then
     `metrics`) and, with a segment column, the primary metric's largest gap between segments
-    (smaller is better)."""
+    (smaller is better) and, with `segments`, the primary metric in each segment."""
     schema, primary, gate = params.data.schema_, params.model.primary_metric, params.gate
     truth = test[schema.target].to_numpy()
     strata, blocks = task_stats.resampling(test, schema)
@@ -63,11 +64,28 @@ def compare(
             for predicted in (candidate, champion)
         )
         found["segment_gap"] = paired.compare("segment_gap", False, first, second, **options)
+        for value, rows in zip(np.unique(values), parts, strict=True) if segments else ():
+            found[f"{paired.SEGMENT}{value}"] = paired.compare(
+                primary,
+                task.METRICS[primary],
+                statistic(candidate, rows),
+                statistic(champion, rows),
+                **{**options, "strata": _part(strata, rows), "blocks": _part(blocks, rows)},
+            )
     return found
 
 
+def _part(values: np.ndarray | None, rows: np.ndarray) -> np.ndarray | None:
+    return None if values is None else values[rows]
+
+
 def against_model(
-    model: Any, measured: dict[str, Any], params: Params, name: str, metrics: Sequence[str] = ()
+    model: Any,
+    measured: dict[str, Any],
+    params: Params,
+    name: str,
+    metrics: Sequence[str] = (),
+    segments: bool = False,
 ) -> Comparisons:
     """A champion's `model` (called `name` in messages) against the candidate `measured`."""
     test = measured["test"]
@@ -76,7 +94,7 @@ def against_model(
     except Exception as error:  # a model of other columns or types fails in many ways
         message = f"{name} cannot score the candidate's test rows: {first_line(error)}"
         raise DataError(message) from None
-    return compare(test, measured["predicted"], champion, params, metrics)
+    return compare(test, measured["predicted"], champion, params, metrics, segments)
 
 
 def against_version(
@@ -95,12 +113,14 @@ def against_revision(
     params: Params,
     path: Path = MODEL,
     metrics: Sequence[str] = (),
+    segments: bool = False,
 ) -> Comparisons:
     """The model git revision `rev` recorded at `path` against the candidate `measured`."""
     model = models_at(rev, [path])[path]
     if isinstance(model, DataError):
         raise model
-    return against_model(model, measured, params, f"the model of {rev[:12]}", metrics)
+    name = f"the model of {rev[:12]}"
+    return against_model(model, measured, params, name, metrics, segments)
 
 
 def models_at(rev: str, paths: Sequence[Path]) -> dict[Path, Any]:

@@ -164,6 +164,9 @@ def test_on_the_same_rows_the_verdict_leads_and_the_markers_follow_it(
     assert "| accuracy | 0.8000 | 0.8100 | ▲ +0.0100 |" in text  # no detectable difference
     assert "The training data changed" in text
     assert "vs main 0.8013 on the same 4,000 rows: better" in text
+    # no segment compared on the same rows: the recorded values, without markers
+    assert f"### `{primary}` by segment\n" in text
+    assert "| north | 0.8038 | 0.8024 | ▼ -0.0014 |" in text
     assert "on the same rows, PR vs main" in text
 
 
@@ -175,3 +178,19 @@ def test_a_base_model_that_cannot_be_scored_is_said_in_one_line(
     assert "**Better**: " in text
     assert "Recorded metrics, each measured on its own test rows: main's model was not" in text
     assert "### On the same rows" not in text
+
+
+def test_segments_on_the_same_rows_carry_their_own_verdicts(params: Params, primary: str) -> None:
+    def on_rows(old: float, new: float, low: float, high: float) -> Comparison:
+        return Comparison(primary, new, old, new - old, low, high, 0.95, "DeLong", 1000)
+
+    paired = {
+        primary: on_rows(0.8, 0.81, 0.001, 0.019),
+        "segment:north": on_rows(0.79, 0.83, 0.01, 0.07),
+        "segment:south": on_rows(0.82, 0.81, -0.04, 0.02),
+    }
+    text = report(params, side(primary, 0.8), side(primary, 0.81), paired=paired)
+    assert f"### `{primary}` by segment (both models on the PR's test rows)" in text
+    assert "| north | 0.7900 | 0.8300 | ▲ +0.0400 🟢 |" in text
+    assert "| south | 0.8200 | 0.8100 | ▼ -0.0100 |" in text  # inside the noise: no marker
+    assert "segment:" not in text  # the same-rows table lists the whole test set's metrics
