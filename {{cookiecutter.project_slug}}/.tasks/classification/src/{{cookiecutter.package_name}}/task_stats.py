@@ -93,13 +93,20 @@ def _average_precision(y: np.ndarray, scores: np.ndarray) -> Statistic:
     """Average precision (scikit-learn's: precision at each distinct score, weighted by the
     recall it adds); no analytic interval, so it is bootstrapped."""
     order, starts = _groups(scores, descending=True)
+    ends = np.r_[starts[1:] - 1, len(y) - 1]  # the last row of each run of equal scores
+    positive = (y[order] == 1).astype(float)
 
     def weighted(weights: np.ndarray) -> np.ndarray:
-        positives, negatives = _per_group(weights, y, order, starts)
-        found = np.cumsum(positives, axis=1)
+        """Running sums in score order, read at the end of each run: found positives over
+        all rows so far is the precision at that threshold."""
+        ordered = weights[:, order]
+        found = np.cumsum(ordered * positive, axis=1)
+        total = np.cumsum(ordered, axis=1)
+        if len(ends) < len(y):
+            found, total = found[:, ends], total[:, ends]
+        gained = np.diff(found, axis=1, prepend=0.0)
         with np.errstate(invalid="ignore", divide="ignore"):
-            precision = found / (found + np.cumsum(negatives, axis=1))
-            return (positives * precision).sum(axis=1) / found[:, -1]
+            return (gained * (found / total)).sum(axis=1) / found[:, -1]
 
     value = float(weighted(np.ones((1, len(y))))[0]) if len(y) else np.nan
     return Statistic(value, len(y), None, weighted)
