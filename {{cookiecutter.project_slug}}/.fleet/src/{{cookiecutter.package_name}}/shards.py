@@ -13,7 +13,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-PACKAGE = "{{ cookiecutter.package_name }}"
+PACKAGE = Path(__file__).parent.name  # the package folder: its name is the package's
 MARKER = (
     f"  # Fleet members: written by `python -m {PACKAGE} fleet-stages` from params.yaml's fleet"
     " section;\n  # `make repro` rewrites them, so edit params.yaml, not the lines below.\n"
