@@ -67,7 +67,8 @@ def files_of(project: Path) -> list[str]:
 
 FLEET_FILES = [
     "src/{package}/fleet.py", "src/{package}/fleet_cli.py", "src/{package}/fleet_commands.py",
-    "src/{package}/fleet_drift.py", "src/{package}/fleet_promote.py",
+    "src/{package}/fleet_drift.py", "src/{package}/fleet_params.py",
+    "src/{package}/fleet_promote.py",
     "src/{package}/fleet_report.py", "src/{package}/gather.py", "src/{package}/shards.py",
     "tests/test_fleet.py", "tests/test_fleet_report.py",
 ]  # fmt: skip

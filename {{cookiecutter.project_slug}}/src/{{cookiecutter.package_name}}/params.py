@@ -3,11 +3,10 @@ with a message that names the key (params_errors), before any stage does work.""
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import os
 import posixpath
-{%- if cookiecutter.fleet == "yes" %}
-import re
-{%- endif %}
 from pathlib import Path
 from typing import Any, Literal
 
@@ -195,56 +194,6 @@ class DriftParams(Section):
         return float(p_value), float(distance)  # type: ignore[arg-type]
 
 
-{%- if cookiecutter.fleet == "yes" %}
-
-
-MEMBER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
-
-
-class MemberOverrides(Section):
-    """What one member sets differently from the shared sections; merged key by key."""
-
-    train: dict[str, Any] = Field(default_factory=dict)
-    gate: dict[str, Any] = Field(default_factory=dict)
-
-
-class FleetParams(Section):
-    by: str  # the categorical column whose values are the members
-    shards: int = Field(ge=1, le=256)  # DVC stages (and CI jobs) the members are grouped into
-    windows: dict[str, int] = Field(default_factory=dict)  # member -> its synthetic window
-    members: dict[str, MemberOverrides | None]
-
-    @model_validator(mode="after")
-    def _names(self) -> FleetParams:
-        if not self.members:
-            raise ValueError("fleet.members: list at least one member (a value of the `by` column)")
-        bad = [name for name in self.members if not MEMBER_NAME.match(str(name))]
-        if bad:
-            raise ValueError(
-                f"fleet.members: {bad} cannot name files and registered models; use letters,"
-                " digits, '-' and '_' (at most 64 characters)"
-            )
-        unknown = sorted(set(self.windows) - set(self.members))
-        if unknown:
-            raise ValueError(f"fleet.windows: {unknown} are not members")
-        return self
-
-    def check_members(self, schema: Schema) -> None:
-        if self.by not in schema.categorical:
-            raise ValueError(f"fleet.by: {self.by!r} is not a categorical column of data.schema")
-        allowed = schema.categorical[self.by]
-        strangers = sorted(set(self.members) - set(allowed)) if allowed else []
-        if strangers:
-            raise ValueError(
-                f"fleet.members: {strangers} are not values of {self.by} (data.schema.categorical"
-                f" allows {allowed}), so they would have no rows"
-            )
-
-    def overrides(self, member: str) -> MemberOverrides:
-        return self.members[member] or MemberOverrides()
-{%- endif %}
-
-
 class Params(Section):
     model: ModelParams
     data: DataParams
@@ -253,9 +202,6 @@ class Params(Section):
     gate: GateParams
     drift: DriftParams
     fairness: FairnessParams = Field(default_factory=FairnessParams)
-{%- if cookiecutter.fleet == "yes" %}
-    fleet: FleetParams | None = None  # a member's own params have none
-{%- endif %}
 
     @model_validator(mode="after")
     def _columns_exist(self) -> Params:
@@ -286,10 +232,6 @@ class Params(Section):
                 f"drift.thresholds: {unknown} not among the feature columns of data.schema;"
                 f" use a feature column, {COLUMN_TYPES[0]!r} or {COLUMN_TYPES[1]!r}"
             )
-{%- if cookiecutter.fleet == "yes" %}
-        if self.fleet is not None:
-            self.fleet.check_members(schema)
-{%- endif %}
         return self
 
 
@@ -297,10 +239,18 @@ def parse_params(raw: Any, source: str = str(PARAMS_FILE)) -> Params:
     """Validate a mapping (as read from params.yaml) into Params."""
     if not isinstance(raw, dict):
         raise ParamsError(f"{source}: expected a mapping of sections, got {type(raw).__name__}")
+    kind = _kind()
     try:
-        return Params.model_validate(raw)
+        return kind.model_validate(raw)
     except ValidationError as error:
-        raise ParamsError(f"{source}: " + "\n  ".join(messages(Params, error))) from None
+        raise ParamsError(f"{source}: " + "\n  ".join(messages(kind, error))) from None
+
+
+def _kind() -> type[Params]:
+    """Params, or in a fleet bake (which has fleet_params.py) Params with a fleet section."""
+    if importlib.util.find_spec(f"{__package__}.fleet_params") is None:
+        return Params
+    return importlib.import_module(f"{__package__}.fleet_params").FleetBakeParams
 
 
 def load_params(path: Path = PARAMS_FILE) -> Params:
