@@ -17,6 +17,8 @@ DVC_REMOTE = "{{ cookiecutter.dvc_remote }}"
 TASK = "{{ cookiecutter.task }}"
 FLEET = {{ "True" if cookiecutter.fleet == "yes" else "False" }}
 LICENSE = "{{ cookiecutter.open_source_license }}"
+# A shared MLflow server is expected: the package keeps tracking_server.py, which says so.
+EXPECTS_SERVER = {{ "True" if cookiecutter.mlflow_tracking == "server" else "False" }}
 # deploy/ (a self-hosted MLflow + PostgreSQL + S3 stack) is for bakes that share infrastructure.
 SHARES_INFRASTRUCTURE = {{ "True" if cookiecutter.mlflow_tracking == "server" or cookiecutter.dvc_remote == "s3" else "False" }}
 # cruft renders the template into a temporary folder to diff it; that copy must not become a repo.
@@ -106,6 +108,8 @@ def main() -> int:
         (root / "LICENSE").unlink()
     if not SHARES_INFRASTRUCTURE:
         shutil.rmtree(root / "deploy")
+    if not EXPECTS_SERVER:
+        (root / "src" / "{{ cookiecutter.package_name }}" / "tracking_server.py").unlink()
     in_temp_dir = root.resolve().is_relative_to(Path(tempfile.gettempdir()).resolve())
     if not (RENDERED_BY_CRUFT and in_temp_dir):
         make_repository(root)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from {{ cookiecutter.package_name }} import registry, tracking
@@ -26,3 +28,16 @@ def test_server_projects_say_when_they_fall_back(
 def test_params_are_flattened_for_mlflow() -> None:
     flat = registry.flatten({"train": {"seed": 1, "hyperparameters": {"max_iter": 5}}, "tags": []})
     assert flat == {"train.seed": 1, "train.hyperparameters.max_iter": 5, "tags": []}
+
+
+def test_ui_links_name_the_model_even_when_params_yaml_is_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    (tmp_path / "params.yaml").write_text("model:\n  name: model-eu\n  bogus: 1\n")
+    tracking.ui_links_main("")
+    assert "Experiments > model-eu, and Models" in capsys.readouterr().out
+    (tmp_path / "params.yaml").write_text("model: [unclosed\n")
+    tracking.ui_links_main("")
+    assert f"Experiments > {tmp_path.name}, and Models" in capsys.readouterr().out

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import os
 import subprocess
@@ -12,8 +13,8 @@ import sys
 from pathlib import Path
 
 DEFAULT_TRACKING_URI = "sqlite:///mlflow.db"
-# A shared tracking server is expected for this project ({{ cookiecutter.mlflow_tracking }} tracking).
-EXPECTS_SERVER = {{ "True" if cookiecutter.mlflow_tracking == "server" else "False" }}
+# A shared tracking server is expected: the bake has tracking_server.py (mlflow_tracking: server).
+EXPECTS_SERVER = importlib.util.find_spec(f"{__package__}.tracking_server") is not None
 
 
 def configure() -> str:
@@ -91,5 +92,15 @@ def ui_links_main(ui: str) -> None:
     try:
         name = load_params().model.name
     except PipelineError:  # a broken params.yaml must not keep anyone from the earlier runs
-        name = "{{ cookiecutter.model_name }}"
+        name = _unchecked_name()
     print("\n".join(ui_links(uri, name, ui or uri)))
+
+
+def _unchecked_name() -> str:
+    """model.name as params.yaml writes it, read without its checks; else the folder's name."""
+    import yaml
+
+    try:
+        return str(yaml.safe_load(Path("params.yaml").read_text(encoding="utf-8"))["model"]["name"])
+    except (OSError, yaml.YAMLError, KeyError, TypeError):
+        return Path.cwd().name
