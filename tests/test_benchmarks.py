@@ -14,6 +14,13 @@ sys.path.insert(0, str(SCRIPT.parent))
 
 from results import markdown  # noqa: E402
 
+# What results.json holds beside the figures: where and when they were measured.
+MEASURED = {
+    "machine": {"cores": 2, "memory_gb": 8.0, "python": "3.11.7", "system": "Linux"},
+    "git_revision": "abc1234",
+    "measured_at": "2026-11-28 06:00 UTC",
+}
+
 
 def test_the_drift_benchmark_measures_the_bakes_check(default_bake: Path, tmp_path: Path) -> None:
     subprocess.run([sys.executable, SCRIPT, "generate", tmp_path, "3000"], check=True)
@@ -28,9 +35,7 @@ def test_the_drift_benchmark_measures_the_bakes_check(default_bake: Path, tmp_pa
 
     table = markdown(
         {
-            "machine": {"cores": 2, "memory_gb": 8.0, "python": "3.11.7", "system": "Linux"},
-            "git_revision": "abc1234",
-            "measured_at": "2026-11-28 06:00 UTC",
+            **MEASURED,
             "drift_1m_rows_s": 1.234,
             "drift_agreement_vs_evidently": 1.0,
             "scale_out_transfer": {
@@ -67,9 +72,7 @@ def test_the_paired_benchmark_times_the_bakes_comparison(default_bake: Path) -> 
     assert found["seconds"] > 0 and found["peak_rss_mb"] > 0
     table = markdown(
         {
-            "machine": {"cores": 2, "memory_gb": 8.0, "python": "3.11.7", "system": "Linux"},
-            "git_revision": "abc1234",
-            "measured_at": "2026-12-06 08:28 UTC",
+            **MEASURED,
             "paired_primary_both_tasks_200000_rows_s": 0.167,
             "paired_comparison": {"4000": {"roc_auc": {**found, "seconds": 0.0031}}},
         }

@@ -80,3 +80,23 @@ def save_as_mlflow_model(model: Any, path: str) -> None:
         pyfunc_predict_fn=RESPONSE_METHOD,
         pip_requirements=[],  # inferring them would load the model in a subprocess
     )
+
+
+def agrees_with_scipy(found: Any, data: tuple, difference: Any) -> None:
+    """`found`'s interval (a paired.Comparison) agrees with scipy.stats.bootstrap's percentile
+    interval of the plain paired bootstrap of `difference` over `data` (the truth and both
+    models' predictions), within a fifth of its width."""
+    from scipy import stats
+
+    reference = stats.bootstrap(
+        data,
+        difference,
+        paired=True,
+        vectorized=False,
+        n_resamples=1000,
+        method="percentile",
+        random_state=0,
+    ).confidence_interval
+    width = reference.high - reference.low
+    assert found.low == pytest.approx(reference.low, abs=width / 5)
+    assert found.high == pytest.approx(reference.high, abs=width / 5)

@@ -91,24 +91,18 @@ def measure(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
     if schema.segment:  # no segment column: no gap, and the gate has no gap to check
         ordered["segment_gap"] = largest_gap(segments, primary)
     ordered["test_rows"] = len(test)
-    return {
-        "metrics": ordered,
-        "segments": segments,
-        "test": test,
-        "predicted": predicted,
-    }
+    return {"metrics": ordered, "segments": segments, "test": test, "predicted": predicted}
 
 
 def evaluate(model: Any, frame: pd.DataFrame, params: Params) -> dict[str, Any]:
     """Metrics overall and per segment, plot data and feature importance, on the test split."""
     measured = measure(model, frame, params)
-    test = measured.pop("test")
-    measured["fairness"] = fairness.assess(test, measured["predicted"], params)
+    test, predicted = measured["test"], measured["predicted"]
     return {
         "metrics": measured["metrics"],
         "segments": measured["segments"],
-        "fairness": measured["fairness"],
-        "plots": task.plot_data(test, measured.pop("predicted"), params),
+        "fairness": fairness.assess(test, predicted, params),
+        "plots": task.plot_data(test, predicted, params),
         "importance": importance(model, test, params),
     }
 

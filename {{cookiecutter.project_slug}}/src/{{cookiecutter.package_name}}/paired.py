@@ -146,7 +146,8 @@ def compare(
         width = _quantile(level, units if codes is not None else None) * spread
         low, high, method = improvement - width, improvement + width, candidate.method
     else:
-        differences = sign * _resampled(candidate, champion, rows, resamples, seed, strata, codes)
+        drawn = _resampled(candidate, champion, units, resamples, seed, strata, codes)
+        differences = sign * drawn
         differences = differences[np.isfinite(differences)]
         ends = [(1 - level) / 2, (1 + level) / 2]
         low, high = np.quantile(differences, ends).tolist() if len(differences) else ENDLESS
@@ -184,7 +185,7 @@ def _quantile(level: float, blocks: int | None) -> float:
 def _resampled(
     candidate: Statistic,
     champion: Statistic,
-    rows: int,
+    units: int,
     resamples: int,
     seed: int,
     strata: np.ndarray | None,
@@ -193,7 +194,7 @@ def _resampled(
     """candidate - champion under `resamples` Poisson(1) weightings of the rows (or blocks),
     each stratum rescaled to its own total; drawn in chunks to bound memory."""
     generator = np.random.default_rng(seed)
-    units = rows if codes is None else int(codes.max()) + 1
+    rows = candidate.rows
     groups = [] if strata is None else [strata == value for value in np.unique(strata)]
     found = []
     chunk = max(1, CELLS // max(rows, 1))

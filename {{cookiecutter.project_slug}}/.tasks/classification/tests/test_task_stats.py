@@ -10,6 +10,8 @@ from {{ cookiecutter.package_name }}.paired import BETTER, NO_DIFFERENCE, WORSE
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.task_stats import statistic
 
+from .conftest import agrees_with_scipy
+
 
 def _auc(y: np.ndarray, s: np.ndarray) -> float:
     positives = int(y.sum())
@@ -82,18 +84,9 @@ def test_each_interval_agrees_with_scipys_paired_bootstrap(
     assert found.method.startswith("bootstrap") != analytic
     sign = 1 if higher else -1
     score = ONE_METRIC[metric]
-    reference = stats.bootstrap(
-        (truth, first, second),
-        lambda y, a, b: sign * (score(y, a) - score(y, b)),
-        paired=True,
-        vectorized=False,
-        n_resamples=1000,
-        method="percentile",
-        random_state=0,
-    ).confidence_interval
-    width = reference.high - reference.low
-    assert found.low == pytest.approx(reference.low, abs=width / 5)
-    assert found.high == pytest.approx(reference.high, abs=width / 5)
+    agrees_with_scipy(
+        found, (truth, first, second), lambda y, a, b: sign * (score(y, a) - score(y, b))
+    )
 
 
 def test_verdicts_better_worse_and_inside_the_noise(params: Params) -> None:

@@ -2,12 +2,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from scipy import stats
 
 from {{ cookiecutter.package_name }} import paired, task
 from {{ cookiecutter.package_name }}.paired import BETTER, NO_DIFFERENCE
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.task_stats import statistic
+
+from .conftest import agrees_with_scipy
 
 
 def two_models(rows: int, seed: int = 1):
@@ -51,18 +52,7 @@ def test_each_interval_agrees_with_scipys_paired_bootstrap(
             task.metrics(y, a, params.model)[metric] - task.metrics(y, b, params.model)[metric]
         )
 
-    reference = stats.bootstrap(
-        (actual, first, second),
-        difference,
-        paired=True,
-        vectorized=False,
-        n_resamples=1000,
-        method="percentile",
-        random_state=0,
-    ).confidence_interval
-    width = reference.high - reference.low
-    assert found.low == pytest.approx(reference.low, abs=width / 5)
-    assert found.high == pytest.approx(reference.high, abs=width / 5)
+    agrees_with_scipy(found, (actual, first, second), difference)
 
 
 def test_weeks_that_share_a_surprise_widen_the_interval(params: Params) -> None:
