@@ -3,6 +3,8 @@
 Writes, with hashes and without index URLs, host names or local paths:
 - {{cookiecutter.project_slug}}/.locks/requirements-<remote>.lock, one per dvc_remote
   choice (the post-generation hook keeps the chosen one as requirements.lock);
+- {{cookiecutter.project_slug}}/serving/requirements.lock: what the serving image installs,
+  at the local lock's versions;
 - requirements-dev.lock: the s3 variant's pins (the local ones plus dvc-s3) and the template's
   test tools, so the tests run local and s3 bakes, and the servers they need, from one venv.
 
@@ -80,6 +82,10 @@ def main() -> None:
             remote: lock_project(remote, Path(work))
             for remote in json.loads((ROOT / "cookiecutter.json").read_text())["dvc_remote"]
         }
+        serving = PROJECT / "serving" / "requirements.lock"
+        uv(*UV_COMPILE, str(serving.with_suffix(".in")), "-c", str(locks["local"]), "-o",
+           str(serving), command="make lock")  # fmt: skip
+        print(f"locked {serving.relative_to(ROOT)}")
         dev_in = Path(work) / "dev.in"
         dev_in.write_text(f"-r {locks['s3']}\n-r {ROOT / 'requirements-dev.in'}\n")
         output = ROOT / "requirements-dev.lock"

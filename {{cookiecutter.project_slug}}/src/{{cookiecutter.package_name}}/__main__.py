@@ -42,6 +42,16 @@ COMMANDS = {
         "main",
         "score a CSV or Parquet file with models/model.skops or an MLflow model",
     ),
+    "serve": (
+        "serve",
+        "main",
+        "answer scoring requests over HTTP with the champion (or a model file)",
+    ),
+    "champions": (
+        "serve_models",
+        "champions_main",
+        "write each champion's model file, checked against dvc.lock, for the scoring image",
+    ),
     "use-data": (
         "use_data",
         "main",
@@ -119,6 +129,24 @@ def parser() -> argparse.ArgumentParser:
             command.add_argument(
                 "--output", type=Path, required=True, help="CSV or Parquet to write"
             )
+        if name == "serve":
+            command.add_argument("--host", default="127.0.0.1", help="address to listen on")
+            command.add_argument("--port", type=int, default=8000, help="port to listen on")
+            command.add_argument(
+                "--model",
+                default="models:/{name}@champion",
+                help="what to serve: a registered version (%(default)s; {name} is each model's"
+                " registered name) or a file such as models/model.skops ({member} stands for"
+                " a fleet member's name)",
+            )
+            command.add_argument(
+                "--poll",
+                type=float,
+                default=10.0,
+                help="seconds between looks at the registry for a moved alias (0: never)",
+            )
+        if name == "champions":
+            command.add_argument("--out", type=Path, required=True, help="the folder to write")
         if name == "use-data":
             command.add_argument(
                 "path", type=Path, help="the CSV or Parquet file, in the repository"

@@ -91,9 +91,10 @@ def model_categories(model: Any) -> dict[str, set[Any]]:
     return known
 
 
-def warn_unseen(frame: pd.DataFrame, schema: Schema, seen: dict[str, set[Any]]) -> None:
-    """One line per categorical column with values the schema does not declare (an empty
-    list allows any) or the model did not see in training."""
+def unseen(frame: pd.DataFrame, schema: Schema, seen: dict[str, set[Any]]) -> dict[str, pd.Series]:
+    """Per categorical column, the values the schema does not declare (an empty list allows
+    any) or the model did not see in training."""
+    found = {}
     for column, declared in schema.categorical.items():
         values = frame[column]
         allowed = [set(declared)] if declared else []
@@ -104,12 +105,19 @@ def warn_unseen(frame: pd.DataFrame, schema: Schema, seen: dict[str, set[Any]]) 
             outside |= ~values.isin(known)
         unknown = outside & values.notna()
         if unknown.any():
-            print(
-                f"warning: predict: {column}: {int(unknown.sum()):,} of {len(values):,} rows "
-                f"hold categories not declared in params.yaml or unseen in training "
-                f"({_examples(values[unknown])}); scored as unknown",
-                file=sys.stderr,
-            )
+            found[column] = values[unknown]
+    return found
+
+
+def warn_unseen(frame: pd.DataFrame, schema: Schema, seen: dict[str, set[Any]]) -> None:
+    """One line per categorical column with categories the model cannot know."""
+    for column, values in unseen(frame, schema, seen).items():
+        print(
+            f"warning: predict: {column}: {len(values):,} of {len(frame):,} rows "
+            f"hold categories not declared in params.yaml or unseen in training "
+            f"({_examples(values)}); scored as unknown",
+            file=sys.stderr,
+        )
 
 
 def _reason(error: BaseException) -> str:

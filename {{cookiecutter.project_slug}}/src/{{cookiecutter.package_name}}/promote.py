@@ -230,6 +230,8 @@ def summary(result: Promotion) -> str:
 def report(result: Promotion) -> None:
     write_json(asdict(result), PROMOTION)
     github.add_summary(summary(result))
+    moved = result.promoted and result.version != result.previous_version
+    github.set_outputs(alias_moved=moved, version=result.version or "")  # the image job's
     print(f"promote: {result.reason} -> {PROMOTION}")
 
 

@@ -226,7 +226,7 @@ def register(
     return str(client.create_model_version(name, source, run_id=run_id, tags=tags).version)
 
 
-def _download(client: Any, version: Any, folder: Path) -> Path:
+def download(client: Any, version: Any, folder: Path) -> Path:
     """The model.skops file of a registered version, downloaded into `folder`."""
     import mlflow.artifacts
 
@@ -250,7 +250,7 @@ def artifact_digest(client: Any, version: Any) -> str | None:
 
     with tempfile.TemporaryDirectory() as folder:
         try:
-            return model_digest(_download(client, version, Path(folder)))
+            return model_digest(download(client, version, Path(folder)))
         except DataError:
             return None
 
@@ -261,7 +261,7 @@ def load_version(client: Any, version: Any) -> Any:
     from .files import load_model
 
     with tempfile.TemporaryDirectory() as folder:
-        path = _download(client, version, Path(folder))
+        path = download(client, version, Path(folder))
         try:
             return load_model(path)  # the types of any estimator train builds
         except DataError:

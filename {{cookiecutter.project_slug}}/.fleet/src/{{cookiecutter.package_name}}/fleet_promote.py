@@ -81,6 +81,7 @@ def promote_main(strict: bool = False) -> None:
     }
     write_json({**by_state, "members": results}, PROMOTION)
     github.add_summary(promotion_summary(params.model.name, results))
+    github.set_outputs(alias_moved=bool(by_state["promoted"]), version="")  # the image job's
     counts = ", ".join(
         f"{len(names)} {state.replace('_', ' ')}" for state, names in by_state.items()
     )

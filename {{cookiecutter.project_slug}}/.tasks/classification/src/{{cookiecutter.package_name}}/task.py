@@ -38,6 +38,7 @@ TARGET_NOTE = "binary, 0 or 1"
 # How the bake's model.description starts: the synthetic source's words, which use-data replaces.
 SOURCE_WORDING = "Predicts which customers will churn"
 PREDICTION_COLUMNS = ["score", "prediction"]  # what `predict` adds to the scored table
+SCORE_BUCKETS = tuple(step / 20 for step in range(1, 21))  # /metrics: the score distribution
 # The plot files evaluate writes (reports/plots/<name>.json); the report reads both sides' own.
 PLOTS = ["roc", "confusion", "precision_recall"]
 

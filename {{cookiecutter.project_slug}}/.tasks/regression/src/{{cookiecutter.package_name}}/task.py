@@ -40,6 +40,7 @@ TARGET_NOTE = "a number"
 # How the bake's model.description starts: the synthetic source's words, which use-data replaces.
 SOURCE_WORDING = "Forecasts weekly demand per region and product"
 PREDICTION_COLUMNS = ["forecast"]  # what `predict` adds to the scored table
+SCORE_BUCKETS = (0, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1_000, 2_000, 5_000, 10_000)  # /metrics
 # The plot files evaluate writes (reports/plots/<name>.json); the report reads both sides' own.
 PLOTS = ["predicted_vs_actual", "residuals", "error_over_time"]
 

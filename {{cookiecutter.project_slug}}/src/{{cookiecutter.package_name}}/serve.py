@@ -1,0 +1,204 @@
+"""`serve`: answer scoring requests over HTTP (FastAPI on uvicorn).
+
+POST /predict takes one record or a list of records and answers each row's prediction with
+the model's name and version, and a request id (the caller's X-Request-ID when it is a plain
+token, else a new one). GET /health says the process is alive, GET /ready that the models are
+loaded, GET /metrics counts in Prometheus' text format. Concurrent requests are scored in
+batches (serve_batch); a registered champion is swapped when its alias moves (serve_models).
+Bodies over `max_bytes`, requests over `max_rows` and scoring over `timeout` seconds are
+refused with 413, 413 and 503; a bad body is a 4xx that names the problem, never a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import os
+import re
+import sys
+import time
+import uuid
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+
+from .errors import DataError, first_line
+from .params import Params, load_params
+from .serve_models import Models, report, source
+
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+
+
+@dataclass(frozen=True)
+class Limits:
+    max_bytes: int = 1_000_000
+    max_rows: int = 1_000
+    timeout: float = 10.0  # seconds to score one request
+    poll: float = 10.0  # seconds between looks at the registry's alias (0: never)
+
+
+def create_app(models: Models, params: Params, limits: Limits) -> Any:
+    """The ASGI app answering with `models` (already loaded)."""
+    from .serve_batch import Batcher, ScoringFailed, score
+    from .serve_input import Records, Refused
+    from .serve_metrics import CONTENT_TYPE, Metrics
+
+    metrics = Metrics()
+    route = getattr(getattr(params, "fleet", None), "by", None)
+    records = Records(params.data.schema_, route)
+    batcher = Batcher(lambda rows: score(models.current, records, rows, metrics), metrics)
+    state = {"ready": False}
+
+    def serving() -> None:
+        metrics.serving({served.name: served.version for served in models.current.values()})
+
+    async def watch() -> None:
+        loop = asyncio.get_running_loop()
+        while limits.poll > 0:
+            await asyncio.sleep(limits.poll)
+            try:
+                swaps = await loop.run_in_executor(None, models.refresh)
+            except Exception as error:  # the registry may be down for a while: keep serving
+                report([f"warning: serve: cannot read the registry: {first_line(error)}"])
+                continue
+            for swap in swaps:
+                metrics.swaps.labels(swap.model, swap.outcome).inc()
+            report([swap.line for swap in swaps])
+            if any(swap.outcome == "swapped" for swap in swaps):
+                gc.unfreeze()  # the old model can go now; the new one is frozen in its place
+                gc.collect()
+                gc.freeze()
+            serving()
+
+    @asynccontextmanager
+    async def lifespan(app: Any):  # type: ignore[no-untyped-def]
+        tasks = [asyncio.create_task(batcher.run()), asyncio.create_task(watch())]
+        serving()
+        # The models and everything imported move out of the collector's reach: a full
+        # collection no longer walks them (measured: p99 at 32 clients 145 -> 75 ms).
+        gc.freeze()
+        state["ready"] = True
+        yield
+        state["ready"] = False
+        for task in tasks:
+            task.cancel()
+            with suppress(asyncio.CancelledError):
+                await task
+        batcher.close()
+
+    app = FastAPI(title=f"{params.model.name} scoring", lifespan=lifespan)
+
+    def answer(path: str, status: int, content: Any, headers: dict[str, str] | None = None):  # type: ignore[no-untyped-def]
+        metrics.requests.labels(path, str(status)).inc()
+        return JSONResponse(content, status_code=status, headers=headers)
+
+    @app.post("/predict")
+    async def predict(request: Request):  # type: ignore[no-untyped-def]
+        start = time.perf_counter()
+        given = request.headers.get("x-request-id", "")
+        request_id = given if REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        headers = {"X-Request-ID": request_id}
+        batcher.reading += 1
+        try:
+            body = await _body(request, limits.max_bytes)
+            rows = records.parse(body)
+            if len(rows) > limits.max_rows:
+                raise TooLarge(f"{len(rows):,} rows; at most {limits.max_rows:,} per request")
+            _routable(rows, route, models)
+        except TooLarge as error:
+            return answer("/predict", 413, {"detail": str(error)}, headers)
+        except Refused as error:
+            return answer("/predict", 422, _refusal(error, request_id), headers)
+        finally:
+            batcher.reading -= 1
+        try:
+            answers = await asyncio.wait_for(batcher.submit(rows), limits.timeout)
+        except TimeoutError:
+            detail = f"not scored within {limits.timeout:g} s; try again"
+            return answer("/predict", 503, {"detail": detail}, headers)
+        except ScoringFailed as error:
+            return answer("/predict", 422, {"detail": str(error)}, headers)
+        metrics.latency.observe(time.perf_counter() - start)
+        return answer("/predict", 200, {"request_id": request_id, "predictions": answers}, headers)
+
+    @app.get("/health")
+    async def health():  # type: ignore[no-untyped-def]
+        return answer("/health", 200, {"status": "alive"})
+
+    @app.get("/ready")
+    async def ready():  # type: ignore[no-untyped-def]
+        versions = {served.name: served.version for served in models.current.values()}
+        status = 200 if state["ready"] and versions else 503
+        content = {"status": "ready" if status == 200 else "not ready", "models": versions}
+        return answer("/ready", status, content)
+
+    @app.get("/metrics")
+    async def prometheus():  # type: ignore[no-untyped-def]
+        return Response(metrics.text(), media_type=CONTENT_TYPE)
+
+    return app
+
+
+class TooLarge(ValueError):
+    pass
+
+
+async def _body(request: Any, limit: int) -> bytes:
+    """The request's body, refused (TooLarge) past `limit` bytes without reading the rest."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"body of {int(declared):,} bytes; at most {limit:,}")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"body over {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _routable(rows: list[dict[str, Any]], route: str | None, models: Models) -> None:
+    """Refuse the rows of a fleet whose member is not being served."""
+    from .serve_input import Refused
+
+    if route is None:
+        return
+    problems = [
+        {"row": index, "column": route, "problem": f"no model is served for {str(value)[:80]!r}"}
+        for index, row in enumerate(rows)
+        if (value := row[route]) is None or str(value) not in models.current
+    ]
+    if problems:
+        problems[0]["problem"] += f" (served: {', '.join(sorted(models.current)[:20])})"
+        raise Refused(problems)
+
+
+def _refusal(error: Any, request_id: str) -> dict[str, Any]:
+    return {"detail": str(error), "problems": error.problems, "request_id": request_id}
+
+
+def main(host: str, port: int, model: str, poll: float) -> None:
+    if not 0 < port < 65536:
+        raise DataError(f"serve: --port {port}: use 1 to 65535")
+    params = load_params()
+    label = os.environ.get("MODEL_VERSION", "workspace")  # a file's, without champions.json
+    models = Models(model, params, label)
+    first, more = source(model, models.members[0]), len(models.members) - 1
+    print(f"serve: loading {first}{f' and {more} more' if more else ''}", file=sys.stderr)
+    report(models.load())
+    app = create_app(models, params, Limits(poll=poll if models.registry else 0))
+    names = ", ".join(f"{s.name} version {s.version}" for s in models.current.values())
+    print(f"serve: {names} on http://{host}:{port}", file=sys.stderr, flush=True)
+    run(app, host, port)
+
+
+def run(app: Any, host: str, port: int) -> None:
+    import uvicorn
+
+    config = partial(uvicorn.Config, log_level="warning", access_log=False)
+    server = uvicorn.Server(config(app, host=host, port=port, timeout_graceful_shutdown=10))
+    server.run()
