@@ -28,7 +28,7 @@ from .conftest import (
 )
 from .fake_github import BOT, FakeGitHub, Pull
 from .servers import Stack
-from .workflows import WorkflowRun, pull_request_event, push_event, run_workflow
+from .workflows import REPOSITORY, WorkflowRun, pull_request_event, push_event, run_workflow, sha
 
 pytestmark = pytest.mark.slow
 
@@ -222,7 +222,9 @@ def test_workflows_pull_from_the_store_and_promote_into_the_server(
     assert "SQLite registry" not in result.output
     assert "was not reachable" not in result.output, result.output[-6000:]  # pull and push
     assert "2 files fetched" in result.output
-    assert result.calls == []  # access keys, so the OIDC step was skipped
+    # Access keys, so the OIDC step was skipped; the image job built and pushed one image.
+    assert [call["tool"] for call in result.calls] == ["docker"] * 3
+    assert result.calls[-1]["args"] == ["push", f"ghcr.io/{REPOSITORY}:v1-{sha(project)[:12]}"]
     assert "S3 access keys for the DVC remote" in result.output
 
     # A pull request pulls main's data with the read-only keys, and trains.
@@ -248,6 +250,7 @@ def test_a_fleet_fans_out_over_shard_jobs_and_gathers_one_report_and_one_promoti
     from mlflow import MlflowClient
 
     project = trained_on_main(tmp_path, stack, "Fleet Act", fleet="yes")
+    client = MlflowClient(stack.tracking_uri)
 
     def promote(work: str) -> dict:
         result = run_promote(project, stack, tmp_path / work)
@@ -255,12 +258,22 @@ def test_a_fleet_fans_out_over_shard_jobs_and_gathers_one_report_and_one_promoti
         assert "Matrix: map[stage:members-2]" in result.output
         assert "gather: 4 members from 2 stages (20 files)" in result.output
         assert "was not reachable" not in result.output and "SQLite registry" not in result.output
-        return json.loads((result.artifacts / "promotion" / "promotion.json").read_text())
+        record = json.loads((result.artifacts / "promotion" / "promotion.json").read_text())
+        # The image holds each member's champion, named in champions.json with its version.
+        champions = json.loads((result.artifacts / "champions" / "champions.json").read_text())
+        members = ["east", "north", "south", "west"]
+        for member in members:
+            version = client.get_model_version_by_alias(f"fleet-act-{member}", "champion").version
+            assert champions[f"fleet-act-{member}"] == version
+        build = next(call for call in result.calls if call["args"][:1] == ["build"])
+        files = ["models/champions.json", *(f"models/{member}.skops" for member in members)]
+        assert sorted(build["files"]) == files
+        assert f"ghcr.io/{REPOSITORY}:{sha(project)[:12]}" in build["args"]
+        return record
 
     # On main: the shards pull their members' models from the store, so nothing retrains.
     first = promote("act-promote")
     assert sorted(first["promoted"]) == ["east", "north", "south", "west"], first
-    client = MlflowClient(stack.tracking_uri)
     for member in first["promoted"]:
         champion = client.get_model_version_by_alias(f"fleet-act-{member}", "champion")
         assert champion.version == "1" and champion.tags["member"] == member

@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 
 import pytest
+import yaml
 from markdown_it import MarkdownIt
 
 from .conftest import Trained, bake, branch_off, publish, reachable_remote, run, shared_env
@@ -276,7 +277,20 @@ def test_promote_workflow_promotes_on_push_to_main(pr_repo: Path, tmp_path: Path
     assert "Promotion of `customer-churn`: ✅ promoted" in result.output
     assert "SQLite registry that does not outlive it" in result.output
     assert PROMOTE_STEP in result.output
-    assert result.calls == []
+    # The image job builds the champion's file (the one dvc.lock records) into an image
+    # tagged with the version and the commit, and pushes that tag alone.
+    recorded = json.loads((result.artifacts / "champions" / "champions.json").read_text())
+    assert recorded == {"customer-churn": "1"}
+    lock = yaml.safe_load((pr_repo / "dvc.lock").read_text())
+    md5 = next(o["md5"] for s in lock["stages"].values() for o in s.get("outs", [])
+               if o["path"] == "models/model.skops")  # fmt: skip
+    tag = f"ghcr.io/{REPOSITORY}:v1-{sha(pr_repo)[:12]}"
+    build, login, push = (call for call in result.calls if call["tool"] == "docker")
+    assert build["args"][-1] == "." and tag in build["args"]
+    assert build["files"]["models/model.skops"] == md5 and "models/champions.json" in build["files"]
+    assert login["args"][:2] == ["login", "ghcr.io"] and push["args"] == ["push", tag]
+    assert f"Scoring image: `{tag}`" in result.output
+    assert [call["tool"] for call in result.calls] == ["docker"] * 3
 
 
 def test_promote_gates_on_metrics_it_computed_not_committed_ones(
