@@ -110,6 +110,23 @@ for _rows in ("4000", "200000", "1000000"):
         f"paired roc_auc interval, {int(_rows):,} rows: DeLong over scipy's plain bootstrap",
         "x",
     )
+SERVING_LOADS = {  # the serving benchmark's loads, by key
+    "single_1": "1 client, one row per request",
+    "single_8": "8 clients, one row per request",
+    "single_32": "32 clients, one row per request",
+    "batch_8": "8 clients, 100 rows per request",
+}
+for _key, _what in SERVING_LOADS.items():
+    DESCRIPTIONS[f"serve_speedup_vs_mlflow_{_key}"] = (
+        f"`serve` over `mlflow models serve`, requests/s, {_what}",
+        "x",
+    )
+DESCRIPTIONS["serve_p99_over_mlflow_single_32"] = (
+    "`serve` p99 latency over MLflow's, 32 clients, one row per request",
+    "x",
+)
+DESCRIPTIONS["serve_ready_s"] = ("`serve`: start to ready (the champion from the registry)", "s")
+DESCRIPTIONS["mlflow_serve_ready_s"] = ("`mlflow models serve`: start to ready", "s")
 DESCRIPTIONS["fleet_per_member_200_over_10"] = (
     "fleet: clean repro time per member at 200 members over that at 10",
     "x",
@@ -132,6 +149,10 @@ TARGETS = [
     ("fleet_per_member_200_over_10", 1.5, True),
     ("fleet_200_comment_chars", 65536, True),
     ("paired_primary_both_tasks_200000_rows_s", 2, True),
+    ("serve_speedup_vs_mlflow_single_32", 5, False),
+    ("serve_p99_over_mlflow_single_32", 0.333, True),
+    ("serve_speedup_vs_mlflow_batch_8", 2, False),
+    ("serve_ready_s", 5, True),
     ("drift_speedup_vs_evidently", 50, False),
     ("drift_agreement_vs_evidently", 0.95, False),
 ]
@@ -232,6 +253,26 @@ def markdown(results: dict[str, object]) -> str:
                 f" | {found['peak_rss_mb']} MB |"
                 for what, found in entries.items()
             ]
+    if "serving" in results:
+        lines += [
+            "",
+            "## Serving (one worker process each; the same model, machine and load process)",
+            "",
+            "| server | load | requests/s | p50 | p99 | failed |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for server, found in results["serving"].items():
+            for load, entry in found.items():
+                if load in SERVING_LOADS:
+                    lines.append(
+                        f"| {server} | {SERVING_LOADS[load]} | "
+                        f"{entry['requests_per_s']:.0f} | {entry['p50_ms']:.1f} ms | "
+                        f"{entry['p99_ms']:.1f} ms | {entry['failed']} |"
+                    )
+            lines.append(
+                f"| {server} | ready after {found['ready_s']} s; peak RSS"
+                f" {found['peak_rss_mb']} MB | | | | |"
+            )
     if "scale_out_transfer" in results:
         lines += [
             "",

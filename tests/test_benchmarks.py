@@ -79,3 +79,49 @@ def test_the_paired_benchmark_times_the_bakes_comparison(default_bake: Path) -> 
     )
     assert "| 4,000 | roc_auc | DeLong | 0.003 s |" in table
     assert "| `paired_primary_both_tasks_200000_rows_s` | at most 2 | 0.167 | yes |" in table
+
+
+def test_the_serving_benchmark_loads_a_server_from_its_own_process(tmp_path: Path) -> None:
+    """The load process against a stand-in server on 127.0.0.1; the table of both servers."""
+    import http.server
+    import threading
+
+    class Answer(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"  # keep-alive, as both real servers
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200 if self.path == "/predict" else 404)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    body = tmp_path / "body.json"
+    body.write_text('{"x": 1}')
+    script = TEMPLATE / "benchmarks" / "serve.py"
+    try:
+        port = str(server.server_address[1])
+        command = [sys.executable, script, "load", port, "/predict", body, "4", "0.5"]
+        found = json.loads(subprocess.run(command, check=True, capture_output=True).stdout)
+        wrong = [sys.executable, script, "load", port, "/other", body, "1", "0.2"]
+        missed = json.loads(subprocess.run(wrong, check=True, capture_output=True).stdout)
+    finally:
+        server.shutdown()
+    assert found["requests_per_s"] > 0 and found["failed"] == 0
+    assert 0 < found["p50_ms"] <= found["p99_ms"]
+    assert missed["failed"] > 0
+    single = {"requests_per_s": 812.0, "p50_ms": 36.5, "p99_ms": 125.7, "failed": 0}
+    table = markdown(
+        {
+            **MEASURED,
+            "serve_speedup_vs_mlflow_single_32": 11.3,
+            "serving": {"serve": {"ready_s": 2.1, "peak_rss_mb": 210, "single_32": single}},
+        }
+    )
+    assert "| serve | 32 clients, one row per request | 812 | 36.5 ms | 125.7 ms | 0 |" in table
+    assert "| `serve_speedup_vs_mlflow_single_32` | at least 5 | 11.3 | yes |" in table
