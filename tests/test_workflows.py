@@ -281,10 +281,10 @@ def test_promote_workflow_promotes_on_push_to_main(pr_repo: Path, tmp_path: Path
     # tagged with the version and the commit, and pushes that tag alone.
     recorded = json.loads((result.artifacts / "champions" / "champions.json").read_text())
     assert recorded == {"customer-churn": "1"}
-    lock = yaml.safe_load((pr_repo / "dvc.lock").read_text())
+    lock = yaml.safe_load(run(["git", "show", "main:dvc.lock"], pr_repo).stdout)
     md5 = next(o["md5"] for s in lock["stages"].values() for o in s.get("outs", [])
                if o["path"] == "models/model.skops")  # fmt: skip
-    tag = f"ghcr.io/{REPOSITORY}:v1-{sha(pr_repo)[:12]}"
+    tag = f"ghcr.io/{REPOSITORY}:v1-{sha(pr_repo, 'main')[:12]}"
     build, login, push = (call for call in result.calls if call["tool"] == "docker")
     assert build["args"][-1] == "." and tag in build["args"]
     assert build["files"]["models/model.skops"] == md5 and "models/champions.json" in build["files"]

@@ -94,6 +94,8 @@ def run_workflow(
         network = True
         secrets = {"GITHUB_TOKEN": github.token(BOT), **(secrets or {})}
         env = {**github.client_env(), **(env or {})}
+    else:  # GitHub gives every run a token; the docker stand-in's login needs one
+        secrets = {"GITHUB_TOKEN": "token-of-this-run", **(secrets or {})}
     event_file, calls, artifacts = work / "event.json", work / "calls.jsonl", work / "artifacts"
     event_file.write_text(json.dumps(event))
     secret_file, var_file = work / "secrets.env", work / "vars.env"

@@ -16,7 +16,7 @@ if args[:1] == ["build"]:
     tags = [args[i + 1] for i, arg in enumerate(args) if arg in {"--tag", "-t"}]
     if not (context / "Dockerfile").is_file() or not tags:
         sys.exit("docker stand-in: build needs a tag and a context holding a Dockerfile")
-    models = sorted((context / "models").glob("*"))
+    models = sorted((context / "models").glob("[!.]*"))  # .dockerignore keeps .gitignore out
     files = {str(p.relative_to(context)): hashlib.md5(p.read_bytes()).hexdigest() for p in models}
     known["built"] += tags
 elif args[:1] == ["login"]:
