@@ -1,10 +1,11 @@
 """The models `serve` answers with: one per member (a single model is a fleet of one member,
 named ""), each loaded through the safe loader from a file or from the registry.
 
-A registered version is trusted only when it holds the model that dvc.lock recorded at the
-commit it was built from (compared by content, as promote compares), a commit of this
-clone's history. When the alias moves, the new version is checked and loaded beside the old
-one, then swapped in whole: a request in flight finishes on the models it started with.
+A registered version is trusted only when it holds a model the pipeline built (compared by
+content, as promote compares): the workspace's, when dvc.lock records it, or the one dvc.lock
+recorded at the commit the version was built from, a commit of this clone's history. When
+the alias moves, the new version is checked and loaded beside the old one, then swapped in
+whole: a request in flight finishes on the models it started with.
 `champions` writes the checked files, and the version of each, for the scoring image.
 """
 
@@ -106,20 +107,14 @@ class Registry:
             return None
 
     def fetch(self, member: Member, version: Any, target: Path) -> None:
-        """The model file dvc.lock recorded at the commit `version` was built from, into
-        `target`, once the version holds the same model (compared by content)."""
+        """The pipeline's file holding what `version` holds, into `target` (see `trusted`)."""
         import tempfile
 
         from . import registry
 
         with tempfile.TemporaryDirectory() as folder:
             downloaded = registry.download(self.client, version, Path(folder))
-            recorded = recorded_file(member, version, Path(folder) / "recorded.skops")
-            if model_digest(downloaded) != model_digest(recorded):
-                raise DataError(
-                    f"{version.name} version {version.version} is not the model "
-                    f"{PIPELINE_LOCK} recorded for {member.path} at its commit; not served"
-                )
+            recorded = trusted(member, version, downloaded, Path(folder) / "recorded.skops")
             target.parent.mkdir(parents=True, exist_ok=True)
             if not (target.exists() and target.samefile(recorded)):
                 shutil.copyfile(recorded, target)
@@ -133,30 +128,44 @@ class Registry:
             return load_file(target, member, str(version.version))
 
 
-def recorded_file(member: Member, version: Any, scratch: Path) -> Path:
-    """The model file dvc.lock recorded at the commit `version` was built from (a commit of
-    this clone's history): the workspace's, or a copy from the DVC cache or remote."""
+def recorded(member: Member, rev: str | None) -> str | None:
+    """The md5 dvc.lock records for the member's model, in the workspace or at `rev`."""
+    return lock.stage_md5s((lock.read(rev) or {}).get("stages", {})).get(member.path.as_posix())
+
+
+def trusted(member: Member, version: Any, downloaded: Path, scratch: Path) -> Path:
+    """A file the pipeline built that holds the same model as `version` (compared by
+    content): the workspace model when dvc.lock records it (promote's own check), else the
+    one dvc.lock recorded at the commit the version was built from, a commit of this clone's
+    history, from the DVC cache or remote (copied into `scratch`). DataError if neither."""
     from .revisions import descends_from
 
     where = f"{version.name} version {version.version}"
+    held = model_digest(downloaded)
+    workspace = member.path.is_file() and files.md5(member.path) == recorded(member, None)
+    if workspace and model_digest(member.path) == held:
+        return member.path
     commit = str(version.tags.get("git_commit", ""))
     if not commit or descends_from(commit) is not True:
         raise DataError(
-            f"{where} was built from commit {commit[:12] or 'unknown'}, which is not in this "
-            "clone's history up to HEAD; `git pull` (or fetch it) first; not served"
+            f"{where} is not the workspace's model and was built from commit"
+            f" {commit[:12] or 'unknown'}, which is not in this clone's history up to HEAD;"
+            " `git pull` (or fetch it) first; not served"
         )
-    md5 = lock.stage_md5s((lock.read(commit) or {}).get("stages", {})).get(member.path.as_posix())
+    md5 = recorded(member, commit)
     if md5 is None:
         raise DataError(
             f"{where}: {PIPELINE_LOCK} at its commit {commit[:12]} records no {member.path}"
-            " (promoted before dvc.lock was committed?); commit it and promote again, or serve"
-            " the file itself with --model"
+            " (promoted before dvc.lock was committed?); not served"
         )
-    if member.path.is_file() and files.md5(member.path) == md5:
-        return member.path
     failed = lock.get_all({member.path: (md5, scratch)}, commit)
     if failed:
         raise DataError(f"{where}: {member.path} as of {commit[:12]}: {failed[member.path]}")
+    if model_digest(scratch) != held:
+        raise DataError(
+            f"{where} is not the model {PIPELINE_LOCK} records for {member.path}, in the"
+            f" workspace or at its commit {commit[:12]}; not served"
+        )
     return scratch
 
 
