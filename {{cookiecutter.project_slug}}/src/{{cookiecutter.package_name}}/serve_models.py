@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from . import files, lock
+from . import lock
 from .errors import DataError, PipelineError, first_line
-from .files import MODEL, PIPELINE_LOCK, load_model, model_digest
+from .files import MODEL, PIPELINE_LOCK, load_model, md5, model_digest
 from .params import Params
 from .predict import model_categories
+from .tracking import git_state
 
 NAME, MEMBER = "{name}", "{member}"  # in --model: each model's registered name, member name
 CHAMPION = f"models:/{NAME}@champion"
@@ -142,7 +143,7 @@ def trusted(member: Member, version: Any, downloaded: Path, scratch: Path) -> Pa
 
     where = f"{version.name} version {version.version}"
     held = model_digest(downloaded)
-    workspace = member.path.is_file() and files.md5(member.path) == recorded(member, None)
+    workspace = member.path.is_file() and md5(member.path) == recorded(member, None)
     if workspace and model_digest(member.path) == held:
         return member.path
     commit = str(version.tags.get("git_commit", ""))
@@ -152,13 +153,13 @@ def trusted(member: Member, version: Any, downloaded: Path, scratch: Path) -> Pa
             f" {commit[:12] or 'unknown'}, which is not in this clone's history up to HEAD;"
             " `git pull` (or fetch it) first; not served"
         )
-    md5 = recorded(member, commit)
-    if md5 is None:
+    expected = recorded(member, commit)
+    if expected is None:
         raise DataError(
             f"{where}: {PIPELINE_LOCK} at its commit {commit[:12]} records no {member.path}"
             " (promoted before dvc.lock was committed?); not served"
         )
-    failed = lock.get_all({member.path: (md5, scratch)}, commit)
+    failed = lock.get_all({member.path: (expected, scratch)}, commit)
     if failed:
         raise DataError(f"{where}: {member.path} as of {commit[:12]}: {failed[member.path]}")
     if model_digest(scratch) != held:
@@ -225,7 +226,7 @@ class Models:
             was = served.version if served else "none"
             if version is None or was == str(version.version):
                 continue
-            attempt = f"{version.version}:{_head()}"
+            attempt = f"{version.version}:{git_state()['git_commit']}"  # retried on a new commit
             if self.refused.get(member.name) == attempt:
                 continue
             name = member.params.model.name
@@ -251,14 +252,6 @@ class Swap(NamedTuple):
 
 def _label(member: Member) -> str:
     return f"{member.name}: " if member.name else ""
-
-
-def _head() -> str:
-    """The commit checked out: a refused version is tried again once it changes."""
-    import subprocess
-
-    done = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True)
-    return done.stdout.strip()
 
 
 def _versions(path: Path) -> dict[str, str]:
