@@ -179,3 +179,19 @@ def test_unseen_categories_and_out_of_range_numbers_are_scored_and_counted(
     assert status == 200 and len(body["predictions"]) == 1
     assert metric(text, 'serve_out_of_range_total{column="' + number + '"}') == 1
     assert f'column="{category}"' in text and "serve_unseen_categories_total" in text
+
+
+def test_a_huge_category_is_refused_and_a_markdown_one_is_scored_as_unseen(
+    served: Models,
+) -> None:
+    params = load_params()
+    route = getattr(getattr(params, "fleet", None), "by", None)
+    category = next(column for column in params.data.schema_.categorical if column != route)
+    row = records(pd.read_csv(INPUT).head(1))[0]
+    with server(served) as port:
+        status, body, _ = call(port, "/predict", {**row, category: "x" * 100_000})
+        scored = call(port, "/predict", {**row, category: "| **bold** |\n# heading"})
+        text = call(port, "/metrics")[1]
+    assert status == 422 and body["problems"][0]["column"] == category
+    assert "at most 200 characters" in body["detail"] and len(json.dumps(body)) < 2_000
+    assert scored[0] == 200 and 'column="' + category + '"' in text
