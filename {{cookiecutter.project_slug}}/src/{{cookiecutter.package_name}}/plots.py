@@ -2,11 +2,12 @@
 
 `dvc plots show` writes a page that loads its chart library from a CDN, so it
 stays blank offline. This reads the same definitions (dvc.yaml `plots:`) and the
-workspace's plot files, and draws each plot as inline SVG: no script, no link,
-nothing to fetch. Templates: `confusion*` draw a matrix of counts
+workspace's plot files, and draws each plot with matplotlib as inline SVG: no
+script, no link, nothing to fetch. Templates: `confusion*` draw a matrix of counts
 (`confusion_normalized`: shares of each actual class), `scatter*` draw points,
 `bar_horizontal*` a bar from 0 to each x value, one per y category, any other a line per
-y field. Image plots (PNG, SVG, ...) are embedded as they are.
+y field. An x of ISO dates (`2025-01-27`) is a date axis. Image plots (PNG, SVG, ...) are
+embedded as they are.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from __future__ import annotations
 import base64
 import csv
 import json
+import math
 from dataclasses import dataclass
+from datetime import datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -22,7 +25,7 @@ from typing import Any
 import yaml
 
 from .errors import DataError
-from .svg_chart import chart
+from .svg_chart import COLORS, cut, svg
 
 PIPELINE = Path("dvc.yaml")
 PAGE = Path("dvc_plots/index.html")
@@ -108,6 +111,134 @@ def _image(path: Path) -> str:
     return f'<img alt="{escape(str(path))}" src="{source}">'
 
 
+def _drawable(value: Any) -> bool:
+    """Not a gap: null, NaN and infinity (JSON null, or inf in a CSV) are left out."""
+    if value is None:
+        return False
+    try:
+        return math.isfinite(float(value))
+    except (TypeError, ValueError):
+        return True  # a category or a date
+
+
+def _axis(values: list[Any]) -> list[Any]:
+    """Numbers if all are, else dates if all are ISO 8601, else text (categories)."""
+    for read in (float, datetime.fromisoformat):
+        try:
+            return [read(value) for value in values]
+        except (TypeError, ValueError):
+            continue
+    return [cut(value) for value in values]
+
+
+def _lines(plot: Plot, data: dict[str, list[dict[str, Any]]]) -> list[tuple[str, list, list]]:
+    """Per series: its name, its x and its y values, gaps left out."""
+    lines = []
+    for series in plot.series:
+        rows = data[series.file]
+        if not rows:  # e.g. no ROC when the held-out split has one class only
+            continue
+        y = series.y or list(rows[0])[-1]
+        for field in (series.x, y):
+            if field is not None and any(field not in row for row in rows):
+                raise DataError(f"{series.file}: a row has no field {field!r}")
+        xs = [row[series.x] for row in rows] if series.x else list(range(len(rows)))
+        ys = [row[y] for row in rows]
+        pairs = [pair for pair in zip(xs, ys, strict=True) if all(map(_drawable, pair))]
+        if pairs:
+            name = str(y) if len(plot.series) == 1 else f"{series.file}: {y}"
+            lines.append((name, [a for a, _ in pairs], [b for _, b in pairs]))
+    return lines
+
+
+def _xy_chart(plot: Plot, data: dict[str, list[dict[str, Any]]]) -> str:
+    lines = _lines(plot, data)
+    if not lines:
+        return "<p>No rows to draw.</p>"
+    bars = plot.template.startswith("bar_horizontal")
+    # bars: a row per y category (numbers or not), the series' bars side by side in it
+    rows = list(dict.fromkeys(cut(y) for _, _, ys in lines for y in ys)) if bars else []
+
+    def draw(ax: Any) -> None:
+        for i, (name, xs, ys) in enumerate(lines):
+            style = {"color": COLORS[i % len(COLORS)], "label": cut(name)}
+            if bars:
+                thick = 0.8 / len(lines)
+                at = [rows.index(cut(y)) - 0.4 + (i + 0.5) * thick for y in ys]
+                drawn = ax.barh(at, _axis(xs), height=thick, **style)
+                ax.bar_label(drawn, fmt="{:,.4g}", padding=2, fontsize=8)
+            elif plot.template.startswith("scatter"):
+                ax.scatter(_axis(xs), _axis(ys), s=10, alpha=0.6, linewidths=0, **style)
+            else:
+                ax.plot(_axis(xs), _axis(ys), linewidth=1.8, **style)
+        if bars:
+            ax.set_yticks(range(len(rows)), rows)
+            ax.invert_yaxis()  # the first category on top
+            ax.axvline(0, color="#57606a", linewidth=0.8)
+            ax.margins(x=0.12)
+            ax.grid(axis="y", visible=False)
+        if not bars and isinstance(_axis(lines[0][1])[0], str):  # categories along x
+            from matplotlib.ticker import MaxNLocator
+
+            ax.xaxis.set_major_locator(MaxNLocator(6, integer=True))  # more would overlap
+        y_label = plot.y_label or (lines[0][0] if len(lines) == 1 else "")
+        ax.set(xlabel=cut(plot.x_label or plot.series[0].x or "step"), ylabel=cut(y_label))
+        if len(lines) > 1:
+            ax.legend()
+
+    return svg(draw, height=max(3.4, 1 + 0.3 * len(rows)))
+
+
+def _confusion_chart(plot: Plot, data: dict[str, list[dict[str, Any]]]) -> str:
+    """Actual classes down, predicted across; a `count` field adds up, else each row counts 1."""
+    series = plot.series[0]
+    rows = data[series.file]
+    actual_field, predicted_field = series.y, series.x
+    if not rows:
+        return "<p>No rows to draw.</p>"
+    for field in (actual_field, predicted_field):
+        if field is None or any(field not in row for row in rows):
+            raise DataError(f"{series.file}: a confusion plot needs x and y fields in every row")
+    cells: dict[tuple[str, str], float] = {}
+    for row in rows:
+        key = str(row[actual_field]), str(row[predicted_field])
+        cells[key] = cells.get(key, 0) + float(row.get("count", 1))
+    actual = sorted({a for a, _ in cells})
+    predicted = sorted({p for _, p in cells})
+    normalized = "normalized" in plot.template
+    if normalized:
+        totals = {a: sum(v for (row, _), v in cells.items() if row == a) or 1 for a in actual}
+        cells = {(a, p): v / totals[a] for (a, p), v in cells.items()}
+    matrix = [[cells.get((a, p), 0) for p in predicted] for a in actual]
+    top = max(cells.values()) or 1
+
+    def draw(ax: Any) -> None:
+        ax.pcolormesh(matrix, cmap="Blues", vmin=0, vmax=top, edgecolors="white", linewidth=2)
+        for i, values in enumerate(matrix):
+            for j, value in enumerate(values):
+                shown = f"{value:.1%}" if normalized else f"{value:,.0f}"
+                color = "white" if value > 0.55 * top else "#1f2328"
+                ax.text(j + 0.5, i + 0.5, shown, ha="center", va="center", color=color)
+        ax.set_xticks([j + 0.5 for j in range(len(predicted))], [cut(p) for p in predicted])
+        ax.set_yticks([i + 0.5 for i in range(len(actual))], [cut(a) for a in actual])
+        ax.set_xlabel(cut(plot.x_label or predicted_field))
+        ax.set_ylabel(cut(plot.y_label or actual_field))
+        ax.invert_yaxis()  # the first class on top
+        ax.set_aspect("equal")
+        ax.grid(False)
+        ax.tick_params(length=0)
+        ax.set_frame_on(False)
+
+    width, height = (min(8.0, 1.5 + 0.9 * len(names)) for names in (predicted, actual))
+    return svg(draw, width=width, height=height)
+
+
+def chart(plot: Plot, data: dict[str, list[dict[str, Any]]]) -> str:
+    if plot.template.startswith("confusion"):
+        return _confusion_chart(plot, data)
+    return _xy_chart(plot, data)
+
+
 STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 2rem auto; max-width: 70rem; color: #1f2328;
        padding: 0 1rem; }
@@ -115,9 +246,7 @@ h1 { font-size: 1.5rem; } h2 { font-size: 1.1rem; margin: 0 0 .3rem; }
 code { font-size: 90%; background: #eff1f3; padding: .1rem .3rem; border-radius: 4px; }
 .plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(28rem, 1fr)); gap: 1rem; }
 .card { border: 1px solid #d0d7de; border-radius: 6px; padding: .8rem; }
-.card img { max-width: 100%; }
-svg text { font-size: 11px; fill: #57606a; } svg line.grid { stroke: #d0d7de; stroke-width: 1; }
-.legend span { display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 .8rem; }
+.card img, .card svg { max-width: 100%; height: auto; }
 """
 
 
@@ -141,7 +270,7 @@ def page(plots: list[Plot], root: Path = Path()) -> str:
 <style>{STYLE}</style></head><body>
 <h1>Plots</h1>
 <p>The plots of <code>dvc.yaml</code>, drawn from the plot files in this workspace
-(no script: the page needs no network). Hover a cell or a point for its numbers.</p>
+(no script: the page needs no network).</p>
 <div class="plots">{"".join(cards)}</div>
 </body></html>
 """

@@ -2,16 +2,25 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from {{ cookiecutter.package_name }} import plots, svg_chart
+from {{ cookiecutter.package_name }} import plots
 from {{ cookiecutter.package_name }}.errors import DataError
+from {{ cookiecutter.package_name }}.svg_chart import COLORS
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFUSION = {("0", "0"): 1950, ("0", "1"): 461, ("1", "0"): 615, ("1", "1"): 974}
+CURVE = re.compile(rf'<path d="([^"]+)"[^>]*style="fill: none; stroke: {COLORS[0]}')
+
+
+def points(page: str) -> list[int]:
+    """How many points each line drawn in the first color goes through."""
+    return [len(re.findall(r"[ML] ", curve)) for curve in CURVE.findall(page)]
 
 
 def workspace(folder: Path) -> None:
@@ -43,14 +52,11 @@ def test_plots_page_draws_every_plot_with_nothing_to_fetch(
     assert page.count("<svg") == 3
     for title in ("ROC", "Precision-recall", "Confusion matrix"):
         assert f"<h2>{title}</h2>" in page
-    # each curve goes through every point of its file, (0, 0) at the bottom-left corner
-    curves = re.findall(r'<polyline points="([^"]+)"', page)
-    assert [len(curve.split()) for curve in curves] == [4, 2]
-    corner = f"{svg_chart.LEFT:.1f},{svg_chart.HEIGHT - svg_chart.BOTTOM:.1f}"
-    assert curves[0].split()[0] == corner
-    # each cell of the confusion matrix shows its count
-    for (actual, predicted), count in CONFUSION.items():
-        assert f"actual {actual}, predicted {predicted}: {count:,}</title>" in page
+    # real axes: each named by its field, with tick labels
+    for label in ("fpr", "tpr", "recall", "precision", "predicted", "actual", "0.0", "1.0"):
+        assert f">{label}</text>" in page, label
+    assert points(page) == [4, 2]  # each curve goes through every point of its file
+    for count in CONFUSION.values():  # each cell of the confusion matrix shows its count
         assert f">{count:,}</text>" in page
 
 
@@ -71,6 +77,50 @@ def test_gaps_in_a_curve_are_left_out(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.chdir(tmp_path)
     plots.main()
     page = (tmp_path / plots.PAGE).read_text(encoding="utf-8")
-    curves = re.findall(r'<polyline points="([^"]+)"', page)
-    assert len(curves[0].split()) == 2  # the null and the infinite point are not drawn
+    assert points(page)[0] == 2  # the null and the infinite point are not drawn
     assert ">None<" not in page
+
+
+HOSTILE = "</svg><script>alert(1)</script>"
+LONG = "segment " + "x" * 60
+
+
+def test_every_template_gets_axes_a_legend_dates_and_inert_labels(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Labels come from data: no markup or math comes alive and a long one is cut; a date axis
+    names the year; two series get a legend; bars show their values; the same files draw the
+    same page, byte for byte."""
+    over_time = {"template": "simple", "x": "week", "y": {"a.json": "mae", "b.json": "mae"}}
+    scatter = {"template": "scatter", "x": "actual", "y": {"a.json": "predicted"}}
+    bars = {"template": "bar_horizontal", "x": "mean_error", "y": {"s.csv": "segment"}}
+    pipeline = {"plots": [{"Over time": over_time}, {"Scatter": scatter}, {"Bars": bars}]}
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump(pipeline))
+    weeks = ["2024-12-30", "2025-01-13", "2025-02-10", "2025-03-10"]
+    rows = [{"week": w, "mae": i, "actual": i, "predicted": i + 1} for i, w in enumerate(weeks)]
+    (tmp_path / "a.json").write_text(json.dumps(rows))
+    (tmp_path / "b.json").write_text(json.dumps([{"week": w, "mae": 2} for w in weeks]))
+    segments = [HOSTILE, "$x^2$", LONG, "north"]
+    lines = [f"{name},{-0.5 * i}" for i, name in enumerate(segments)]
+    (tmp_path / "s.csv").write_text("\n".join(["segment,mean_error", *lines]))
+    monkeypatch.chdir(tmp_path)
+    plots.main()
+    page = (tmp_path / plots.PAGE).read_text(encoding="utf-8")
+    assert page.count("<svg") == 3
+    assert "<script" not in page and ">&lt;/svg&gt;&lt;script&gt;alert(1)&lt;/script&gt;<" in page
+    assert ">$x^2$</text>" in page  # as written, not drawn as math
+    assert f">{LONG[:39]}…</text>" in page and LONG not in page
+    assert ">Feb</text>" in page and re.search(r">[^<]*2025[^<]*</text>", page)  # and the year
+    assert ">a.json: mae</text>" in page and ">b.json: mae</text>" in page  # the legend
+    for label in ("week", "actual", "predicted", "mean_error", "segment", "-1.5"):
+        assert f">{label}</text>" in page, label
+    plots.main()
+    assert (tmp_path / plots.PAGE).read_text(encoding="utf-8") == page
+
+
+def test_importing_the_pages_loads_no_matplotlib() -> None:
+    """Only drawing does: the commands that draw nothing do not pay for it."""
+    modules = "{{ cookiecutter.package_name }}.plots, {{ cookiecutter.package_name }}.drift_report"
+    code = f"import sys, {modules}; print([m for m in sys.modules if m.startswith('matplotlib')])"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout == "[]\n"
