@@ -5,7 +5,7 @@ Self-contained on purpose: it may import only the standard library.
 
 from __future__ import annotations
 
-import importlib.util
+import importlib
 import re
 import shutil
 import subprocess
@@ -25,13 +25,20 @@ SHARES_INFRASTRUCTURE = {{ "True" if cookiecutter.mlflow_tracking == "server" or
 RENDERED_BY_CRUFT = {{ "True" if cookiecutter.get("_commit") else "False" }}
 
 
-# The single model's modules and tests that a fleet bake has no use for.
+# The single model's modules and tests that a fleet bake has no use for: its detailed PR report
+# (a fleet's sums its members up in fleet_report.py) and the offline page of dvc.yaml's plots.
 SINGLE_MODEL_ONLY = (
     "src/{{ cookiecutter.package_name }}/plots.py",  # draws dvc.yaml's plots; a fleet has none
-    "src/{{ cookiecutter.package_name }}/svg_chart.py",
+    "src/{{ cookiecutter.package_name }}/report_model.py",
+    "src/{{ cookiecutter.package_name }}/report_markdown.py",
+    "src/{{ cookiecutter.package_name }}/report_parts.py",
+    "src/{{ cookiecutter.package_name }}/task_report.py",
     "tests/test_use_data.py",  # the single model's params; test_fleet.py tests a fleet's
     "tests/test_plots.py",
     "tests/test_pipeline.py",  # the single model's stages end to end
+    "tests/test_report.py",
+    "tests/test_report_markdown.py",
+    "tests/test_task_report.py",
 )
 
 
@@ -66,11 +73,9 @@ def select_fleet(root: Path) -> None:
     shutil.rmtree(fleet)
     for name in SINGLE_MODEL_ONLY:
         (root / name).unlink(missing_ok=True)  # a task may have no test of its own for it
-    package = root / "src" / "{{ cookiecutter.package_name }}"
     sys.dont_write_bytecode = True  # no __pycache__ left in the bake
-    spec = importlib.util.spec_from_file_location("shards", package / "shards.py")
-    shards = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(shards)
+    sys.path.insert(0, str(root / "src"))  # shards and paths import the standard library only
+    shards = importlib.import_module("{{ cookiecutter.package_name }}.shards")
     members = re.findall(r"^    ([A-Za-z0-9_-]+): \{\}$", (root / "params.yaml").read_text(), re.M)
     shards_count = int(re.search(r"^  shards: (\d+)", (root / "params.yaml").read_text(), re.M).group(1))
     dvc_yaml = root / "dvc.yaml"

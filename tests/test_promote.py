@@ -116,9 +116,10 @@ def test_promotion_lifecycle_on_sqlite(project: Path) -> None:
     # A promotion that crashed after registering, before moving the alias...
     crash = (
         "import json; from mlflow import MlflowClient;"
-        "from customer_churn import lock, registry, tracking;"
+        "from customer_churn import members, registry, tracking;"
         "from customer_churn.params import load_params; tracking.configure(); p = load_params();"
-        "key = lock.model_key(open('dvc.lock').read());"
+        + "; ".join(WORKSPACE_KEY.strip().splitlines())
+        + ";"
         "registry.register(MlflowClient(), p, key, json.load(open('reports/metrics.json')))"
     )
     run(["python", "-c", crash], project, env=env)
@@ -283,30 +284,40 @@ def refused(project: Path, env: dict[str, str]) -> str:
     return line
 
 
-POISON = """
+# The key of the workspace's model (members.key: its params, its rows, the code), as anyone
+# who can read the repository can compute it.
+WORKSPACE_KEY = """
+import pathlib
+from customer_churn.files import read_table
+from customer_churn.members import code_hash, key as model_key, rows_hash
+from customer_churn.params import load_params
+rows = read_table(pathlib.Path("data/train.parquet"))
+key = model_key(load_params(), rows_hash(rows), code_hash())
+"""
+
+POISON = f"""
 import sys, mlflow, mlflow.sklearn
 from pathlib import Path
 from sklearn.dummy import DummyClassifier
 from customer_churn.files import read_table
-from customer_churn.lock import model_key
+{WORKSPACE_KEY}
 frame = read_table(Path("data/train.parquet"))
 features, target = frame.drop(columns="churned"), frame["churned"]
 model = DummyClassifier(strategy="constant", constant=0).fit(features, target)
 mlflow.set_experiment("customer-churn")
 with mlflow.start_run() as run:
     info = mlflow.sklearn.log_model(model, name="model", serialization_format="cloudpickle")
-    mlflow.set_tags({"model_key": model_key(open("dvc.lock").read()), "model_md5": sys.argv[1],
-                     "model_uri": info.model_uri})
+    mlflow.set_tags({{"model_key": key, "model_md5": sys.argv[1], "model_uri": info.model_uri}})
 print(run.info.run_id)
 """
 
 # Someone with write access to the store registers a pickled model under the key of the
-# commit about to be promoted (public in dvc.lock), with forged tags. Unpickling it creates
-# the file sys.argv[2].
-PLANT = """
+# commit about to be promoted (anyone who can read the repository computes it), with forged
+# tags. Unpickling it creates the file sys.argv[2].
+PLANT = f"""
 import sys, mlflow, mlflow.pyfunc
 from mlflow import MlflowClient
-from customer_churn.lock import model_key
+{WORKSPACE_KEY}
 
 class Payload:
     def __init__(self, marker):
@@ -323,8 +334,8 @@ class Planted(mlflow.pyfunc.PythonModel):
 mlflow.set_experiment("customer-churn")
 with mlflow.start_run() as run:
     info = mlflow.pyfunc.log_model(name="model", python_model=Planted(sys.argv[2]))
-tags = {"model_key": model_key(open("dvc.lock").read()), "model_md5": sys.argv[1],
-        "was_champion": "true", "metric.roc_auc": "0.99"}
+tags = {{"model_key": key, "model_md5": sys.argv[1],
+        "was_champion": "true", "metric.roc_auc": "0.99"}}
 planted = MlflowClient().create_model_version(
     "customer-churn", info.model_uri, run.info.run_id, tags=tags
 )

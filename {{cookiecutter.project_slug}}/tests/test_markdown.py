@@ -10,11 +10,10 @@ import pytest
 from markdown_it import MarkdownIt
 from markdown_it.token import Token
 
-from {{ cookiecutter.package_name }} import drift_report, drift_rules, task_report
+from {{ cookiecutter.package_name }} import drift_report, drift_rules
 from {{ cookiecutter.package_name }}.evaluate import model_card
 from {{ cookiecutter.package_name }}.markdown import LIMIT, cap, code, label, one_line, size, text
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.report import Inputs, Side, build
 
 HOSTILE = (
     "[approve here](https://evil.example/login) @your-org/ml-maintainers "
@@ -95,67 +94,6 @@ def test_cap_cuts_at_a_line_and_closes_what_it_leaves_open() -> None:
     assert size(cap(emoji + "\n" + emoji + "\n")) <= LIMIT
 
 
-def failed(column: str, observed: Any) -> dict[str, Any]:
-    """reports/validation.json with one failed expectation on `column`."""
-    failure = {"expectation": "expect_column_values_to_be_in_set", "column": column}
-    return {
-        "success": False,
-        "statistics": {"successful_expectations": 1, "evaluated_expectations": 2},
-        "failures": [{**failure, "observed": observed}],
-    }
-
-
-def report(params: Params, value: str, validation: dict[str, Any] | None = None) -> str:
-    primary = params.model.primary_metric
-    plots = {
-        "confusion": [{"actual": "0", "predicted": "0", "count": 5}],
-        "residuals": [{"segment": value, "mean_error": 0.5, "mean_absolute_error": 1.0}],
-    }
-    side = Side(
-        metrics={primary: 0.8, "segment_gap": 0.1},
-        segments={value: {primary: 0.8}, "north": {primary: 0.7}},
-        plots=plots,
-        importance={value: 0.02, "tenure": 0.01},
-        data_md5=f"`{value}",
-    )
-    inputs = Inputs(
-        base_name=value,
-        base=side,
-        head=side,
-        params_changed={f"data.schema.categorical.{value}": (value, [value, "`|`"])},
-        validation=validation or failed(value, {"unexpected_count": 2, "examples": [value, HUGE]}),
-    )
-    return build(inputs, params)
-
-
-def test_pr_report_shows_data_and_params_inert(params: Params) -> None:
-    document = report(params, HOSTILE)
-    assert problems(document) == [] and whole(document)
-    for section in ("segment", "Parameters", "Data validation", "Feature importance"):
-        assert section in document
-
-
-def test_pr_report_stays_under_the_limit_whatever_the_data(params: Params) -> None:
-    huge = report(params, HUGE)
-    assert problems(huge) == [] and len(huge) < 20_000
-    many = {
-        "success": False,
-        "statistics": {},
-        "failures": [{"expectation": HUGE, "column": HUGE, "observed": HUGE}] * 5_000,
-    }
-    document = report(params, HUGE, validation=many)
-    assert problems(document) == [] and "… and 4,980 more (reports/validation.json)" in document
-
-
-def test_task_sections_show_labels_and_segments_inert(params: Params) -> None:
-    plots = {
-        "confusion": [{"actual": "0", "predicted": "1", "count": 3}],
-        "residuals": [{"segment": HOSTILE, "mean_error": 0.5, "mean_absolute_error": 1.0}],
-    }
-    lines = task_report.report_sections({"main": plots, HOSTILE: plots}, params)
-    assert lines and problems("\n".join(lines)) == []
-
-
 def column(drifted: bool, reasons: list[str] | None = None) -> dict[str, Any]:
     """A column's entry of drift_stats.check_columns, as the reports read it."""
     return {
@@ -189,6 +127,29 @@ def test_drift_report_shows_column_names_and_unseen_values_inert(params: Params)
     assert chart.count('"') == 6  # three quoted labels, none broken by a quote of its own
     page = drift_report.html(drift_result(params, columns), HOSTILE)
     assert "<a " not in page and "<img" not in page
+
+
+def test_drift_page_charts_show_category_names_inert_cut_and_on_real_axes(
+    params: Params,
+) -> None:
+    """A category is data: its markup and math stay text and a long one is cut; each chart has
+    its axes, its legend and the shares."""
+    names = ["</svg><script>alert(1)</script>", "$x^2$", "y" * 60]
+    shares = {"reference": [0.5, 0.3, 0.2], "current": [0.25, 0.5, 0.25]}
+    histogram = {"edges": [0.0, 5.0, 10.0], "reference": [0.5, 0.5], "current": [0.2, 0.8]}
+    columns = {
+        "plan": {**column(True), "distribution": {"categories": names, **shares}},
+        "age": {**column(False), "type": "numeric", "test": "ks", "distribution": histogram},
+    }
+    page = drift_report.html(drift_result(params, columns), "model")
+    assert page.count("<svg") == 2
+    assert "<script" not in page and ">&lt;/svg&gt;&lt;script&gt;alert(1)&lt;/script&gt;<" in page
+    assert ">$x^2$</text>" in page  # as written, not drawn as math
+    assert f">{'y' * 39}…</text>" in page and "y" * 60 not in page
+    for shown in ("reference (training)", "new data", "share of rows", "0%", "25%", "50%"):
+        assert f">{shown}</text>" in page, shown
+    assert ">value (bins of equal width)</text>" in page and ">10</text>" in page
+    assert drift_report.html(drift_result(params, columns), "model") == page  # byte for byte
 
 
 def test_drift_report_of_many_columns_stays_under_the_limit(params: Params) -> None:

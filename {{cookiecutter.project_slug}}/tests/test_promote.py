@@ -3,14 +3,17 @@ from __future__ import annotations
 from pathlib import Path
 from types import SimpleNamespace
 
+import pandas as pd
 import pytest
 
 from {{ cookiecutter.package_name }}.errors import DataError, PromotionRefused
 from {{ cookiecutter.package_name }}.files import model_digest, save_model
-from {{ cookiecutter.package_name }}.lock import model_key, recorded, recorded_md5s
+from {{ cookiecutter.package_name }}.lock import recorded, recorded_md5s
+from {{ cookiecutter.package_name }}.members import code_hash, key, rows_hash
 from {{ cookiecutter.package_name }}.paired import Comparison
 from {{ cookiecutter.package_name }}.params import Params
-from {{ cookiecutter.package_name }}.promote import Promotion, PromotionError, decide, summary
+from {{ cookiecutter.package_name }}.promote import decide
+from {{ cookiecutter.package_name }}.promotion import Promotion, PromotionError, summary
 from {{ cookiecutter.package_name }}.registry import metrics_from_tags, version_tags
 from {{ cookiecutter.package_name }}.rollback import rollback
 from {{ cookiecutter.package_name }}.task import METRICS
@@ -33,12 +36,17 @@ stages:
 """
 
 
-def test_model_identity_is_what_produced_it_not_the_file() -> None:
-    first = model_key(LOCK.format(out="aaa"))
-    assert model_key(LOCK.format(out="bbb")) == first  # a re-save differs byte for byte
-    assert model_key(LOCK.format(out="aaa").replace("seed: 42", "seed: 7")) != first
-    with pytest.raises(DataError, match="no train stage"):
-        model_key("stages: {}")
+def test_model_identity_is_what_produced_it_not_the_file(
+    params: Params, frame: pd.DataFrame
+) -> None:
+    """A model's key: its params, its rows and the code; a re-save (other bytes) keeps it."""
+    code = code_hash()
+    first = key(params, rows_hash(frame), code)
+    assert key(params, rows_hash(frame.copy()), code) == first
+    reseeded = params.model_copy(update={"train": params.train.model_copy(update={"seed": 7})})
+    assert key(reseeded, rows_hash(frame), code) != first
+    assert key(params, rows_hash(frame.iloc[1:]), code) != first
+    assert key(params, rows_hash(frame), "another code") != first
 
 
 def test_a_model_is_known_by_what_it_holds_not_by_how_it_was_saved(tmp_path: Path) -> None:

@@ -19,9 +19,10 @@ import pytest
 from {{ cookiecutter.package_name }} import task
 from {{ cookiecutter.package_name }}.__main__ import main
 from {{ cookiecutter.package_name }}.files import save_model
+from {{ cookiecutter.package_name }}.members import members, split
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.serve import Limits, create_app
-from {{ cookiecutter.package_name }}.serve_models import Models, members
+from {{ cookiecutter.package_name }}.serve_models import Models
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import INPUT
@@ -33,12 +34,12 @@ FILES = "models/{member}.skops"  # each member's file; a single model's is model
 def served(scoring_project: Any, frame: pd.DataFrame) -> Models:
     """The scoring project's model(s): in a fleet, one per member, on the member's rows."""
     params = load_params()
-    route = getattr(getattr(params, "fleet", None), "by", None)
+    parts = split(params, frame)
     for member in members(params):
-        rows = frame[frame[route].astype(str) == member.name] if route else frame
         own = member.params
-        save_model(train(rows, own.data.schema_, own.split, own.train), member.path)
-    spec = FILES if route else "models/model.skops"
+        fitted = train(parts[member.name], own.data.schema_, own.split, own.train)
+        save_model(fitted, member.outputs.model)
+    spec = FILES if getattr(params, "fleet", None) else "models/model.skops"
     models = Models(spec, params, "test")
     models.load()
     return models

@@ -12,11 +12,11 @@ from {{ cookiecutter.package_name }} import shards, task
 from {{ cookiecutter.package_name }}.__main__ import main
 from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
 from {{ cookiecutter.package_name }}.files import md5, save_model
-from {{ cookiecutter.package_name }}.fleet import member_params
-from {{ cookiecutter.package_name }}.fleet_drift import next_windows
+from {{ cookiecutter.package_name }}.fleet_params import member_params, next_windows
 from {{ cookiecutter.package_name }}.gather import main as gather_main
 from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.params import load_params, parse_params
+from {{ cookiecutter.package_name }}.paths import member_outputs
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import ROOT
@@ -94,20 +94,21 @@ def test_check_refuses_stale_member_stages_and_write_stages_rewrites_them(
 def test_next_window_moves_only_the_fired_members_on() -> None:
     text = (ROOT / "params.yaml").read_text()
     params = load_params(ROOT / "params.yaml")
-    moved = next_windows(text, params, ["west"])
-    again = next_windows(moved, parse_params(yaml.safe_load(moved)), ["west", "north"])
+    moved, said = next_windows(text, params, ["west"])
+    again, _ = next_windows(moved, parse_params(yaml.safe_load(moved)), ["west", "north"])
     assert yaml.safe_load(again)["fleet"]["windows"] == {"west": 2, "north": 1}
     assert moved.count("\n") == text.count("\n")  # comments and layout kept
+    assert said == "west -> window 1" and next_windows(text, params, []) == (text, "")
 
 
 def shard_job(folder: Path, stage: str, members: list[str]) -> None:
     """What a CI shard job keeps for the gather job: its members' files and its dvc.lock."""
     outs = []
     for member in members:
-        for path in shards.member_outputs(member).values():
+        for path in member_outputs(member).member_files().values():
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
             (folder / path).write_text(f"{stage} {path}")
-            outs.append({"path": path, "md5": md5(folder / path)})
+            outs.append({"path": path.as_posix(), "md5": md5(folder / path)})
     lock = {"schema": "2.0", "stages": {"ingest": {"cmd": "ingest"}, stage: {"outs": outs}}}
     (folder / "dvc.lock").write_text(yaml.safe_dump(lock))
 
@@ -127,7 +128,7 @@ def test_gather_takes_nothing_from_an_incomplete_or_altered_shard(
         gather_main(jobs)
 
     shard_job(jobs / second, second, second_members)
-    model = jobs / second / shards.member_outputs(second_members[0])["model"]
+    model = jobs / second / member_outputs(second_members[0]).model
     model.write_text("a model that its shard's dvc.lock does not record")
     with pytest.raises(DataError, match=r"is not the file its dvc\.lock records; nothing was"):
         gather_main(jobs)
@@ -234,8 +235,9 @@ def test_a_member_the_split_cannot_use_is_refused_before_any_member_is_written(
 ) -> None:
     """North's rows {{ "hold one class only" if cookiecutter.task == "classification" else "hold one date only" }}: nothing of north (nor of south, trained in the same
     stage) is written, south's previous model stays, and the line names the member."""
-    from {{ cookiecutter.package_name }}.files import TRAINING_DATA, write_table
+    from {{ cookiecutter.package_name }}.files import write_table
     from {{ cookiecutter.package_name }}.fleet import members_main
+    from {{ cookiecutter.package_name }}.paths import TRAINING_DATA
 
     raw = fleet_params()
     raw["data"]["rows"] = 4000

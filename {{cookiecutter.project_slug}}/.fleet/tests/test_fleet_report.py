@@ -5,7 +5,7 @@ import re
 import pytest
 
 from {{ cookiecutter.package_name }} import task
-from {{ cookiecutter.package_name }}.fleet_commands import with_inherited
+from {{ cookiecutter.package_name }}.fleet_changes import with_inherited
 from {{ cookiecutter.package_name }}.fleet_report import LIMIT, MemberChange, build
 from {{ cookiecutter.package_name }}.gate import GateDecision
 from {{ cookiecutter.package_name }}.paired import Comparison
@@ -230,7 +230,7 @@ def test_names_and_values_from_data_and_params_stay_inert() -> None:
 
 
 def test_the_fleet_drift_report_shows_names_inert_and_stays_under_the_limit() -> None:
-    from {{ cookiecutter.package_name }}.fleet_drift import markdown
+    from {{ cookiecutter.package_name }}.fleet_summary import markdown
 
     def verdict(retrain: bool) -> dict:
         triggers = ["data_drift"] if retrain else []

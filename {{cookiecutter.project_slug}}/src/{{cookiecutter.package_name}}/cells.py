@@ -8,8 +8,8 @@ import math
 from typing import Any
 
 from .gate import improvement
-from .markdown import code, text
-from .paired import BETTER, NO_DIFFERENCE, WORSE, Comparison
+from .markdown import code
+from .paired import BETTER, NO_DIFFERENCE, WORSE
 from .task import METRICS as METRIC_DIRECTIONS
 
 # Extra metrics whose direction is known: smaller segment gaps are better.
@@ -74,25 +74,3 @@ def parameter(value: Any) -> str:
 def more(left: int, where: str) -> list[str]:
     """The line that counts what a bounded list left out."""
     return ["", f"… and {left:,} more ({where})."] if left > 0 else []
-
-
-def same_rows_table(found: list[Comparison]) -> list[str]:
-    """Both models on the PR's test rows: each difference with its interval and verdict."""
-    if not found:
-        return []
-    level = f"{found[0].level:.0%}"
-    rows = [
-        f"Both models scored on this PR's {found[0].rows:,} test rows; the interval is paired"
-        f" ({level}).",
-        "",
-        "| metric | main's model | PR's model | improvement | interval | verdict |",
-        "|---|---:|---:|---:|---|---|",
-    ]
-    for item in found:
-        ends = f"{item.low:+.4f} to {item.high:+.4f}" if math.isfinite(item.low) else "—"
-        rows.append(
-            f"| {text(item.metric)} | {number(item.champion)} | {number(item.candidate)} |"
-            f" {item.improvement:+.4f} | {ends} | {VERDICTS[item.verdict]} |"
-        )
-    methods = ", ".join(dict.fromkeys(text(item.method.split(",")[0]) for item in found))
-    return [*rows, "", f"<sub>Intervals: {methods}. Improvement: up is better.</sub>"]

@@ -22,5 +22,16 @@ def check(params: Params) -> str:
     return f"{params.train.estimator}, {len(schema.features)} features, source {params.data.source}"
 
 
-def main() -> None:
-    print(f"check: params.yaml is valid ({check(load_params())})")
+def main(write_stages: bool = False) -> None:
+    """Check params.yaml, each member's own params and, in a fleet, dvc.yaml's member stages
+    (rewritten first with `--write-stages`: `make repro` runs one process, not two)."""
+    from .members import FLEET, members
+
+    params = load_params()
+    group = members(params)
+    if FLEET:
+        from .fleet import check_stages
+
+        check_stages(params, write_stages)
+    many = f", {len(group)} members" if FLEET else ""
+    print(f"check: params.yaml is valid ({check(params)}{many})")

@@ -8,7 +8,7 @@ import re
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -16,18 +16,13 @@ from . import github, task
 from .drift_rules import decide, performance_drop
 from .drift_stats import check_columns
 from .errors import DataError, first_line
-from .files import (
-    PROJECT,
-    REPORTS,
-    TRAINING_DATA,
-    Outputs,
-    read_json,
-    read_table,
-    write_json,
-    write_text,
-)
+from .files import read_json, read_table, write_json, write_text
 from .ingest import as_categories, plain_numbers
 from .params import Params, Schema
+from .paths import PROJECT, REPORTS, TRAINING_DATA, Outputs
+
+if TYPE_CHECKING:
+    from .members import Member
 
 DRIFT_JSON = REPORTS / "drift.json"
 DRIFT_MD = REPORTS / "drift.md"
@@ -36,14 +31,13 @@ DRIFT_HTML = REPORTS / "drift.html"
 
 def current_data(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
     """The newest data and a description of where it came from."""
-    from .ingest import ingest
+    from .ingest import newest
 
     data = params.data
     if path is not None:
         return read_table(path, sep=data.sep), str(path)
     if data.source == "synthetic":
-        window = data.window + 1
-        return ingest(data, window=window), f"synthetic window {window}"
+        return newest(params, ahead=1)
     pattern = params.drift.current_path
     if not pattern:
         raise DataError(
@@ -154,27 +148,73 @@ def compared(
     return reference, frame, source
 
 
+def check_member(
+    member: Member, ref: pd.DataFrame, cur: pd.DataFrame, force: bool
+) -> dict[str, Any]:
+    """One member's verdict: its newest rows `cur` against its training rows `ref` (a fleet
+    member without new rows is retrained only when asked)."""
+    own = member.params
+    if cur.empty:
+        return {
+            "retrain": force,
+            "triggers": ["manual"] if force else [],
+            "new_rows": 0,
+            "drift_detected": False,
+            "share_drifted": 0.0,
+            "drifted": [],
+            "performance": None,
+        }
+    columns = check_columns(ref, cur, own.data.schema_, own.drift)
+    performance = check_performance(cur, own, member.outputs)
+    verdict = decide(columns, own.drift, len(cur), performance, forced=force)
+    if member.name:
+        verdict["drifted"] = [name for name, column in columns.items() if column["drifted"]]
+        verdict["reference_rows"] = len(ref)
+    return verdict
+
+
 def main(current: Path | None = None, force: bool = False) -> None:
-    from . import drift_report
+    """Each member's newest rows against its training rows: one verdict per member, and one
+    retraining pull request for those whose rules fired."""
+    from .members import FLEET, members, rows, split
     from .params import load_params
 
     params = load_params()
-    schema = params.data.schema_
     reference, frame, source = compared(params, lambda: current_data(params, current))
-    columns = check_columns(reference, frame, schema, params.drift)
-    performance = check_performance(frame, params)
-    result = decide(columns, params.drift, len(frame), performance, forced=force)
-    result["reference"] = {"source": str(TRAINING_DATA), "rows": len(reference)}
-    result["current"] = {"source": source, "rows": len(frame)}
+    references, currents = split(params, reference), split(params, frame)
+    verdicts = {
+        member.name: check_member(
+            member, rows(references, reference, member), rows(currents, frame, member), force
+        )
+        for member in members(params)
+    }
+    sides = {
+        "reference": {"source": str(TRAINING_DATA), "rows": len(reference)},
+        "current": {"source": source, "rows": len(frame)},
+    }
+    if FLEET:
+        from .fleet_summary import drift_pages
 
+        result, markdown, page = drift_pages(verdicts, sides, params.model.name)
+    else:
+        from . import drift_report
+
+        result = {**verdicts[""], **sides}
+        markdown = drift_report.markdown(result, params.model.name)
+        page = drift_report.html(result, params.model.name)
     write_json(result, DRIFT_JSON)
-    markdown = drift_report.markdown(result, params.model.name)
     write_text(markdown, DRIFT_MD)
-    write_text(drift_report.html(result, params.model.name), DRIFT_HTML)
+    write_text(page, DRIFT_HTML)
     github_outputs(result, markdown)
+    print(f"drift: {said(result)} -> {DRIFT_JSON}, {DRIFT_MD}, {DRIFT_HTML}")
+
+
+def said(result: dict[str, Any]) -> str:
+    """The verdict in one line: the single model's, or how many members are to retrain."""
+    if "members" in result:
+        return f"{len(result['retrain_members'])} of {len(result['members'])} members to retrain"
     verdict = f"retrain ({', '.join(result['triggers'])})" if result["retrain"] else "no retraining"
-    share = f"{result['share_drifted']:.0%} of columns drifted"
-    print(f"drift: {share}; {verdict} -> {DRIFT_JSON}, {DRIFT_MD}, {DRIFT_HTML}")
+    return f"{result['share_drifted']:.0%} of columns drifted; {verdict}"
 
 
 WINDOW_LINE = re.compile(r"^(data:\n(?:[ #].*\n|\n)*?  window: *)(\d+)", re.MULTILINE)
@@ -190,13 +230,33 @@ def next_window(text: str) -> tuple[str, int]:
 
 
 def next_window_main() -> None:
-    import yaml
-
+    """Move the data on by one window, for retraining: data.window, or in a fleet the window of
+    each member whose rules fired (reports/drift.json)."""
+    from .members import FLEET
     from .params import PARAMS_FILE, load_params, parse_params
+    from .yaml_file import parse_yaml
 
-    load_params()  # refuse to edit a file that is already invalid (duplicate keys included)
-    text, window = next_window(PARAMS_FILE.read_text(encoding="utf-8"))
-    if parse_params(yaml.safe_load(text)).data.window != window:
+    params = load_params()  # refuse to edit a file that is already invalid
+    text = PARAMS_FILE.read_text(encoding="utf-8")
+    if FLEET:
+        from .fleet_params import next_windows
+
+        text, moved = next_windows(text, params, fired_members())
+    else:
+        text, window = next_window(text)
+        moved = f"data.window is now {window}; `dvc repro` retrains on it"
+    if not moved:
+        print("next-window: no member to retrain (reports/drift.json); params.yaml unchanged")
+        return
+    parsed = parse_params(parse_yaml(text, str(PARAMS_FILE)))  # valid before it is written
+    if not FLEET and parsed.data.window != window:
         raise DataError("next-window: could not find data.window's line in params.yaml")
     write_text(text, PARAMS_FILE)
-    print(f"next-window: data.window is now {window}; `dvc repro` retrains on it")
+    print(f"next-window: {moved}")
+
+
+def fired_members() -> list[str]:
+    """The members whose rules fired, as the drift job wrote them."""
+    if not DRIFT_JSON.is_file():
+        raise DataError(f"next-window: {DRIFT_JSON} missing; run `drift` first")
+    return read_json(DRIFT_JSON).get("retrain_members", [])

@@ -165,73 +165,47 @@ table { border-collapse: collapse; margin: 1rem 0; } td, th { padding: .3rem .7r
 .legend span { display: inline-block; width: .8rem; height: .8rem; margin: 0 .3rem 0 .8rem; }
 .legend .ref { background: #8c959f; } .legend .cur { background: #0969da; }
 code { font-size: 90%; background: #eff1f3; padding: .1rem .3rem; border-radius: 4px; }
-svg text { font-size: 10px; fill: #57606a; } .ref { fill: #8c959f; } .cur { fill: #0969da; }
+.card svg { max-width: 100%; height: auto; }
 """
 
 
-def _bars(
-    labels: list[str],
-    reference: list[float],
-    current: list[float],
-    axis: list[tuple[float, str]],
-) -> str:
-    """Grouped bars of two share vectors as inline SVG; hovering a bar shows its numbers."""
-    width, height, left, bottom = 460, 150, 34, 22
-    top = max([*reference, *current, 0.01])
-    slot = (width - left) / max(len(labels), 1)
-    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img">']
-    for fraction in (0.0, 0.5, 1.0):
-        y = height - bottom - fraction * (height - bottom - 8)
-        parts.append(f'<text x="0" y="{y + 3:.1f}">{fraction * top:.0%}</text>')
-    for i, label in enumerate(labels):
-        for offset, (css, share) in enumerate((("ref", reference[i]), ("cur", current[i]))):
-            bar = share / top * (height - bottom - 8)
-            x = left + i * slot + slot * (0.1 + 0.4 * offset)
-            side = "reference" if css == "ref" else "new"
-            parts.append(
-                f'<rect class="{css}" x="{x:.1f}" y="{height - bottom - bar:.1f}" '
-                f'width="{slot * 0.4:.1f}" height="{bar:.1f}">'
-                f"<title>{escape(label)}: {side} {share:.1%}</title></rect>"
-            )
-    for fraction, text in axis:  # fraction: where along the x axis the label stands
-        x = left + fraction * (width - left)
-        anchor = {0.0: "start", 1.0: "end"}.get(fraction, "middle")
-        parts.append(
-            f'<text x="{x:.1f}" y="{height - 6}" text-anchor="{anchor}">{escape(text)}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+REFERENCE, NEW = "reference (training)", "new data"  # the charts' legend
+
+
+def _bars(edges: list[float], reference: list[float], current: list[float]) -> str:
+    """The share of rows in each bin: the reference's bars in grey, new data's outlined in blue."""
+    from .svg_chart import svg
+
+    def draw(ax: Any) -> None:
+        ax.stairs(reference, edges, fill=True, color="#8c959f", alpha=0.7, label=REFERENCE)
+        ax.stairs(current, edges, color="#0969da", linewidth=1.6, label=NEW)
+        ax.yaxis.set_major_formatter("{x:.0%}")
+        ax.set(xlabel="value (bins of equal width)", ylabel="share of rows")
+        ax.figure.legend(loc="outside upper left", ncols=2)  # above the bars, never on them
+
+    return svg(draw, height=2.6)
 
 
 def _category_bars(labels: list[str], reference: list[float], current: list[float]) -> str:
-    """One pair of horizontal bars per category, its full name on the left, shares on the right.
+    """A pair of bars per category, its name on the left (cut to 40 characters), the shares
+    at the bars' ends."""
+    from .svg_chart import cut, svg
 
-    The name column is as wide as the longest name (about 6 units per character), so
-    no name is cut: the bars get what is left of the 460 units the other charts have.
-    """
-    row, numbers = 24, 70
-    left = 10 + 6 * max((len(label) for label in labels), default=1)
-    bars = max(460 - left - numbers, 160)
-    top = max([*reference, *current, 0.01])
-    width, height = left + bars + numbers, row * len(labels) + 4
-    parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" role="img">']
-    for i, label in enumerate(labels):
-        y, middle = 2 + i * row, 2 + i * row + row / 2 + 3
-        name = escape(label)
-        parts.append(f'<text x="{left - 6}" y="{middle:.1f}" text-anchor="end">{name}</text>')
-        for offset, (css, share) in enumerate((("ref", reference[i]), ("cur", current[i]))):
-            side = "reference" if css == "ref" else "new"
-            parts.append(
-                f'<rect class="{css}" x="{left}" y="{y + 2 + offset * 10}" '
-                f'width="{share / top * bars:.1f}" height="9">'
-                f"<title>{escape(label)}: {side} {share:.1%}</title></rect>"
-            )
-        end = left + max(reference[i], current[i]) / top * bars + 5
-        parts.append(
-            f'<text x="{end:.1f}" y="{middle:.1f}">{reference[i]:.0%} → {current[i]:.0%}</text>'
-        )
-    parts.append("</svg>")
-    return "".join(parts)
+    def draw(ax: Any) -> None:
+        sides = (REFERENCE, reference, "#8c959f"), (NEW, current, "#0969da")
+        for offset, (side, shares, color) in enumerate(sides):
+            at = [row - 0.2 + 0.4 * offset for row in range(len(labels))]
+            bars = ax.barh(at, shares, height=0.4, color=color, label=side)
+            ax.bar_label(bars, [f"{share:.0%}" for share in shares], padding=2, fontsize=7.5)
+        ax.set_yticks(range(len(labels)), [cut(label) for label in labels])
+        ax.invert_yaxis()  # the most common category on top
+        ax.xaxis.set_major_formatter("{x:.0%}")
+        ax.set(xlabel="share of rows")
+        ax.margins(x=0.12, y=0.02)
+        ax.grid(axis="y", visible=False)
+        ax.figure.legend(loc="outside upper left", ncols=2)
+
+    return svg(draw, height=1.2 + 0.3 * len(labels))
 
 
 def _chart(column: dict[str, Any]) -> str:
@@ -241,14 +215,28 @@ def _chart(column: dict[str, Any]) -> str:
     if column["type"] == "categorical":
         labels = [str(label) for label in shape["categories"]]
         return _category_bars(labels, shape["reference"], shape["current"])
-    edges = shape["edges"]
-    labels = [f"{edges[i]:g} to {edges[i + 1]:g}" for i in range(len(edges) - 1)]
-    ends = (0.0, edges[0]), (0.5, edges[len(edges) // 2]), (1.0, edges[-1])
-    axis = [(fraction, f"{edge:g}") for fraction, edge in ends]
-    return _bars(labels, shape["reference"], shape["current"], axis)
+    return _bars(shape["edges"], shape["reference"], shape["current"])
 
 
 def html(result: dict[str, Any], model_name: str) -> str:
+    title = f"Drift check of {model_name}"
+    return page(title, section(result, title))
+
+
+def page(title: str, body: str) -> str:
+    """The whole HTML document: offline, its charts inline."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>{STYLE}</style></head><body>
+{body}
+</body></html>
+"""
+
+
+def section(result: dict[str, Any], title: str, level: int = 1) -> str:
+    """One model's drift check: verdict, findings, the table and a chart per column; its
+    heading is an h`level` (a fleet's page has one section per member)."""
     columns = result["columns"]
     critical = set(result["rules"]["critical_columns"])
     rows = []
@@ -274,17 +262,14 @@ def html(result: dict[str, Any], model_name: str) -> str:
             facts += "; unseen: " + ", ".join(f"{k} ({v:,})" for k, v in column["unseen"].items())
         cards.append(
             f'<div class="card{" drifted" if column["drifted"] else ""}">'
-            f"<h2>{escape(name)}: {'drifted' if column['drifted'] else 'stable'}</h2>"
+            f"<h{level + 1}>{escape(name)}: {'drifted' if column['drifted'] else 'stable'}"
+            f"</h{level + 1}>"
             f"<div>{escape(facts)}</div>{_chart(column)}</div>"
         )
     findings_html = "".join(f"<li>{_inline_html(line)}</li>" for line in findings(result))
-    title = f"Drift check of {model_name}"
     outcome = "yes" if result["retrain"] else "no"
-    return f"""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>{escape(title)}</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<style>{STYLE}</style></head><body>
-<h1>{escape(title)}: <span class="{outcome}">{escape(verdict(result, emoji=False))}</span></h1>
+    said = escape(verdict(result, emoji=False))
+    return f"""<h{level}>{escape(title)}: <span class="{outcome}">{said}</span></h{level}>
 <p>New data: {escape(result["current"]["source"])}, {result["current"]["rows"]:,} rows.
 Reference: the training snapshot, {result["reference"]["rows"]:,} rows.</p>
 <ul>{findings_html}</ul>
@@ -295,6 +280,4 @@ column scores 1 or more.
 The bars show the share of rows in each bin or category.
 <span class="legend"><span class="ref"></span>reference (training)
 <span class="cur"></span>new data</span></p>
-<div class="grid">{"".join(cards)}</div>
-</body></html>
-"""
+<div class="grid">{"".join(cards)}</div>"""

@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from . import fairness, registry, task, tracking
-from .files import (
-    FAIRNESS,
-    IMPORTANCE,
-    METRICS,
-    MODEL,
-    MODEL_CARD,
-    PLOTS,
-    SEGMENTS,
-    TRAINING_DATA,
-    load_model,
-    md5,
-    read_table,
-    write_json,
-    write_text,
-)
+from .files import md5, read_table, write_json, write_text
 from .markdown import cap, code, text
 from .params import Params
+from .paths import FAIRNESS, PLOTS, PROJECT, SEGMENTS, TRAINING_DATA
+
+if TYPE_CHECKING:
+    from .members import Member
 
 IMPORTANCE_REPEATS = 5
 IMPORTANCE_ROWS = 5000  # permutation importance on at most this many test rows
@@ -217,23 +207,42 @@ def model_card(params: Params, result: dict[str, Any], data_md5: str, rows: int)
     return cap("\n".join(lines))
 
 
+def record(
+    member: Member, model: Any, rows: pd.DataFrame, data_md5: str, tags: dict[str, str]
+) -> tuple[dict[str, Any], str]:
+    """Evaluate the member's model on its rows, write its reports and log the run to MLflow
+    (with `tags`, its model key among them); the result and the run's id."""
+    own, out = member.params, member.outputs
+    result = evaluate(model, rows, own)
+    write_json(result["metrics"], out.report("metrics.json"))
+    write_json(result["importance"], out.report("importance.json"))
+    if out == PROJECT:  # the project's evaluate stage keeps these too (a fleet member has none)
+        write_json(result["segments"], SEGMENTS)
+        for name, points in result["plots"].items():
+            write_json(points, PLOTS / f"{name}.json")
+        write_json(result["fairness"], FAIRNESS)
+    write_text(model_card(own, result, data_md5, len(rows)), out.report("model_card.md"))
+    extra = {**tags, **({"member": member.name} if member.name else {})}
+    return result, registry.log_run(own, result["metrics"], outputs=out, extra=extra)
+
+
 def main() -> None:
+    """Evaluate every member's model (a fleet's `members` stages do it per shard)."""
+    from .files import load_model
+    from .members import code_hash, key, members, rows, rows_hash, split
     from .params import load_params
 
     params = load_params()
     frame = read_table(TRAINING_DATA)
-    model = load_model(MODEL, params.train.estimator)
-    result = evaluate(model, frame, params)
-    write_json(result["metrics"], METRICS)
-    write_json(result["segments"], SEGMENTS)
-    for name, points in result["plots"].items():
-        write_json(points, PLOTS / f"{name}.json")
-    write_json(result["importance"], IMPORTANCE)
-    write_json(result["fairness"], FAIRNESS)
-    data_md5 = md5(TRAINING_DATA)
-    write_text(model_card(params, result, data_md5, len(frame)), MODEL_CARD)
-    primary, metrics = params.model.primary_metric, result["metrics"]
-    gap = f" segment_gap={_fmt(metrics['segment_gap'])}" if "segment_gap" in metrics else ""
-    print(f"evaluate: {primary}={_fmt(metrics[primary])}{gap} -> {METRICS}")
-    run_id = registry.log_run(params, metrics)
-    print(f"evaluate: logged MLflow run {run_id} to {tracking.configure()}")
+    group, parts, code = members(params), split(params, frame), code_hash()
+    for member in group:
+        own = rows(parts, frame, member)
+        model = load_model(member.outputs.model, member.params.train.estimator)
+        model_key = key(member.params, rows_hash(own), code)
+        data_md5 = md5(TRAINING_DATA) if member.outputs == PROJECT else rows_hash(own)
+        result, run_id = record(member, model, own, data_md5, {"model_key": model_key})
+        primary, metrics = member.params.model.primary_metric, result["metrics"]
+        gap = f" segment_gap={_fmt(metrics['segment_gap'])}" if "segment_gap" in metrics else ""
+        where = member.outputs.report("metrics.json")
+        print(f"evaluate: {primary}={_fmt(metrics[primary])}{gap} -> {where}")
+        print(f"evaluate: logged MLflow run {run_id} to {tracking.configure()}")

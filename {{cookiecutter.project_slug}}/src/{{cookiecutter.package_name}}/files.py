@@ -1,4 +1,4 @@
-"""Paths of the pipeline's files and the small helpers that read and write them."""
+"""The small helpers that read and write the pipeline's files (their paths are in .paths)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -14,33 +13,8 @@ import pandas as pd
 
 from .errors import DataError, first_line
 from .params import READABLE
+from .paths import MODEL
 from .task import TRUSTED_TYPES
-
-PIPELINE_LOCK = Path("dvc.lock")
-TRAINING_DATA = Path("data/train.parquet")
-MODEL = Path("models/model.skops")
-REPORTS = Path("reports")
-VALIDATION = REPORTS / "validation.json"
-METRICS = REPORTS / "metrics.json"
-SEGMENTS = REPORTS / "segments.json"
-PLOTS = REPORTS / "plots"
-MODEL_CARD = REPORTS / "model_card.md"
-IMPORTANCE = REPORTS / "importance.json"
-FAIRNESS = REPORTS / "fairness.json"
-
-
-@dataclass(frozen=True)
-class Outputs:
-    """Where one model and its reports are: the project's, or one fleet member's."""
-
-    model: Path = MODEL
-    reports: Path = REPORTS
-
-    def report(self, name: str) -> Path:
-        return self.reports / name
-
-
-PROJECT = Outputs()
 
 
 def sniff_separator(path: Path) -> str:

@@ -8,10 +8,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import synthetic, task
+from . import synthetic
 from .errors import DataError
-from .files import TRAINING_DATA, read_table, write_table
-from .params import DataParams, Schema
+from .files import read_table, write_table
+from .params import DataParams, Params, Schema
+from .paths import TRAINING_DATA
 
 
 def plain_numbers(values: pd.Series) -> pd.Series:
@@ -124,16 +125,46 @@ def ingest(params: DataParams, window: int | None = None) -> pd.DataFrame:
     return conform(frame, params.schema_)
 
 
+def windowed(params: Params, wanted: dict[str, int]) -> pd.DataFrame:
+    """Synthetic rows of each fleet member from the window `wanted` names for it; one window
+    read per distinct window."""
+    parts = []
+    for window in sorted(set(wanted.values())):
+        frame = ingest(params.data, window=window)
+        chosen = [member for member, own in wanted.items() if own == window]
+        parts.append(frame[frame[params.fleet.by].astype(str).isin(chosen)])
+    return pd.concat(parts, ignore_index=True)
+
+
+def newest(params: Params, ahead: int) -> tuple[pd.DataFrame, str]:
+    """The synthetic rows each member is at, `ahead` windows on (the drift job's new data is
+    one ahead), and which windows they came from."""
+    from .members import members
+
+    wanted = {member.name: member.window + ahead for member in members(params)}
+    windows = sorted(set(wanted.values()))
+    if len(windows) == 1:
+        return ingest(params.data, window=windows[0]), f"synthetic window {windows[0]}"
+    counts = [list(wanted.values()).count(window) for window in windows]
+    spread = ", ".join(f"window {window}: {n}" for window, n in zip(windows, counts, strict=True))
+    return windowed(params, wanted), f"synthetic, members' own windows ({spread})"
+
+
 def main() -> None:
+    """The snapshot; with synthetic data each fleet member's rows come from its own window."""
+    from .members import members, refuse, split
     from .params import load_params
 
-    everything = load_params()
-    params = everything.data
-    frame = ingest(params)
+    params = load_params()
+    group = members(params)
+    if params.data.source == "synthetic":
+        frame, source = newest(params, ahead=0)
+    else:
+        frame, source = ingest(params.data), params.data.source
     # Before the snapshot is replaced: a stage after this one would fail on it anyway.
-    problem = task.split_problem(frame, everything.split, params.schema_)
-    if problem:
-        raise DataError(f"ingest: {problem}; {TRAINING_DATA} and the model are unchanged")
+    kept = f"{TRAINING_DATA} and the model{'s' if len(group) > 1 else ''} are unchanged"
+    refuse(params, group, split(params, frame), frame, "ingest", kept)
     write_table(frame, TRAINING_DATA)
     shape = f"{len(frame):,} rows x {frame.shape[1]} columns"
-    print(f"ingest: {shape} from {params.source} -> {TRAINING_DATA}")
+    many = f" for {len(group)} members" if len(group) > 1 else ""
+    print(f"ingest: {shape}{many} from {source} -> {TRAINING_DATA}")

@@ -1,14 +1,8 @@
 """dvc.lock and the DVC command line, in one place: what the pipeline recorded (each output's
-md5, the inputs that identify a model, the snapshot's hash) and the `dvc` commands the other
-modules run.
-
-A model's identity is the hash of what produced it (the train stage's inputs and params in
-dvc.lock), not of the saved file: skops archives differ byte for byte between two saves.
-"""
+md5, the snapshot's hash) and the `dvc` commands the other modules run."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 import subprocess
@@ -19,7 +13,7 @@ from typing import Any
 import yaml
 
 from .errors import DataError, PipelineError, first_line
-from .files import MODEL, PIPELINE_LOCK
+from .paths import MODEL, PIPELINE_LOCK
 from .revisions import load, output
 
 DVC = [sys.executable, "-m", "dvc"]  # the DVC of this environment, activated or not
@@ -55,16 +49,6 @@ def recorded(md5s: dict[str, str], model: Path = MODEL) -> str:
     return found
 
 
-def model_key(lock_text: str) -> str:
-    """Identity of the trained model: a hash of the train stage's deps and params in dvc.lock."""
-    try:
-        stage = yaml.safe_load(lock_text)["stages"]["train"]
-    except (TypeError, KeyError, yaml.YAMLError):
-        raise DataError(f"{PIPELINE_LOCK}: no train stage; run `dvc repro` first") from None
-    inputs = {"deps": stage.get("deps"), "params": stage.get("params")}
-    return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:32]
-
-
 def data_md5(lock: dict[str, Any] | None) -> str | None:
     """The md5 of the training snapshot (ingest's output), or None."""
     try:
@@ -73,9 +57,14 @@ def data_md5(lock: dict[str, Any] | None) -> str | None:
         return None
 
 
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    """`dvc <args>`, the DVC of this environment; its output captured."""
+    return subprocess.run([*DVC, *args], capture_output=True, text=True)
+
+
 def stale() -> list[str]:
     """The stages and files `dvc status` finds changed (none: the pipeline is up to date)."""
-    done = subprocess.run([*DVC, "status", "--json"], capture_output=True, text=True)
+    done = run("status", "--json")
     if done.returncode != 0:
         raise PipelineError(f"`dvc status` failed: {first_line(done.stderr)}")
     return sorted(json.loads(done.stdout or "{}"))
@@ -85,13 +74,6 @@ def diff(what: str, base: str) -> dict[str, Any]:
     """`dvc metrics diff` or `dvc params diff` of the workspace against `base`, as JSON."""
     extra = ["--all"] if what == "metrics" else []
     return json.loads(output([*DVC, what, "diff", base, *extra, "--json"]) or "{}")
-
-
-def commit() -> None:
-    """Put the workspace's outputs into the DVC cache, as recorded (`dvc commit --force`)."""
-    done = subprocess.run([*DVC, "commit", "--force", "--quiet"], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise DataError(f"`dvc commit` failed: {done.stderr.strip()}")
 
 
 def get_all(targets: dict[Path, tuple[str, Path]], rev: str) -> dict[Path, str]:
@@ -106,8 +88,7 @@ def get_all(targets: dict[Path, tuple[str, Path]], rev: str) -> dict[Path, str]:
         if cached.is_file():
             shutil.copyfile(cached, target)
             return None
-        command = [*DVC, "get", ".", path.as_posix(), "--rev", rev, "--out", str(target)]
-        done = subprocess.run(command, capture_output=True, text=True)
+        done = run("get", ".", path.as_posix(), "--rev", rev, "--out", str(target))
         return None if done.returncode == 0 else f"`dvc get` failed: {first_line(done.stderr)}"
 
     with ThreadPoolExecutor(max_workers=4) as pool:

@@ -108,20 +108,3 @@ def cap(document: str, limit: int = LIMIT - RESERVE, where: str = "") -> str:
             details += line.count("<details") - line.count("</details>")
     closing = ([fence] if fence else []) + ["</details>"] * min(max(details, 0), 5)
     return "\n".join(lines + closing) + "\n" + note
-
-
-# The line colours of a two-sided Mermaid chart, fixed so that a legend can name them
-# (xychart-beta draws none of its own).
-LINE_COLOURS = (("#1f77b4", "blue"), ("#ff7f0e", "orange"))
-
-
-def line_chart(labels: list[str]) -> list[str]:
-    """The opening of a Mermaid line chart whose lines are `labels`' in order, and its legend
-    as the caption that goes before it."""
-    colours = LINE_COLOURS[: len(labels)]  # more lines than colours: Mermaid's own for the rest
-    palette = ", ".join(code for code, _ in colours)
-    named = ", ".join(
-        f"{text(label)}: {name}" for label, (_, name) in zip(labels, colours, strict=False)
-    )
-    init = '%%{init: {"themeVariables": {"xyChart": {"plotColorPalette": "' + palette + '"}}}}%%'
-    return [f"Lines: {named}.", "", "```mermaid", init, "xychart-beta"]

@@ -81,7 +81,7 @@ class Schema(Section):
 def inside_outputs(path: str) -> str | None:
     """The file or folder the pipeline writes that `path` (relative to the repository) is or
     lies in, if any: a data source there would be deleted or overwritten."""
-    from .files import MODEL, REPORTS, TRAINING_DATA
+    from .paths import MODEL, REPORTS, TRAINING_DATA
 
     normal = posixpath.normpath(os.path.relpath(os.path.abspath(path)).replace(os.sep, "/"))
     for output in (TRAINING_DATA.as_posix(), MODEL.parent.as_posix(), REPORTS.as_posix()):

@@ -27,6 +27,7 @@ from .params import READABLE, Params, Schema, load_params
 from .registry import MODEL_FILE
 
 EXAMPLES = 3  # values quoted in a message
+MEMBER = "{member}"  # in a fleet's --model: each member's name
 
 
 def is_local_model(model: str) -> bool:
@@ -196,12 +197,52 @@ def scored(frame: pd.DataFrame, model: str, params: Params, source: Path) -> dic
     return task.prediction_columns(predicted, params.model)
 
 
+def by_member(frame: pd.DataFrame, model: str, params: Params, source: Path) -> pd.DataFrame:
+    """Each row scored by its own fleet member's model (`model` with {member} filled in),
+    the member being the row's `fleet.by` value; rows of no member are left unscored, with a
+    warning that counts them."""
+    from .members import members
+
+    by, own = params.fleet.by, {member.name: member for member in members(params)}
+    if by not in frame.columns:
+        raise DataError(f"predict: {source} lacks the column {by}, which names each row's member")
+    names = frame[by].astype(str).where(frame[by].notna())
+    parts, strangers = [], {}
+    for name, rows in frame.groupby(names, sort=False):
+        if name not in own:
+            strangers[name] = len(rows)
+            continue
+        columns = scored(rows, model.replace(MEMBER, name), own[name].params, source)
+        parts.append(pd.DataFrame(columns, index=rows.index))
+    if not parts:
+        raise DataError(f"predict: no row of {source} has a {by} in fleet.members")
+    unscored = len(frame) - sum(len(part) for part in parts)
+    if unscored:
+        why = [f"{count:,} of {by} {name!r}" for name, count in strangers.items()]
+        if names.isna().any():
+            why.insert(0, f"{int(names.isna().sum()):,} with no {by}")
+        print(
+            f"warning: predict: {unscored:,} of {len(frame):,} rows belong to no member"
+            f" ({'; '.join(why[:4])}{'; ...' if len(why) > 4 else ''}); left unscored",
+            file=sys.stderr,
+        )
+    return pd.concat(parts).reindex(frame.index).convert_dtypes(convert_string=False)
+
+
 def main(model: str, input: Path, output: Path) -> None:
+    """Score every row with `model`; in a fleet, with {member} in it, each row with its own
+    member's model."""
     check_paths(input, output)
     params = load_params()
     frame = read_table(input)
     if frame.empty:
         raise DataError(f"predict: {input} has no rows to score")
-    result = frame.assign(**scored(frame, model, params, input))
-    write_table(result, output)
-    print(f"predict: {len(result):,} rows scored with {model} -> {output}")
+    if MEMBER in model and getattr(params, "fleet", None) is not None:
+        predictions = by_member(frame, model, params, input)
+        routed = frame[params.fleet.by][predictions.notna().any(axis=1)]
+        how = f"by {routed.nunique()} members ({model})"
+    else:
+        predictions = pd.DataFrame(scored(frame, model, params, input), index=frame.index)
+        how = f"with {model}"
+    write_table(frame.assign(**predictions), output)
+    print(f"predict: {int(predictions.notna().any(axis=1).sum()):,} rows scored {how} -> {output}")

@@ -2,10 +2,12 @@
 the aliases when it passes. Rollback is a `git revert`: the reverted model has the same
 identity as an earlier version, which is reused and gets the alias back.
 
-A model's identity is `lock.model_key`: what produced it, not the saved file's bytes.
+Each member (the single model, or each of a fleet's) is gated and promoted on its own, against
+its own champion, on metrics measured here on its test rows. A model's identity is
+`members.key`: what produced it, not the saved file's bytes.
 
 What gets registered is the workspace model, and only when it is the one the pipeline
-recorded: its md5 is the train stage's output in dvc.lock and `dvc status` is clean. The
+recorded: its md5 is in dvc.lock and `dvc status` is clean. The
 champion only moves forward in git: a candidate built from a commit that does not descend
 from the commit that made the champion (an old commit's re-run) is refused; a `git revert`
 is a new commit, so it promotes. The `rollback` command is the by-name way back.
@@ -15,24 +17,17 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import github, lock, registry, same_rows
-from .errors import DataError, PipelineError, PromotionRefused, first_line
-from .files import (
-    METRICS,
-    MODEL,
-    PIPELINE_LOCK,
-    PROJECT,
-    REPORTS,
-    TRAINING_DATA,
-    read_table,
-    write_json,
-)
+from . import registry, same_rows
+from .errors import DataError, PipelineError, PromotionRefused
+from .files import read_table
 from .gate import gate
+from .members import key as model_key
 from .params import Params
+from .paths import PIPELINE_LOCK, TRAINING_DATA
+from .promotion import PROMOTION, Promotion, guarded, report
 from .registry import (
     CHAMPION,
     DEMOTED,
@@ -45,25 +40,10 @@ from .registry import (
 from .revisions import descends_from
 from .trust import check_workspace, holds_model, measured, trusted
 
-PROMOTION = REPORTS / "promotion.json"
+if TYPE_CHECKING:
+    import pandas as pd
 
-
-class PromotionError(PipelineError):
-    """The registry could not be read or changed; no alias was moved."""
-
-
-@dataclass
-class Promotion:
-    promoted: bool
-    model_name: str
-    version: str | None
-    alias: str
-    reason: str
-    candidate: dict[str, float]
-    champion: dict[str, float] | None
-    model_key: str
-    previous_version: str | None = None
-    comparison: dict[str, Any] | None = None  # same_rows' comparisons with the champion
+    from .members import Member
 
 
 def refuse_older(champion: Any, commit: str, descends: Callable[[str], bool | None]) -> None:
@@ -205,69 +185,74 @@ def on_same_rows(score: Callable[[Any], dict[str, Any]], champion: Any) -> dict[
         return {}
 
 
-def summary(result: Promotion) -> str:
-    """Markdown for the job summary."""
-    verdict = "✅ promoted" if result.promoted else "⏸️ held back"
-    lines = [
-        f"## Promotion of `{result.model_name}`: {verdict}",
-        "",
-        result.reason,
-        "",
-        f"- alias `{result.alias}` → version {result.version or '—'}"
-        + ("" if result.promoted else " (unchanged)"),
-        f"- previous champion: version {result.previous_version or '—'}",
-        f"- model key: `{result.model_key}`",
-    ]
-    for found in (result.comparison or {}).values():
-        lines.append(
-            f"- {found['metric']} on the same {found['rows']:,} rows: {found['candidate']:.4f}"
-            f" vs the champion's {found['champion']:.4f}: {found['verdict']}"
-            f" ({found['method']})"
-        )
-    return "\n".join(lines) + "\n"
+def unchanged(client: Any, member: Member, champion: Any, commit: str) -> Promotion:
+    """The member's champion is its model already (same key): nothing to gate or measure."""
+    name = member.params.model.name
+    _repair_tags(client, name, champion, commit)
+    recorded, version = metrics_from_tags(champion.tags), str(champion.version)
+    reason = f"version {version} is already the champion"
+    key = champion.tags.get("model_key", "")
+    return Promotion(True, name, version, CHAMPION, reason, recorded, recorded, key, version)
 
 
-def report(result: Promotion) -> None:
-    write_json(asdict(result), PROMOTION)
-    github.add_summary(summary(result))
-    moved = result.promoted and result.version != result.previous_version
-    github.set_outputs(alias_moved=moved, version=result.version or "")  # the image job's
-    print(f"promote: {result.reason} -> {PROMOTION}")
-
-
-def guarded(action: Any, uri: str) -> Promotion:
-    try:
-        return action()
-    except PipelineError:
-        raise
-    except Exception as error:  # MLflow raises many types for an unreachable or failing store
-        reason = first_line(error)
-        raise PromotionError(f"tracking store {uri} failed, no alias moved: {reason}") from error
+def promote(
+    client: Any, member: Member, rows: pd.DataFrame, key: str, commit: str, uri: str
+) -> Promotion:
+    """Gate the member's model, measured here on its test rows, against its champion."""
+    own, out = member.params, member.outputs
+    found = measured(own, out, rows)
+    candidate = found["metrics"]
+    extra = {"member": member.name} if member.name else None
+    register = partial(registry.register, client, own, key, candidate, out, extra)
+    verified = holds_model(client, out.model)
+    same = partial(same_rows.against_version, client, measured=found, params=own)
+    how = {"verified": verified, "score_champion": same, "fair": found["fairness"]}
+    return guarded(partial(decide, client, own, candidate, key, register, commit, **how), uri)
 
 
 def main(strict: bool = False) -> None:
+    """Gate and promote each member whose model is not its champion yet, independently."""
     from . import tracking
+    from .members import FLEET, code_hash, members, rows, rows_hash, split
     from .params import load_params
 
     params = load_params()
-    if not PIPELINE_LOCK.is_file() or not METRICS.is_file():
-        raise DataError(f"{PIPELINE_LOCK} or {METRICS} missing; run `dvc repro` first")
-    lock_text = PIPELINE_LOCK.read_text()
-    key = lock.model_key(lock_text)
-    check_workspace(lock_text)
-    found = measured(params, PROJECT, read_table(TRAINING_DATA))
-    candidate = found["metrics"]
+    if not PIPELINE_LOCK.is_file():
+        raise DataError(f"{PIPELINE_LOCK} missing; run `dvc repro` first")
+    group = members(params)
+    check_workspace(PIPELINE_LOCK.read_text(), [member.outputs.model for member in group])
+    frame = read_table(TRAINING_DATA)
+    parts, code = split(params, frame), code_hash()
     commit = tracking.git_state()["git_commit"]
     uri = tracking.configure()
     from mlflow import MlflowClient
 
     client = MlflowClient()
-    register = partial(registry.register, client, params, key, candidate)
-    verified = holds_model(client, MODEL)
-    same = partial(same_rows.against_version, client, measured=found, params=params)
-    decision = partial(decide, client, params, candidate, key, register, commit)
-    how = {"verified": verified, "score_champion": same, "fair": found["fairness"]}
-    result = guarded(partial(decision, **how), uri)
-    report(result)
-    if strict and not result.promoted:
-        raise PipelineError(f"promote: held back and --strict was given: {result.reason}")
+    names = [member.params.model.name for member in group]
+    stem = params.model.name if FLEET else None
+    champions = guarded(partial(registry.champions, client, names, stem), uri)
+    results: dict[str, Promotion | str] = {}  # a refused member: why
+    for member in group:
+        own = rows(parts, frame, member)
+        key = model_key(member.params, rows_hash(own), code)
+        champion = champions.get(member.params.model.name)
+        try:
+            if champion is not None and champion.tags.get("model_key") == key:
+                results[member.name] = guarded(
+                    partial(unchanged, client, member, champion, commit), uri
+                )
+            else:
+                results[member.name] = promote(client, member, own, key, commit, uri)
+        except PromotionRefused as error:
+            if not FLEET:
+                raise
+            results[member.name] = str(error)
+    if not FLEET:
+        result = results[""]
+        report(result)
+        if strict and not result.promoted:
+            raise PipelineError(f"promote: held back and --strict was given: {result.reason}")
+        return
+    from .fleet_summary import report_fleet
+
+    report_fleet(params.model.name, results, PROMOTION, strict)

@@ -1,7 +1,7 @@
 """MLflow's side of the project in one place: a model's identity, the tags on runs and model
 versions, the champion lookup, logging a run, and loading a registered version safely.
 
-A model's identity is `lock.model_key`, the hash of what produced it.
+A model's identity is `members.key`, the hash of what produced it.
 `evaluate` logs a run without the model (the file is in DVC); `promote` logs the model it
 registers in a run of its own, holding the very file dvc.lock records.
 `import mlflow` takes seconds, so it happens inside the functions that need it.
@@ -18,19 +18,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from . import lock, task
+from . import task
 from .errors import DataError, TrackingError, first_line
-from .files import (
-    PIPELINE_LOCK,
-    PROJECT,
-    TRAINING_DATA,
-    VALIDATION,
-    Outputs,
-    md5,
-    read_table,
-    trusted_types,
-)
+from .files import md5, read_table, trusted_types
 from .params import Params
+from .paths import PROJECT, TRAINING_DATA, VALIDATION, Outputs
 from .tracking import configure, git_state
 
 CHAMPION, PREVIOUS = "champion", "previous"
@@ -67,6 +59,25 @@ def version_by_alias(client: Any, name: str, alias: str) -> Any | None:
         if error.error_code in {"RESOURCE_DOES_NOT_EXIST", "INVALID_PARAMETER_VALUE"}:
             return None
         raise
+
+
+def champions(client: Any, names: list[str], fleet: str | None = None) -> dict[str, Any]:
+    """Registered model name -> its champion version (with its tags), for each of `names`:
+    one query for a single model, two for a whole fleet (`fleet`: the names' common stem)."""
+    if fleet is None:
+        found = {name: version_by_alias(client, name, CHAMPION) for name in names}
+        return {name: version for name, version in found.items() if version is not None}
+    pattern, wanted = f"name LIKE '{fleet}-%'", set(names)
+    aliases = {
+        model.name: str(model.aliases[CHAMPION])
+        for model in client.search_registered_models(pattern, max_results=1000)
+        if model.name in wanted and CHAMPION in model.aliases
+    }
+    return {
+        version.name: version
+        for version in client.search_model_versions(pattern)
+        if aliases.get(version.name) == str(version.version)
+    }
 
 
 def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -163,9 +174,6 @@ def log_run(
         "task": task.NAME,
         **(extra or {}),
     }
-    if "model_key" not in tags:
-        recorded = PIPELINE_LOCK.read_text() if PIPELINE_LOCK.is_file() else None
-        tags["model_key"] = lock.model_key(recorded) if recorded else "unknown"
     flat = flatten(params.model_dump(by_alias=True, mode="json"))
     try:
         import mlflow

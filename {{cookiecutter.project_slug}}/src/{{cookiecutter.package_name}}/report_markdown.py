@@ -8,11 +8,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from . import fairness, task_report
-from .cells import LOWER_IS_BETTER, NEUTRAL, SAME, change, more, number, parameter, same_rows_table
+from .cells import LOWER_IS_BETTER, NEUTRAL, SAME, change, more, number, parameter
 from .gate import gate, improvement, interval
 from .markdown import cap, code, text
 from .paired import SEGMENT, Comparison
 from .params import Params
+from .report_parts import same_rows_table
 from .task import METRICS as METRIC_DIRECTIONS
 
 IMPORTANCE_ROWS = 5  # features in the report's importance table

@@ -7,9 +7,9 @@ from functools import partial
 from typing import Any
 
 from . import registry
-from .errors import DataError
+from .errors import DataError, PromotionRefused
 from .params import Params
-from .promote import Promotion, PromotionError, PromotionRefused, guarded, report
+from .promotion import Promotion, PromotionError, guarded, report
 from .registry import CHAMPION, DEMOTED, PREVIOUS, metrics_from_tags, version_by_alias
 
 
@@ -46,13 +46,21 @@ def rollback(client: Any, params: Params) -> Promotion:
     )
 
 
-def main() -> None:
+def main(member: str = "") -> None:
+    """Move the champion of the single model, or of one member of a fleet, back."""
     from mlflow import MlflowClient
 
     from . import tracking
+    from .members import find
     from .params import load_params
 
-    params = load_params()
+    try:
+        own = find(load_params(), member)
+    except DataError as error:
+        raise DataError(f"rollback: {error}") from None
     uri = tracking.configure()
-    client = MlflowClient()
-    report(guarded(partial(rollback, client, params), uri))
+    result = guarded(partial(rollback, MlflowClient(), own.params), uri)
+    if not member:
+        report(result)
+        return
+    print(f"rollback: {result.model_name}: {result.reason}")

@@ -15,7 +15,6 @@ import numpy as np
 
 from . import files, lock, paired, task, task_stats
 from .errors import DataError, first_line
-from .files import MODEL
 from .params import Params
 
 Comparisons = dict[str, paired.Comparison]
@@ -105,22 +104,6 @@ def against_version(
 
     model = registry.load_version(client, version)
     return against_model(model, measured, params, f"{version.name} version {version.version}")
-
-
-def against_revision(
-    rev: str,
-    measured: dict[str, Any],
-    params: Params,
-    path: Path = MODEL,
-    metrics: Sequence[str] = (),
-    segments: bool = False,
-) -> Comparisons:
-    """The model git revision `rev` recorded at `path` against the candidate `measured`."""
-    model = models_at(rev, [path])[path]
-    if isinstance(model, DataError):
-        raise model
-    name = f"the model of {rev[:12]}"
-    return against_model(model, measured, params, name, metrics, segments)
 
 
 def models_at(rev: str, paths: Sequence[Path]) -> dict[Path, Any]:

@@ -19,23 +19,16 @@ from typing import Any, NamedTuple
 
 from . import lock
 from .errors import DataError, PipelineError, first_line
-from .files import MODEL, PIPELINE_LOCK, load_model, md5, model_digest
+from .files import load_model, md5, model_digest
+from .members import Member, members
 from .params import Params
+from .paths import PIPELINE_LOCK
 from .predict import model_categories
 from .tracking import git_state
 
 NAME, MEMBER = "{name}", "{member}"  # in --model: each model's registered name, member name
 CHAMPION = f"models:/{NAME}@champion"
 VERSIONS = "champions.json"  # beside the files `champions` writes: model name -> version
-
-
-@dataclass(frozen=True)
-class Member:
-    """One member as params.yaml makes it: its params (threshold, schema) and its file."""
-
-    name: str  # "" for a single model
-    params: Params
-    path: Path  # the workspace model dvc.lock records
 
 
 @dataclass(frozen=True)
@@ -50,18 +43,6 @@ class Served:
     @property
     def name(self) -> str:
         return self.member.params.model.name
-
-
-def members(params: Params) -> list[Member]:
-    """The members to serve: the single model, or each member of the fleet section."""
-    fleet = getattr(params, "fleet", None)
-    if fleet is None:
-        return [Member("", params, MODEL)]
-    from .fleet import member_params, outputs
-
-    return [
-        Member(name, member_params(params, name), outputs(name).model) for name in fleet.members
-    ]
 
 
 def source(spec: str, member: Member) -> str:
@@ -124,14 +105,16 @@ class Registry:
         import tempfile
 
         with tempfile.TemporaryDirectory() as folder:
-            target = Path(folder) / member.path.name
+            target = Path(folder) / member.outputs.model.name
             self.fetch(member, version, target)
             return load_file(target, member, str(version.version))
 
 
 def recorded(member: Member, rev: str | None) -> str | None:
     """The md5 dvc.lock records for the member's model, in the workspace or at `rev`."""
-    return lock.stage_md5s((lock.read(rev) or {}).get("stages", {})).get(member.path.as_posix())
+    return lock.stage_md5s((lock.read(rev) or {}).get("stages", {})).get(
+        member.outputs.model.as_posix()
+    )
 
 
 def trusted(member: Member, version: Any, downloaded: Path, scratch: Path) -> Path:
@@ -143,9 +126,11 @@ def trusted(member: Member, version: Any, downloaded: Path, scratch: Path) -> Pa
 
     where = f"{version.name} version {version.version}"
     held = model_digest(downloaded)
-    workspace = member.path.is_file() and md5(member.path) == recorded(member, None)
-    if workspace and model_digest(member.path) == held:
-        return member.path
+    workspace = member.outputs.model.is_file() and md5(member.outputs.model) == recorded(
+        member, None
+    )
+    if workspace and model_digest(member.outputs.model) == held:
+        return member.outputs.model
     commit = str(version.tags.get("git_commit", ""))
     if not commit or descends_from(commit) is not True:
         raise DataError(
@@ -156,15 +141,17 @@ def trusted(member: Member, version: Any, downloaded: Path, scratch: Path) -> Pa
     expected = recorded(member, commit)
     if expected is None:
         raise DataError(
-            f"{where}: {PIPELINE_LOCK} at its commit {commit[:12]} records no {member.path}"
-            " (promoted before dvc.lock was committed?); not served"
+            f"{where}: {PIPELINE_LOCK} at its commit {commit[:12]} records no"
+            f" {member.outputs.model} (promoted before dvc.lock was committed?); not served"
         )
-    failed = lock.get_all({member.path: (expected, scratch)}, commit)
+    failed = lock.get_all({member.outputs.model: (expected, scratch)}, commit)
     if failed:
-        raise DataError(f"{where}: {member.path} as of {commit[:12]}: {failed[member.path]}")
+        raise DataError(
+            f"{where}: {member.outputs.model} as of {commit[:12]}: {failed[member.outputs.model]}"
+        )
     if model_digest(scratch) != held:
         raise DataError(
-            f"{where} is not the model {PIPELINE_LOCK} records for {member.path}, in the"
+            f"{where} is not the model {PIPELINE_LOCK} records for {member.outputs.model}, in the"
             f" workspace or at its commit {commit[:12]}; not served"
         )
     return scratch
@@ -279,7 +266,7 @@ def champions_main(out: Path) -> None:
                 f"warning: champions: {source(CHAMPION, member)}: no such version", file=sys.stderr
             )
             continue
-        models.registry.fetch(member, version, out / member.path.name)
+        models.registry.fetch(member, version, out / member.outputs.model.name)
         versions[member.params.model.name] = str(version.version)
     if not versions:
         raise DataError("champions: no model has a champion yet; run `make promote` first")

@@ -1,16 +1,21 @@
-"""Stage 3: fit a scikit-learn Pipeline (preprocessing + estimator) on the training split."""
+"""Stage 3: fit a scikit-learn Pipeline (preprocessing + estimator) on the training split of
+each member's rows (the single model's: the whole snapshot)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
 
 from . import task
-from .errors import DataError, ParamsError, first_line
-from .files import MODEL, TRAINING_DATA, read_table, save_model
+from .errors import DataError, ParamsError, PipelineError, first_line
+from .files import read_table, save_model
 from .params import Schema, SplitParams, TrainParams
+from .paths import TRAINING_DATA
+
+if TYPE_CHECKING:
+    from .members import Member
 
 
 def build_pipeline(schema: Schema, params: TrainParams) -> Any:
@@ -68,11 +73,26 @@ def train(
     return pipeline
 
 
+def fit(member: Member, rows: pd.DataFrame) -> Any:
+    """The member's model, fitted on its rows; an error names the member of a fleet."""
+    own = member.params
+    try:
+        return train(rows, own.data.schema_, own.split, own.train)
+    except PipelineError as error:
+        raise type(error)(f"{member.name}: {error}" if member.name else str(error)) from None
+
+
 def main() -> None:
+    """Fit every member's model (a fleet's `members` stages do it per shard)."""
+    from .members import members, refuse, rows, split
     from .params import load_params
 
     params = load_params()
     frame = read_table(TRAINING_DATA)
-    model = train(frame, params.data.schema_, params.split, params.train)
-    save_model(model, MODEL)
-    print(f"train: {params.train.estimator} on {len(frame):,} rows -> {MODEL}")
+    group, parts = members(params), split(params, frame)
+    refuse(params, group, parts, frame, "train", "no model was written")
+    for member in group:
+        own = rows(parts, frame, member)
+        save_model(fit(member, own), member.outputs.model)
+        estimator = member.params.train.estimator
+        print(f"train: {estimator} on {len(own):,} rows -> {member.outputs.model}")

@@ -12,8 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from . import lock, registry
 from .errors import PipelineError, PromotionRefused
-from .files import MODEL, Outputs, json_text, md5, model_digest
+from .files import json_text, md5, model_digest
 from .params import Params
+from .paths import MODEL, Outputs
 
 if TYPE_CHECKING:
     import pandas as pd

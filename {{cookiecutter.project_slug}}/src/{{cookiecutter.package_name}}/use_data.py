@@ -6,12 +6,10 @@ comments stay), empties `drift.critical_columns` (it names the synthetic data's
 columns), sets the gate's bound from a naive baseline on the file, words `model`
 for it, and makes the file a dependency of the ingest stage in dvc.yaml, so a new
 version of it re-runs the pipeline. Nothing is written unless the result is valid.
-{%- if cookiecutter.fleet == "yes" %}
 
 In a fleet, the members become the values of the `--by` column (default: fleet.by):
 the `fleet` section is rewritten (members that stay keep their overrides) and so are
 dvc.yaml's member stages.
-{%- endif %}
 """
 
 from __future__ import annotations
@@ -26,26 +24,21 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from . import {{ "shards, " if cookiecutter.fleet == "yes" else "" }}task
+from . import task
 from .errors import DataError
 from .files import read_table, sniff_separator, write_text
-{%- if cookiecutter.fleet == "yes" %}
-from .fleet import fleet_section, member_counts
-{%- endif %}
 from .ingest import conform, not_dates
+from .members import FLEET, members, refuse, split
 from .params import PARAMS_FILE, Params, load_params, outside_repository, parse_params
+from .paths import PIPELINE
 from .yaml_file import parse_yaml
 
-PIPELINE = Path("dvc.yaml")
 MOST_CATEGORIES = 50  # more distinct values than this: any value is allowed ([])
 SECTION = re.compile(r"^data:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)  # to the next top-level line
 GATE_SECTION = re.compile(r"^gate:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
 MODEL_SECTION = re.compile(r"^model:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
 CRITICAL = re.compile(r"^(  critical_columns: *)\[[^\]\n]*\]", re.MULTILINE)
 SENSITIVE = re.compile(r"^(  sensitive_features: *)\[[^\]\n]*\]", re.MULTILINE)
-{%- if cookiecutter.fleet == "yes" %}
-FLEET_SECTION = re.compile(r"^fleet:[^\n]*\n(?:(?: .*)?\n)*", re.MULTILINE)
-{%- endif %}
 INGEST_DEPS = re.compile(r"^  ingest:\n(?:    .*\n)*?    deps:\n((?:      - .*\n)+)", re.MULTILINE)
 
 
@@ -169,16 +162,10 @@ def with_own_wording(params_text: str, params: Params, target: str, path: Path) 
 
 
 def data_gate(frame: pd.DataFrame, params: Params) -> tuple[dict[str, float], str]:
-    """task.data_gate on the file's split, refusing a table{{ " (or member)" if cookiecutter.fleet == "yes" else "" }} the split cannot use."""
+    """task.data_gate on the file's split, refusing a table (or a fleet member's rows) the
+    split cannot use."""
     rows = conform(frame, params.data.schema_)
-{%- if cookiecutter.fleet == "yes" %}
-    for member, own in rows.groupby(by := params.fleet.by, observed=True):
-        if problem := task.split_problem(own, params.split, params.data.schema_):
-            raise DataError(f"use-data: member {member!r} ({by} == {member!r}): {problem}")
-{%- endif %}
-    problem = task.split_problem(rows, params.split, params.data.schema_)
-    if problem:
-        raise DataError(f"use-data: {problem}")
+    refuse(params, members(params), split(params, rows), rows, "use-data", "nothing was written")
     train_part, test_part = task.split(rows, params.split, params.data.schema_)
     return task.data_gate(train_part, test_part, params)
 
@@ -208,11 +195,8 @@ def with_dependency(pipeline: str, path: str, previous: str | None) -> str:
 def main(
     path: Path,
     target: str,
-{%- if cookiecutter.fleet == "yes" %}
-    by: str | None = None,
-{%- else %}
     segment: str | None = None,
-{%- endif %}
+    by: str | None = None,
     sep: str | None = None,
     time: str | None = None,
     sensitive: list[str] | None = None,
@@ -232,22 +216,14 @@ def main(
     if path.suffix.lower() == ".csv" and sep is None and path.is_file():
         sep = sniff_separator(path)
     frame = read_table(path, sep=sep)
-{%- if cookiecutter.fleet == "yes" %}
-    if params.fleet is None or FLEET_SECTION.search(params_text) is None:
-        raise DataError(f"use-data: {PARAMS_FILE} has no top-level `fleet:` section")
-    segment, by = None, by or params.fleet.by
-    if by not in frame.columns or by in (target, time):
-        raise DataError(
-            f"use-data: --by {by!r} must be a column other than the target and the time;"
-            f" the file has {list(frame.columns)}"
-        )
-    counts = member_counts(frame, by)
+    fleet = None
+    if FLEET:
+        from .fleet_params import FleetData
+
+        fleet = FleetData.plan(params, params_text, frame, by, (target, time))
     numeric, categorical, skipped = describe(frame, target, segment, time)
-    numeric, skipped = [c for c in numeric if c != by], [c for c in skipped if c != by]
-    categorical[by] = list(counts.index)  # every member is one of its values
-{%- else %}
-    numeric, categorical, skipped = describe(frame, target, segment, time)
-{%- endif %}
+    if fleet is not None:
+        numeric, categorical, skipped = fleet.describe(numeric, categorical, skipped)
     section = data_section(
         path.as_posix(),
         sep if path.suffix.lower() == ".csv" else None,
@@ -257,9 +233,7 @@ def main(
         numeric,
         categorical,
         time,
-{%- if cookiecutter.fleet == "yes" %}
-        max(1, int(counts.min()) // 2),  # each member's own rows are checked against it
-{%- endif %}
+        fleet.min_rows if fleet is not None else None,  # each member's rows are checked
     )
     if SECTION.search(params_text) is None:
         raise DataError(f"use-data: {PARAMS_FILE} has no top-level `data:` section")
@@ -267,51 +241,29 @@ def main(
     new_params = CRITICAL.sub(r"\1[]", new_params, count=1)
     fair = json.dumps(sensitive or [])  # the old data's columns are gone; checked on parsing
     new_params = SENSITIVE.sub(lambda found: found.group(1) + fair, new_params, count=1)
-{%- if cookiecutter.fleet == "yes" %}
-    kept = {m: o.model_dump(exclude_defaults=True) for m, o in params.fleet.members.items() if o}
-    fleet = fleet_section(by, list(counts.index), params.fleet.shards, kept)
-    new_params = FLEET_SECTION.sub(lambda _: fleet, new_params, count=1)
+    if fleet is not None:
+        new_params = fleet.section(new_params)
     new = parse_params(parse_yaml(new_params, str(PARAMS_FILE)))  # nothing the pipeline refuses
     gate, why = data_gate(frame, new)
     new_params = with_own_wording(with_gate(new_params, gate), params, target, path)
     new = parse_params(parse_yaml(new_params, str(PARAMS_FILE)))
     new_pipeline = with_dependency(PIPELINE.read_text(encoding="utf-8"), path.as_posix(), previous)
-    new_pipeline = shards.write_stages(new_pipeline, list(counts.index), new.fleet.shards)
-{%- else %}
-    new = parse_params(parse_yaml(new_params, str(PARAMS_FILE)))  # nothing the pipeline refuses
-    gate, why = data_gate(frame, new)
-    new_params = with_own_wording(with_gate(new_params, gate), params, target, path)
-    parse_params(parse_yaml(new_params, str(PARAMS_FILE)))
-    new_pipeline = with_dependency(PIPELINE.read_text(encoding="utf-8"), path.as_posix(), previous)
-{%- endif %}
+    if fleet is not None:
+        new_pipeline = fleet.stages(new_pipeline, new)
     write_text(new_params, PARAMS_FILE)
     write_text(new_pipeline, PIPELINE)
-    print(
-        f"use-data: {len(frame):,} rows; {len(numeric)} numeric and {len(categorical)}"
-{%- if cookiecutter.fleet == "yes" %}
-        f" categorical features (with {by}), target {target!r}"
-{%- else %}
-        f" categorical features, target {target!r}, segment {segment or 'none'}"
-{%- endif %}
-        f" -> {PARAMS_FILE} (data, drift.critical_columns, fairness.sensitive_features),"
-        f" {PIPELINE} (ingest deps)"
+    features = f"{len(numeric)} numeric and {len(categorical)} categorical features"
+    roles = (
+        f" (with {fleet.by}), target {target!r}"
+        if fleet is not None
+        else f", target {target!r}, segment {segment or 'none'}"
     )
-{%- if cookiecutter.fleet == "yes" %}
     print(
-        f"use-data: {len(counts)} members (the values of {by}), {counts.min():,} to"
-        f" {counts.max():,} rows each -> {PARAMS_FILE} (fleet), {PIPELINE} (member stages)"
+        f"use-data: {len(frame):,} rows; {features}{roles} -> {PARAMS_FILE} (data,"
+        f" drift.critical_columns, fairness.sensitive_features), {PIPELINE} (ingest deps)"
     )
-    unassigned = int(frame[by].isna().sum())
-    if unassigned:
-        print(f"use-data: {unassigned:,} rows have no {by}: no member trains on them")
-    gone = [member for member in params.fleet.members if member not in counts.index]
-    if gone:
-        deleted = ", ".join(shards.forget(gone)) or "no files"
-        print(
-            f"use-data: {', '.join(gone)} are no longer members: deleted {deleted}"
-            " (git history and the DVC cache keep them)"
-        )
-{%- endif %}
+    if fleet is not None:
+        fleet.written(frame)
     if skipped:
         print(f"use-data: left out {skipped}: one distinct value per row (an identifier?)")
     was = {key: "none" if v is None else f"{v:g}" for key, v in params.gate.model_dump().items()}

@@ -13,8 +13,9 @@ import pandas as pd
 
 from . import task
 from .errors import ValidationFailed
-from .files import TRAINING_DATA, VALIDATION, read_table, write_json
+from .files import read_table, write_json
 from .params import Schema
+from .paths import TRAINING_DATA, VALIDATION
 
 NUMERIC_TYPES = [
     "int8",

@@ -1,51 +1,55 @@
-"""The fleet's report and predict: the single model's code, run once per member."""
+"""The fleet's PR report: each member's metrics on both sides, whether the PR retrained it, main's
+model against the PR's on the PR's test rows of the member, and its gate; fleet_report.build
+sums them up in one comment."""
 
 from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
+from . import lock
 from .errors import DataError
-from .files import TRAINING_DATA, load_model, read_table, write_table, write_text
-from .fleet import by_member, member_params, outputs
+from .files import load_model, read_table
 from .github import run_url
+from .members import Member, members, split
 from .paired import Comparison
-from .params import PARAMS_FILE, Params, load_params
+from .params import PARAMS_FILE, Params
+from .paths import RUN, TRAINING_DATA, member_outputs
 from .report import params_changed
-from .revisions import head_name, load, load_all, require_revision, resolve_base
+from .revisions import head_name, load, load_all, require_revision
 
 
-def report_main(base: str, out: Path) -> None:
+def report(base: str, params: Params) -> str:
     """One PR report for the fleet: each member's metrics and gate against `base`'s."""
     from .fleet_report import MemberChange, build
     from .gate import gate
 
-    params = load_params()
-    base = resolve_base(base)
     require_revision(base)
+    own = {member.name: member for member in members(params)}
     base_params = load(base, PARAMS_FILE) or {}
-    members = set(params.fleet.members) | set((base_params.get("fleet") or {}).get("members", {}))
-    primary = params.model.primary_metric
-    files = {m: (outputs(m).report("metrics.json"), outputs(m).report("run.json")) for m in members}
+    names = sorted(set(own) | set((base_params.get("fleet") or {}).get("members", {})))
+    outputs = {name: member_outputs(name) for name in names}
+    files = {name: (out.report("metrics.json"), out.report(RUN)) for name, out in outputs.items()}
     at_base = load_all(base, [path for pair in files.values() for path in pair])
     sides = []  # (member, main's metrics, the PR's, whether the PR retrained it)
-    for member in sorted(members):
-        path, run = files[member]
-        old, new = at_base[path], load(None, path) if member in params.fleet.members else None
+    for name in names:
+        path, run = files[name]
+        old, new = at_base[path], load(None, path) if name in own else None
         keys = [(found or {}).get("model_key") for found in (at_base[run], load(None, run))]
-        sides.append((member, old, new, new is not None and keys[0] != keys[1]))
-    pairs = on_same_rows(base, params, [m for m, old, _, again in sides if again and old])
+        sides.append((name, old, new, new is not None and keys[0] != keys[1]))
+    again = [own[name] for name, old, _, retrained in sides if retrained and old]
+    pairs = on_same_rows(base, params, again)
+    primary = params.model.primary_metric
     changes = []
-    for member, old, new, retrained in sides:
-        decision, paired = None, pairs.get(member)
+    for name, old, new, retrained in sides:
+        decision, paired = None, pairs.get(name)
         if new is not None:
-            limits = member_params(params, member).gate
+            limits = own[name].params.gate
             decision = gate(new, old, limits, primary, "main", segmented=False, paired=paired)
-        changes.append(MemberChange(member, old, new, decision, retrained, paired))
+        changes.append(MemberChange(name, old, new, decision, retrained, paired))
     head_params = load(None, PARAMS_FILE) or {}
-    text = build(
+    return build(
         changes,
         primary,
         base,
@@ -53,10 +57,19 @@ def report_main(base: str, out: Path) -> None:
         head_name=head_name(),
         run_url=run_url(),
         title=params.model.name,
+        notes=data_changed(base),
     )
-    write_text(text, out)
-    size = f"{len(text):,} characters"
-    print(f"report: {len(changes)} members, {base} vs workspace -> {out} ({size})")
+
+
+def data_changed(base: str) -> tuple[str, ...]:
+    """A note when the training snapshot differs between the two sides (dvc.lock's md5)."""
+    old, new = (lock.data_md5(lock.read(rev)) for rev in (base, None))
+    if old is None or old == new:
+        return ()
+    return (
+        f"The training data changed ({TRAINING_DATA}: {old[:12]} → {(new or 'none')[:12]}):"
+        " members' recorded metrics were measured on other test rows.",
+    )
 
 
 def with_inherited(
@@ -82,78 +95,33 @@ def _inherited(params: dict[str, Any], path: list[str]) -> str | None:
     return None if value is None else f"{shown} (inherited)"
 
 
-def on_same_rows(base: str, params: Params, members: list[str]) -> dict[str, Comparison]:
+def on_same_rows(base: str, params: Params, group: list[Member]) -> dict[str, Comparison]:
     """Each member's main model against the PR's, on the PR's test rows of the member (main's
     models fetched together); a member that cannot be scored there is said in one line and
     left out (the report compares its recorded metrics)."""
-    if not members:
+    if not group:
         return {}
     from . import evaluate, same_rows
 
-    split = by_member(read_table(TRAINING_DATA), params.fleet.by)
-    models = same_rows.models_at(base, [outputs(member).model for member in members])
+    parts = split(params, read_table(TRAINING_DATA))
+    models = same_rows.models_at(base, [member.outputs.model for member in group])
     found = {}
-    for member in members:
-        own, path = member_params(params, member), outputs(member).model
+    for member in group:
+        own, path = member.params, member.outputs.model
         try:
             champion = models[path]
             if isinstance(champion, DataError):
                 raise champion
-            if member not in split or not path.is_file():
+            if member.name not in parts or not path.is_file():
                 raise DataError(f"no {path} or no rows of the member in {TRAINING_DATA}")
-            measured = evaluate.measure(load_model(path, own.train.estimator), split[member], own)
+            model = load_model(path, own.train.estimator)
+            measured = evaluate.measure(model, parts[member.name], own)
             name = f"the model of {base[:12]}"
             primary = own.model.primary_metric
-            found[member] = same_rows.against_model(champion, measured, own, name)[primary]
+            found[member.name] = same_rows.against_model(champion, measured, own, name)[primary]
         except DataError as error:
-            print(f"report: {member}: {error}; its recorded metrics are compared", file=sys.stderr)
+            print(
+                f"report: {member.name}: {error}; its recorded metrics are compared",
+                file=sys.stderr,
+            )
     return found
-
-
-MEMBER = "{member}"  # where --model names each member's model
-
-
-def predict_main(model: str, input: Path, output: Path) -> None:
-    """Score each row with its own member's model (the member is the row's `fleet.by`
-    value), or every row with one model when `model` has no {member} in it. Rows of no
-    member are kept, unscored, with a warning."""
-    import sys
-
-    import pandas as pd
-
-    from . import predict
-
-    if MEMBER not in model:
-        predict.main(model, input, output)
-        return
-    predict.check_paths(input, output)
-    params = load_params()
-    by = params.fleet.by
-    frame = read_table(input)
-    if by not in frame.columns:
-        raise DataError(f"predict: {input} lacks the column {by}, which names each row's member")
-    names = frame[by].astype(str).where(frame[by].notna())
-    parts, strangers = [], {}
-    for member, rows in frame.groupby(names, sort=False):
-        if member not in params.fleet.members:
-            strangers[member] = len(rows)
-            continue
-        own = member_params(params, member)
-        columns = predict.scored(rows, model.replace(MEMBER, member), own, input)
-        parts.append(pd.DataFrame(columns, index=rows.index))
-    if not parts:
-        raise DataError(f"predict: no row of {input} has a {by} in fleet.members")
-    unscored = len(frame) - sum(len(part) for part in parts)
-    if unscored:
-        why = [f"{count:,} of {by} {name!r}" for name, count in strangers.items()]
-        if names.isna().any():
-            why.insert(0, f"{int(names.isna().sum()):,} with no {by}")
-        print(
-            f"warning: predict: {unscored:,} of {len(frame):,} rows belong to no member"
-            f" ({'; '.join(why[:4])}{'; ...' if len(why) > 4 else ''}); left unscored",
-            file=sys.stderr,
-        )
-    predictions = pd.concat(parts).reindex(frame.index).convert_dtypes(convert_string=False)
-    write_table(frame.assign(**predictions), output)
-    scored = len(frame) - unscored
-    print(f"predict: {scored:,} rows scored by {len(parts)} members ({model}) -> {output}")

@@ -1,5 +1,6 @@
-"""The fleet's command line: the commands a fleet runs instead of the single model's, and
-the arguments only a fleet takes. `__main__` finds this module in a fleet bake only."""
+"""The fleet's command line: the commands only a fleet has and the arguments only a fleet
+takes; every other command is the single model's, working on the members. `__main__` finds
+this module in a fleet bake only."""
 
 from __future__ import annotations
 
@@ -8,9 +9,7 @@ from pathlib import Path
 
 Commands = dict[str, tuple[str, str, str]]  # command -> (module, function, help)
 
-OWN: Commands = {
-    "check": ("fleet_cli", "check_main", ""),
-    "ingest": ("fleet", "ingest_main", ""),
+OWN: Commands = {  # what only a fleet has: its stages and, beyond one machine, its CI shards
     "members": (
         "fleet",
         "members_main",
@@ -27,31 +26,25 @@ OWN: Commands = {
         "main",
         "put the CI shard jobs' member outputs and dvc.lock entries into the workspace",
     ),
-    "report": ("fleet_commands", "report_main", ""),
-    "promote": ("fleet_promote", "promote_main", ""),
-    "rollback": ("fleet_promote", "rollback_main", ""),
-    "predict": (
-        "fleet_commands",
-        "predict_main",
-        "score a CSV or Parquet file, each row with its member's model file or MLflow model",
-    ),
-    "drift": ("fleet_drift", "main", ""),
-    "next-window": ("fleet_drift", "next_window_main", ""),
 }
-SINGLE_MODEL_ONLY = {"train", "evaluate", "plots"}  # a fleet's members stages do these
+HELP = {  # what the shared commands do for a fleet
+    "train": "fit every member's model (the `members` stages do it per stage)",
+    "evaluate": "evaluate every member's model and log its run to MLflow",
+    "predict": "score a CSV or Parquet file, each row with its member's model file or MLflow model",
+    "rollback": "move one member's champion alias back to its previous version",
+}
+LEFT_OUT = {"plots"}  # the offline page of dvc.yaml's plots: a fleet's stages have none
 
 
 def commands(single: Commands) -> Commands:
-    """The single model's commands with the fleet's in their place (keeping a help text that
-    says the same) and the fleet's own after `validate`."""
+    """The shared commands (with the help a fleet needs) and the fleet's own after `validate`."""
     merged: Commands = {}
     for name, (module, function, text) in single.items():
-        if name in SINGLE_MODEL_ONLY:
+        if name in LEFT_OUT:
             continue
-        own = OWN.get(name)
-        merged[name] = (own[0], own[1], own[2] or text) if own else (module, function, text)
+        merged[name] = (module, function, HELP.get(name, text))
         if name == "validate":
-            merged.update({n: OWN[n] for n in ("members", "fleet-stages", "shards", "gather")})
+            merged.update(OWN)
     return merged
 
 
@@ -83,14 +76,3 @@ def arguments(name: str, command: argparse.ArgumentParser) -> None:
         command.add_argument(
             "--by", help="the column whose values are the members (default: fleet.by)"
         )
-
-
-def check_main(write_stages: bool = False) -> None:
-    """`check` for a fleet: the single model's checks, then the members and their stages."""
-    from . import check, fleet
-    from .params import load_params
-
-    if write_stages:  # `make repro`: one process, not two, before DVC starts
-        fleet.fleet_stages_main()
-    params = load_params()
-    print(f"check: params.yaml is valid ({check.check(params)}, {fleet.check(params)})")

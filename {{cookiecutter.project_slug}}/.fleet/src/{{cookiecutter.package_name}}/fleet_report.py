@@ -222,6 +222,7 @@ def build(
     head_name: str = "the workspace",
     run_url: str | None = None,
     title: str = "Fleet",
+    notes: tuple[str, ...] = (),
 ) -> str:
     """The fleet's report as Markdown, at most LIMIT characters whatever the fleet's size; pure."""
     counts = Counter(change.status(primary) for change in changes)
@@ -260,6 +261,7 @@ def build(
                 f"`{primary}` ({direction} is better): {summary}; "
                 f"{mark} {len(failing)} failing the merge gate against main.",
                 *SAME_ROWS * any(change.paired for change in changes),
+                *(line for note in notes for line in ("", note)),
                 "",
                 "### Parameters",
                 "",

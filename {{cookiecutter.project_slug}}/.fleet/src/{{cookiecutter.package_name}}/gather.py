@@ -7,11 +7,12 @@ from pathlib import Path
 
 import yaml
 
-from . import lock, shards
+from . import lock
 from .errors import DataError
-from .files import PIPELINE_LOCK, md5, write_text
+from .files import md5, write_text
 from .fleet import stages
 from .params import load_params
+from .paths import PIPELINE_LOCK, member_outputs
 
 
 def main(folder: Path) -> None:
@@ -42,15 +43,15 @@ def main(folder: Path) -> None:
                 )
         recorded = lock.stage_md5s({stage: theirs[stage]})  # not a stale entry of another stage
         for member in members:
-            for path in shards.member_outputs(member).values():
+            for path in member_outputs(member).member_files().values():
                 source = shard / path
                 found = md5(source) if source.is_file() else "missing"
-                if found != recorded.get(path):
+                if found != recorded.get(path.as_posix()):
                     raise DataError(
                         f"gather: {stage}'s {path} (md5 {found[:12]}) is not the file its"
                         " dvc.lock records; nothing was gathered"
                     )
-                copies.append((source, Path(path)))
+                copies.append((source, path))
         merged[stage] = theirs[stage]
     for source, path in copies:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,10 +59,9 @@ def main(folder: Path) -> None:
     ours["stages"] = merged
     write_text(yaml.safe_dump(ours, sort_keys=False), PIPELINE_LOCK)
     # The files into this runner's DVC cache; dvc.lock must come out of it as it went in.
-    try:
-        lock.commit()
-    except DataError as error:
-        raise DataError(f"gather: {error}") from None
+    done = lock.run("commit", "--force", "--quiet")
+    if done.returncode != 0:
+        raise DataError(f"gather: `dvc commit` failed: {done.stderr.strip()}")
     if lock.read()["stages"] != merged:
         raise DataError(
             "gather: the workspace's code, params or data are not what the shards ran on"

@@ -5,7 +5,8 @@ members; a shard stage lists its members' own params keys and outputs, so a chan
 member re-runs only its shard, and inside it the `members` command retrains only the members
 whose inputs changed.
 
-Standard library only: the template's post-generation hook writes the first stages with it.
+Standard library only (and .paths): the template's post-generation hook writes the first
+stages with it.
 """
 
 from __future__ import annotations
@@ -13,13 +14,15 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from .paths import MODEL_CODE, MODELS, TRAINING_DATA, VALIDATION, member_outputs
+
 PACKAGE = Path(__file__).parent.name  # the package folder: its name is the package's
 MARKER = (
     f"  # Fleet members: written by `python -m {PACKAGE} fleet-stages` from params.yaml's fleet"
     " section;\n  # `make repro` rewrites them, so edit params.yaml, not the lines below.\n"
 )
 MAX_SHARDS = 256  # GitHub Actions runs at most 256 jobs per matrix
-CODE = ("train.py", "evaluate.py", "task.py", "task_params.py", "fleet.py")
+CODE = (*MODEL_CODE, "fleet.py")  # a stage re-runs when they change; members.key decides who
 
 
 def assign(members: list[str], shards: int) -> list[list[str]]:
@@ -40,25 +43,13 @@ def stage_names(count: int) -> list[str]:
     return [f"members-{index + 1:0{width}d}" for index in range(count)]
 
 
-def member_outputs(member: str) -> dict[str, str]:
-    """A member's files: the model, and its reports in a folder of its own."""
-    reports = f"reports/{member}"
-    return {
-        "model": f"models/{member}.skops",
-        "metrics": f"{reports}/metrics.json",
-        "importance": f"{reports}/importance.json",
-        "model_card": f"{reports}/model_card.md",
-        "run": f"{reports}/run.json",
-    }
-
-
 def forget(members: list[str]) -> list[str]:
     """Delete the files of members that left the fleet, and their lines in models/.gitignore
     (which DVC does not prune); the paths deleted. Git history and the DVC cache keep them."""
     deleted, ignored = [], set()
     for member in members:
-        files = member_outputs(member)
-        model, reports = Path(files["model"]), Path(files["metrics"]).parent
+        out = member_outputs(member)
+        model, reports = out.model, out.reports
         ignored.add(f"/{model.name}")
         if model.is_file():
             model.unlink()
@@ -66,7 +57,7 @@ def forget(members: list[str]) -> list[str]:
         if reports.is_dir():
             shutil.rmtree(reports)
             deleted.append(f"{reports.as_posix()}/")
-    ignore = Path("models/.gitignore")
+    ignore = MODELS / ".gitignore"
     if ignore.is_file():
         kept = [line for line in ignore.read_text().splitlines() if line not in ignored]
         ignore.write_text("".join(f"{line}\n" for line in kept))
@@ -80,8 +71,8 @@ def _stage(name: str, members: list[str]) -> list[str]:
         f"  {name}:",
         f'    cmd: PATH="$PWD/.venv/bin:$PATH" python -m {PACKAGE} members {name}',
         "    deps:",
-        "      - data/train.parquet",
-        "      - reports/validation.json",
+        f"      - {TRAINING_DATA}",
+        f"      - {VALIDATION}",
         *(f"      - {source}/{module}" for module in CODE),
         "    params:",
         "      - data.schema",
@@ -95,11 +86,11 @@ def _stage(name: str, members: list[str]) -> list[str]:
     kept = ["          cache: false", "          persist: true"]  # outside DVC's cache
     metrics = []
     for member in members:
-        files = member_outputs(member)
-        lines += [f"      - {files['model']}:", "          persist: true"]
-        for kind in ("importance", "model_card", "run"):
-            lines += [f"      - {files[kind]}:", *kept]
-        metrics += [f"      - {files['metrics']}:", *kept]
+        files = member_outputs(member).member_files()
+        lines += [f"      - {files.pop('model').as_posix()}:", "          persist: true"]
+        metrics += [f"      - {files.pop('metrics.json').as_posix()}:", *kept]
+        for path in files.values():
+            lines += [f"      - {path.as_posix()}:", *kept]
     return [*lines, "    metrics:", *metrics]
 
 

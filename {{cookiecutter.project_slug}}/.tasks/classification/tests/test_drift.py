@@ -9,9 +9,10 @@ from scipy import stats
 
 from {{ cookiecutter.package_name }} import drift, drift_report, drift_rules, drift_stats, task
 from {{ cookiecutter.package_name }}.errors import DataError, ParamsError
-from {{ cookiecutter.package_name }}.files import METRICS, MODEL, save_model, write_json
+from {{ cookiecutter.package_name }}.files import save_model, write_json
 from {{ cookiecutter.package_name }}.ingest import ingest
 from {{ cookiecutter.package_name }}.params import Params, parse_params
+from {{ cookiecutter.package_name }}.paths import METRICS, MODEL
 from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import ROOT

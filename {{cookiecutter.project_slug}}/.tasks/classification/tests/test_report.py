@@ -8,7 +8,8 @@ from {{ cookiecutter.package_name }}.paired import Comparison
 from {{ cookiecutter.package_name }}.params import Params
 from {{ cookiecutter.package_name }}.report_markdown import Inputs, Side, build
 
-from .test_markdown import HOSTILE, failed, problems
+from .test_markdown import HOSTILE, problems
+from .test_report_markdown import failed
 
 ROC = [{"fpr": 0.0, "tpr": 0.0}, {"fpr": 0.2, "tpr": 0.6}, {"fpr": 1.0, "tpr": 1.0}]
 CONFUSION = [

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from .markdown import line_chart, text
+from .markdown import text
+from .report_parts import line_chart
 
 ROC_GRID = [round(step / 10, 1) for step in range(11)]
 

@@ -198,13 +198,6 @@ def data_gate(train: pd.DataFrame, test: pd.DataFrame, params: Any) -> tuple[dic
     )
 
 
-def thin(count: int, most: int) -> np.ndarray:
-    """At most `most` evenly spaced positions out of `count`, always the first and last."""
-    if count <= most:
-        return np.arange(count)
-    return np.unique(np.linspace(0, count - 1, most).round().astype(int))
-
-
 def _date(value: Any) -> str:
     return pd.Timestamp(value).date().isoformat()
 

@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from .markdown import line_chart, text
-from .task import thin
+from .markdown import text
+from .report_parts import line_chart
 
 MOST_DATES = 20  # points of the error-over-time chart in the PR report
+
+
+def thin(count: int, most: int) -> np.ndarray:
+    """At most `most` evenly spaced positions out of `count`, always the first and last."""
+    if count <= most:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, most).round().astype(int))
 
 
 def _short(date: str) -> str:
