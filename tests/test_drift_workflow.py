@@ -260,6 +260,6 @@ def test_a_fleet_opens_one_retraining_pull_request_naming_its_drifted_members(
     params = yaml.safe_load(github.git("show", f"{BRANCH}:params.yaml"))
     assert params["fleet"]["windows"] == {m: 1 for m in report["retrain_members"]}
     assert params["data"]["window"] == 0
-    assert "window 1: 4" in result.output  # the job retrained on each member's new window
+    assert "for 4 members from synthetic window 1 ->" in result.output  # each member's new one
     changed = github.git("diff", "--name-only", f"main..{BRANCH}").split()
     assert {"params.yaml", "dvc.lock", "reports/south/metrics.json"} <= set(changed)
