@@ -14,7 +14,7 @@ import yaml
 
 from .errors import DataError, PipelineError, first_line
 from .paths import MODEL, PIPELINE_LOCK
-from .revisions import load, output
+from .revisions import SAFE, load, output
 
 DVC = [sys.executable, "-m", "dvc"]  # the DVC of this environment, activated or not
 CACHE = Path(".dvc/cache/files/md5")  # DVC 3's default cache: <md5[:2]>/<md5[2:]>
@@ -38,7 +38,7 @@ def stage_md5s(stages: dict[str, Any]) -> dict[str, str]:
 
 def recorded_md5s(lock_text: str) -> dict[str, str]:
     """Each output path dvc.lock records, with its md5."""
-    return stage_md5s((yaml.safe_load(lock_text) or {}).get("stages", {}))
+    return stage_md5s((yaml.load(lock_text, Loader=SAFE) or {}).get("stages", {}))
 
 
 def recorded(md5s: dict[str, str], model: Path = MODEL) -> str:
