@@ -14,7 +14,7 @@ from {{ cookiecutter.package_name }}.errors import DataError
 from {{ cookiecutter.package_name }}.files import read_json, read_table
 from {{ cookiecutter.package_name }}.members import FLEET, find, members
 from {{ cookiecutter.package_name }}.params import load_params
-from {{ cookiecutter.package_name }}.paths import PROJECT, RUN, TRAINING_DATA, member_outputs
+from {{ cookiecutter.package_name }}.paths import PROJECT, TRAINING_DATA, member_outputs
 
 from .conftest import ROOT
 
@@ -39,7 +39,8 @@ def test_a_single_model_is_one_member_and_a_fleet_one_per_entry(project: Path) -
     group = members(params)
     if not FLEET:
         [single] = group
-        assert (single.name, single.outputs, single.label) == ("", PROJECT, params.model.name)
+        assert (single.name, single.outputs) == ("", PROJECT)
+        assert single.params.model.name == params.model.name
         assert single.params == params and find(params, "") == single
         return
     assert [member.name for member in group] == ["north", "south"]
@@ -61,11 +62,11 @@ def test_every_command_works_on_each_member(
     group = members(load_params())
     for member in group:
         assert member.outputs.model.is_file()
-        metrics = read_json(member.outputs.report("metrics.json"))
+        metrics = read_json(member.outputs.metrics)
         assert metrics["test_rows"] > 0 and member.params.model.primary_metric in metrics
     if FLEET:
         assert main(["members", "members-1"]) == 0  # run.json written: the keys kept from now
-        assert all(member.outputs.report(RUN).is_file() for member in group)
+        assert all(member.outputs.run.is_file() for member in group)
         capsys.readouterr()
         assert main(["members", "members-1"]) == 0
         out = capsys.readouterr().out

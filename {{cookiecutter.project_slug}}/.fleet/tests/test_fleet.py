@@ -105,7 +105,7 @@ def shard_job(folder: Path, stage: str, members: list[str]) -> None:
     """What a CI shard job keeps for the gather job: its members' files and its dvc.lock."""
     outs = []
     for member in members:
-        for path in member_outputs(member).member_files().values():
+        for path in member_outputs(member).member_files():
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
             (folder / path).write_text(f"{stage} {path}")
             outs.append({"path": path.as_posix(), "md5": md5(folder / path)})

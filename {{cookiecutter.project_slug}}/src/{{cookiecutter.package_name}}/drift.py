@@ -72,7 +72,7 @@ def conform_current(frame: pd.DataFrame, schema: Schema, source: str) -> pd.Data
 def _local_champion(params: Params, outputs: Outputs) -> tuple[Any, float, str]:
     from .files import load_model
 
-    metrics = outputs.report("metrics.json")
+    metrics = outputs.metrics
     if not metrics.is_file():
         raise DataError(f"drift: {metrics} missing; run `dvc repro` first")
     model = load_model(outputs.model, params.train.estimator)

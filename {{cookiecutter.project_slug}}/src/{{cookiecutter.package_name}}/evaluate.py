@@ -214,14 +214,14 @@ def record(
     (with `tags`, its model key among them); the result and the run's id."""
     own, out = member.params, member.outputs
     result = evaluate(model, rows, own)
-    write_json(result["metrics"], out.report("metrics.json"))
-    write_json(result["importance"], out.report("importance.json"))
+    write_json(result["metrics"], out.metrics)
+    write_json(result["importance"], out.importance)
     if out == PROJECT:  # the project's evaluate stage keeps these too (a fleet member has none)
         write_json(result["segments"], SEGMENTS)
         for name, points in result["plots"].items():
             write_json(points, PLOTS / f"{name}.json")
         write_json(result["fairness"], FAIRNESS)
-    write_text(model_card(own, result, data_md5, len(rows)), out.report("model_card.md"))
+    write_text(model_card(own, result, data_md5, len(rows)), out.model_card)
     extra = {**tags, **({"member": member.name} if member.name else {})}
     return result, registry.log_run(own, result["metrics"], outputs=out, extra=extra)
 
@@ -238,11 +238,11 @@ def main() -> None:
     for member in group:
         own = rows(parts, frame, member)
         model = load_model(member.outputs.model, member.params.train.estimator)
-        model_key = key(member.params, rows_hash(own), code)
-        data_md5 = md5(TRAINING_DATA) if member.outputs == PROJECT else rows_hash(own)
+        data_hash = rows_hash(own)
+        model_key = key(member.params, data_hash, code)
+        data_md5 = md5(TRAINING_DATA) if member.outputs == PROJECT else data_hash
         result, run_id = record(member, model, own, data_md5, {"model_key": model_key})
         primary, metrics = member.params.model.primary_metric, result["metrics"]
         gap = f" segment_gap={_fmt(metrics['segment_gap'])}" if "segment_gap" in metrics else ""
-        where = member.outputs.report("metrics.json")
-        print(f"evaluate: {primary}={_fmt(metrics[primary])}{gap} -> {where}")
+        print(f"evaluate: {primary}={_fmt(metrics[primary])}{gap} -> {member.outputs.metrics}")
         print(f"evaluate: logged MLflow run {run_id} to {tracking.configure()}")

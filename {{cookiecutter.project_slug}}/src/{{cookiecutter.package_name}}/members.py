@@ -39,11 +39,6 @@ class Member:
     outputs: Outputs
     window: int  # its synthetic window
 
-    @property
-    def label(self) -> str:
-        """How messages name it: the member, or the single model's name."""
-        return self.name or self.params.model.name
-
     def where(self, by: str | None) -> str:
         """What a message about its rows starts with: which rows (none for the single model)."""
         return f"member {self.name!r} ({by} == {self.name!r}): " if self.name else ""

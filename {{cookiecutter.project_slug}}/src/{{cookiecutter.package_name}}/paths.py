@@ -16,13 +16,9 @@ MODELS = Path("models")
 MODEL = MODELS / "model.skops"
 REPORTS = Path("reports")
 VALIDATION = REPORTS / "validation.json"
-METRICS = REPORTS / "metrics.json"
-SEGMENTS = REPORTS / "segments.json"
+SEGMENTS = REPORTS / "segments.json"  # the single model's evaluate stage writes these three too
 PLOTS = REPORTS / "plots"
-MODEL_CARD = REPORTS / "model_card.md"
-IMPORTANCE = REPORTS / "importance.json"
 FAIRNESS = REPORTS / "fairness.json"
-RUN = "run.json"  # a fleet member's: what its model was built from (reports/<member>/run.json)
 MODEL_CODE = ("train.py", "evaluate.py", "task.py", "task_params.py")  # a model's key hashes them
 
 
@@ -36,13 +32,30 @@ class Outputs:
     def report(self, name: str) -> Path:
         return self.reports / name
 
-    def member_files(self) -> dict[str, Path]:
+    @property
+    def metrics(self) -> Path:
+        return self.report("metrics.json")
+
+    @property
+    def importance(self) -> Path:
+        return self.report("importance.json")
+
+    @property
+    def model_card(self) -> Path:
+        return self.report("model_card.md")
+
+    @property
+    def run(self) -> Path:
+        """A fleet member's: what its model was built from (its key, rows and MLflow run)."""
+        return self.report("run.json")
+
+    def member_files(self) -> tuple[Path, ...]:
         """A fleet member's files, as its stage in dvc.yaml lists them."""
-        names = ("metrics.json", "importance.json", "model_card.md", RUN)
-        return {"model": self.model, **{name: self.report(name) for name in names}}
+        return (self.model, self.metrics, self.importance, self.model_card, self.run)
 
 
 PROJECT = Outputs()
+METRICS, IMPORTANCE = PROJECT.metrics, PROJECT.importance
 
 
 def member_outputs(member: str) -> Outputs:

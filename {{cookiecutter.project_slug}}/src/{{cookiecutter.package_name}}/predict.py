@@ -239,10 +239,10 @@ def main(model: str, input: Path, output: Path) -> None:
         raise DataError(f"predict: {input} has no rows to score")
     if MEMBER in model and getattr(params, "fleet", None) is not None:
         predictions = by_member(frame, model, params, input)
-        routed = frame[params.fleet.by][predictions.notna().any(axis=1)]
-        how = f"by {routed.nunique()} members ({model})"
+        done = predictions.notna().any(axis=1)
+        how = f"by {frame[params.fleet.by][done].nunique()} members ({model})"
     else:
         predictions = pd.DataFrame(scored(frame, model, params, input), index=frame.index)
-        how = f"with {model}"
+        done, how = pd.Series(True, index=frame.index), f"with {model}"
     write_table(frame.assign(**predictions), output)
-    print(f"predict: {int(predictions.notna().any(axis=1).sum()):,} rows scored {how} -> {output}")
+    print(f"predict: {int(done.sum()):,} rows scored {how} -> {output}")

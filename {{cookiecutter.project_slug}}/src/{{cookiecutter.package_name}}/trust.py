@@ -83,7 +83,7 @@ def measured(params: Params, out: Outputs, rows: pd.DataFrame) -> dict[str, Any]
     model = load_model(out.model, params.train.estimator)
     found = evaluate.measure(model, rows, params)
     found["fairness"] = fairness.assess(found["test"], found["predicted"], params, intervals=False)
-    committed = out.report("metrics.json")
+    committed = out.metrics
     if committed.is_file() and committed.read_text(encoding="utf-8") != json_text(found["metrics"]):
         print(f"promote: {out.model}: the metrics measured here differ from {committed}")
     return found

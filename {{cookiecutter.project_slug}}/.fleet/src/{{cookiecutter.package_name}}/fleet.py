@@ -15,7 +15,7 @@ from .errors import DataError
 from .files import read_json, read_table, save_model, write_json, write_text
 from .members import Member, code_hash, key, members, refuse, rows, rows_hash, split
 from .params import Params, load_params
-from .paths import PIPELINE, RUN, TRAINING_DATA
+from .paths import PIPELINE, TRAINING_DATA
 
 
 def stages(params: Params) -> dict[str, list[str]]:
@@ -35,7 +35,8 @@ def members_main(stage: str) -> None:
         )
     frame = read_table(TRAINING_DATA)
     parts, code = split(params, frame), code_hash()
-    group = [member for member in members(params) if member.name in set(groups[stage])]
+    wanted = set(groups[stage])
+    group = [member for member in members(params) if member.name in wanted]
     refuse(params, group, parts, frame, "members", "no member's files were written")
     for number, member in enumerate(group, 1):
         label = f"members: [{number}/{len(group)}] {member.name}"
@@ -54,7 +55,7 @@ def members_main(stage: str) -> None:
             "rows": len(own),
             "rows_md5": data_hash,
         }
-        write_json({**run, "mlflow_run_id": run_id}, member.outputs.report(RUN))
+        write_json({**run, "mlflow_run_id": run_id}, member.outputs.run)
         primary = member.params.model.primary_metric
         value = result["metrics"][primary]
         print(f"{label}: {primary}={value:.4f} on {len(own):,} rows -> {member.outputs.model}")
@@ -62,10 +63,9 @@ def members_main(stage: str) -> None:
 
 def unchanged(member: Member, key: str) -> bool:
     """Whether the member's files are there and were built from the inputs `key` names."""
-    files = member.outputs.member_files()
-    if not all(path.is_file() for path in files.values()):
+    if not all(path.is_file() for path in member.outputs.member_files()):
         return False
-    return read_json(files[RUN]).get("model_key") == key
+    return read_json(member.outputs.run).get("model_key") == key
 
 
 def stale_stages(params: Params) -> str | None:

@@ -15,7 +15,7 @@ from .github import run_url
 from .members import Member, members, split
 from .paired import Comparison
 from .params import PARAMS_FILE, Params
-from .paths import RUN, TRAINING_DATA, member_outputs
+from .paths import TRAINING_DATA, member_outputs
 from .report import params_changed
 from .revisions import head_name, load, load_all, require_revision
 
@@ -30,7 +30,7 @@ def report(base: str, params: Params) -> str:
     base_params = load(base, PARAMS_FILE) or {}
     names = sorted(set(own) | set((base_params.get("fleet") or {}).get("members", {})))
     outputs = {name: member_outputs(name) for name in names}
-    files = {name: (out.report("metrics.json"), out.report(RUN)) for name, out in outputs.items()}
+    files = {name: (out.metrics, out.run) for name, out in outputs.items()}
     at_base = load_all(base, [path for pair in files.values() for path in pair])
     sides = []  # (member, main's metrics, the PR's, whether the PR retrained it)
     for name in names:

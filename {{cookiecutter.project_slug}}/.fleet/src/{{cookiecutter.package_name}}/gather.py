@@ -43,7 +43,7 @@ def main(folder: Path) -> None:
                 )
         recorded = lock.stage_md5s({stage: theirs[stage]})  # not a stale entry of another stage
         for member in members:
-            for path in member_outputs(member).member_files().values():
+            for path in member_outputs(member).member_files():
                 source = shard / path
                 found = md5(source) if source.is_file() else "missing"
                 if found != recorded.get(path.as_posix()):

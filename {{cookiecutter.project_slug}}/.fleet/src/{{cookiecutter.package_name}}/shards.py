@@ -86,10 +86,10 @@ def _stage(name: str, members: list[str]) -> list[str]:
     kept = ["          cache: false", "          persist: true"]  # outside DVC's cache
     metrics = []
     for member in members:
-        files = member_outputs(member).member_files()
-        lines += [f"      - {files.pop('model').as_posix()}:", "          persist: true"]
-        metrics += [f"      - {files.pop('metrics.json').as_posix()}:", *kept]
-        for path in files.values():
+        out = member_outputs(member)
+        lines += [f"      - {out.model.as_posix()}:", "          persist: true"]
+        metrics += [f"      - {out.metrics.as_posix()}:", *kept]
+        for path in (out.importance, out.model_card, out.run):
             lines += [f"      - {path.as_posix()}:", *kept]
     return [*lines, "    metrics:", *metrics]
 
