@@ -10,6 +10,7 @@ Each server gets a free port and a log file, and is stopped when its context end
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -219,3 +220,57 @@ def stack(work: Path, bucket: str) -> Iterator[Stack]:
         database = stop.enter_context(postgres("mlflow"))
         uri = stop.enter_context(tracking_server(work, database, f"s3://{bucket}/mlflow", store))
         yield Stack(store, database, uri)
+
+
+class Outage:
+    """A TCP relay on 127.0.0.1 to `port`, that can be cut (`down`: every connection closed,
+    none accepted) and mended (`up`): a store outage, without stopping the store."""
+
+    def __init__(self, port: int) -> None:
+        self.target, self.port = port, free_port()
+        self.open: list[socket.socket] = []
+        self.listener: socket.socket | None = None
+        self.up()
+
+    def up(self) -> None:
+        import threading
+
+        listener = socket.socket()
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((HOST, self.port))
+        listener.listen(16)
+        self.listener = listener
+        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+
+    def down(self) -> None:
+        listener, self.listener = self.listener, None
+        for sock in [listener, *self.open]:
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.shutdown(socket.SHUT_RDWR)
+                sock.close()
+        self.open.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        import threading
+
+        while True:
+            try:
+                client, _ = listener.accept()
+                upstream = socket.create_connection((HOST, self.target))
+            except OSError:
+                return  # cut
+            self.open += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=_pump, args=(source, sink), daemon=True).start()
+
+
+def _pump(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+    except OSError:
+        pass
+    for sock in (source, sink):
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)

@@ -15,21 +15,22 @@ import yaml
 from .conftest import DEFAULT_PACKAGE, DEFAULT_SLUG, TEMPLATE, bake, run
 
 PACKAGE_FILES = [
-    "__init__.py", "__main__.py", "cells.py", "check.py", "drift.py", "drift_report.py",
-    "drift_rules.py", "drift_stats.py", "errors.py", "evaluate.py", "files.py", "gate.py",
-    "fairness.py", "github.py", "ingest.py", "lock.py", "markdown.py", "members.py",
-    "paired.py", "params.py", "params_errors.py", "paths.py", "plots.py", "predict.py",
+    "__init__.py", "__main__.py", "cells.py", "check.py", "drift.py", "drift_log.py",
+    "drift_report.py", "drift_rules.py", "drift_stats.py", "errors.py", "evaluate.py",
+    "feedback.py", "files.py", "gate.py", "fairness.py", "github.py", "inference_log.py",
+    "ingest.py", "lock.py", "log_writer.py", "markdown.py", "members.py", "paired.py",
+    "params.py", "params_errors.py", "paths.py", "plots.py", "predict.py", "production.py",
     "promote.py", "promotion.py", "registry.py", "report.py", "report_markdown.py",
     "report_model.py", "report_parts.py", "revisions.py", "rollback.py", "same_rows.py",
-    "section.py", "serve.py", "serve_batch.py", "serve_input.py", "serve_metrics.py",
-    "serve_models.py", "svg_chart.py", "synthetic.py", "task.py", "task_fairness.py",
-    "task_params.py", "task_report.py", "task_stats.py", "tracking.py", "train.py", "trust.py",
-    "use_data.py", "validate.py", "yaml_file.py",
+    "section.py", "serve.py", "serve_batch.py", "serve_input.py", "serve_log.py",
+    "serve_metrics.py", "serve_models.py", "simulate.py", "svg_chart.py", "synthetic.py",
+    "task.py", "task_fairness.py", "task_params.py", "task_report.py", "task_stats.py",
+    "tracking.py", "train.py", "trust.py", "use_data.py", "validate.py", "yaml_file.py",
 ]  # fmt: skip
 TEST_FILES = [
-    "__init__.py", "conftest.py", "test_fairness.py", "test_markdown.py", "test_members.py",
-    "test_pipeline.py", "test_promote.py", "test_report_markdown.py", "test_serve.py",
-    "test_tracking.py",
+    "__init__.py", "conftest.py", "test_fairness.py", "test_inference_log.py",
+    "test_markdown.py", "test_members.py", "test_pipeline.py", "test_promote.py",
+    "test_report_markdown.py", "test_serve.py", "test_tracking.py",
 ]  # fmt: skip
 # Each task's own tests (in the template's bake folder, .tasks/<task>/tests/).
 TASKS_FOLDER = TEMPLATE / "{{cookiecutter.project_slug}}" / ".tasks"

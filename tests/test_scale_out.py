@@ -10,9 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from . import servers
@@ -309,3 +311,95 @@ def test_a_fleet_fans_out_over_shard_jobs_and_gathers_one_report_and_one_promoti
     assert "moved from version 2 to 1" in out
     assert client.get_model_version_by_alias("fleet-act-south", "champion").version == "1"
     assert client.get_model_version_by_alias("fleet-act-north", "champion").version == "1"
+
+
+def metric(text: str, name: str) -> float:
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name))
+
+
+def test_the_inference_log_in_postgres_survives_an_outage_and_feeds_the_drift_job(
+    trained: Path, stack: Stack, tmp_path: Path
+) -> None:
+    """serve logs to PostgreSQL through a relay that is cut for a while: every request is
+    answered, the rows past the buffer are dropped and counted, the rest written once it is
+    back. Labels come in bulk; the drift job judges the log with a login that may only read."""
+    import psycopg
+
+    from .test_serve import Server
+
+    project = tmp_path / trained.name
+    shutil.copytree(trained, project, symlinks=True)
+    admin = stack.database.rsplit("/", 1)[0]
+    with psycopg.connect(f"{admin}/postgres", autocommit=True) as connection:
+        connection.execute("CREATE DATABASE inference")
+        connection.execute("CREATE ROLE reader LOGIN")
+    with psycopg.connect(f"{admin}/inference", autocommit=True) as connection:
+        connection.execute("ALTER DEFAULT PRIVILEGES GRANT SELECT ON TABLES TO reader")
+
+    def production(params: dict) -> None:
+        params["inference_log"] = {"store": "postgresql", "buffer_rows": 200, "flush_seconds": 0.2}
+        params["drift"] |= {"current": "log", "min_labelled_rows": 20}
+
+    edit_yaml(project / "params.yaml", production)
+    relay = servers.Outage(int(stack.database.rsplit(":", 1)[1].split("/")[0]))
+    writer = f"postgresql://mlflow@{servers.HOST}:{relay.port}/inference"
+    env = {**project_env(project, stack), "INFERENCE_LOG_URL": writer}
+    rows = json.loads(
+        pd.read_parquet(project / "data/train.parquet").head(10).to_json(orient="records")
+    )
+    server = Server.of(project, env, "--model", "models/model.skops")
+    ids = []
+    try:
+        for _ in range(10):  # 100 rows, written
+            _status, body = server.call("/predict", rows)
+            ids.append(body["request_id"])
+        wait_for(lambda: metric(server.call("/metrics")[1], WRITTEN) == 100)
+        relay.down()
+        outage = [server.call("/predict", rows)[0] for _ in range(30)]  # 300 rows
+        during = server.call("/metrics")[1]
+        relay.up()
+        wait_for(lambda: metric(server.call("/metrics")[1], WRITTEN) == 300)
+        after = server.call("/metrics")[1]
+    finally:
+        log = server.stop()
+    assert outage == [200] * 30  # answered throughout
+    assert metric(during, DROPPED) == 100  # 200 waited in the buffer; the rest were dropped
+    assert metric(after, DROPPED) == 100 and metric(after, WRITTEN) == 300
+    assert "cannot write to PostgreSQL" in log and "writing to PostgreSQL at" in log
+    with psycopg.connect(f"{admin}/inference") as connection:
+        [(stored,)] = connection.execute("SELECT count(*) FROM predictions").fetchall()
+    assert stored == 300  # answered 400 = written 300 + dropped 100
+
+    labels = pd.DataFrame({"request_id": [*ids, "never-served"], "row": 0, "label": 1})
+    labels.loc[::2, "label"] = 0
+    labels.to_csv(project / "labels.csv", index=False)
+    said = run(["python", "-m", DEFAULT_PACKAGE, "feedback", "labels.csv"], project, env=env)
+    assert "10 label(s) of 10 request(s) recorded in PostgreSQL" in said.stdout
+    assert "1 label(s) of 1 request id(s) the log does not hold" in said.stdout
+
+    reader = {
+        **env,
+        "INFERENCE_LOG_URL": f"postgresql://reader@{servers.HOST}:{relay.port}/inference",
+    }
+    feedback = ["python", "-m", DEFAULT_PACKAGE, "feedback", "labels.csv"]
+    denied = run(feedback, project, env=reader, check=False)
+    assert denied.returncode == 1 and "permission denied" in denied.stderr  # it may only read
+    run(["python", "-m", DEFAULT_PACKAGE, "drift"], project, env=reader)
+    report = json.loads((project / "reports/drift.json").read_text())
+    assert report["current"]["rows"] == 300 and "PostgreSQL" in report["current"]["source"]
+    assert report["performance"]["judged"] is False  # 10 labelled rows; 20 are needed
+    assert report["performance"]["rows"] == 10
+    relay.down()
+
+
+WRITTEN, DROPPED = (
+    'serve_log_rows_total{outcome="written"}',
+    'serve_log_rows_total{outcome="dropped"}',
+)
+
+
+def wait_for(done: Callable[[], bool], seconds: float = 30) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.1)

@@ -197,3 +197,36 @@ def forge(env: dict[str, str], name: str, copy_of: str, commit: str) -> str:
     forged = client.create_model_version(name, old.source, run_id=old.run_id, tags=tags)
     client.set_registered_model_alias(name, "champion", forged.version)
     return str(forged.version)
+
+
+def test_a_sigterm_under_load_leaves_every_answered_request_in_the_log(
+    trained_bake: Trained, tmp_path: Path
+) -> None:
+    """serve logs to its default store (Parquet files by day) while 4 clients keep it busy;
+    SIGTERM stops it mid-stream: every row it answered is in the log afterwards."""
+    project = trained_bake("classification", tmp_path)
+    server = Server.of(project, shared_env(project), "--model", "models/model.skops")
+    answered: list[tuple[str, int]] = []
+    records = rows(project, 7)
+
+    def load() -> None:
+        while True:
+            status, body = server.call("/predict", records)
+            if status != 200:
+                return  # stopping: no longer accepted
+            answered.extend((body["request_id"], row) for row in range(len(records)))
+
+    clients = [threading.Thread(target=load) for _ in range(4)]
+    for client in clients:
+        client.start()
+    deadline = time.monotonic() + 30
+    while len(answered) < 2_000 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    log = server.stop()  # SIGTERM, with requests in flight
+    for client in clients:
+        client.join(30)
+    logged = pd.read_parquet(project / "logs/inference/predictions")
+    keys = set(zip(logged["request_id"], logged["row"], strict=True))
+    assert len(answered) >= 2_000 and set(answered) <= keys, log
+    assert len(keys) == len(logged)  # each row once
+    assert "dropped" not in log

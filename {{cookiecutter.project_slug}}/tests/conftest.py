@@ -9,7 +9,9 @@ import yaml
 
 from {{ cookiecutter.package_name }}.files import save_model, trusted_types
 from {{ cookiecutter.package_name }}.ingest import ingest
-from {{ cookiecutter.package_name }}.params import Params, parse_params
+from {{ cookiecutter.package_name }}.members import members, split
+from {{ cookiecutter.package_name }}.params import Params, load_params, parse_params
+from {{ cookiecutter.package_name }}.serve_models import Models
 from {{ cookiecutter.package_name }}.task import RESPONSE_METHOD
 from {{ cookiecutter.package_name }}.train import train
 
@@ -100,3 +102,21 @@ def agrees_with_scipy(found: Any, data: tuple, difference: Any) -> None:
     width = reference.high - reference.low
     assert found.low == pytest.approx(reference.low, abs=width / 5)
     assert found.high == pytest.approx(reference.high, abs=width / 5)
+
+
+FILES = "models/{member}.skops"  # each member's file; a single model's is models/model.skops
+
+
+@pytest.fixture
+def served(scoring_project: Any, frame: pd.DataFrame) -> Models:
+    """The scoring project's model(s): in a fleet, one per member, on the member's rows."""
+    params = load_params()
+    parts = split(params, frame)
+    for member in members(params):
+        own = member.params
+        fitted = train(parts[member.name], own.data.schema_, own.split, own.train)
+        save_model(fitted, member.outputs.model)
+    spec = FILES if getattr(params, "fleet", None) else "models/model.skops"
+    models = Models(spec, params, "test")
+    models.load()
+    return models

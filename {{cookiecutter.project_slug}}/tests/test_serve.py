@@ -18,39 +18,20 @@ import pytest
 
 from {{ cookiecutter.package_name }} import task
 from {{ cookiecutter.package_name }}.__main__ import main
-from {{ cookiecutter.package_name }}.files import save_model
-from {{ cookiecutter.package_name }}.members import members, split
 from {{ cookiecutter.package_name }}.params import load_params
 from {{ cookiecutter.package_name }}.serve import Limits, create_app
 from {{ cookiecutter.package_name }}.serve_models import Models
-from {{ cookiecutter.package_name }}.train import train
 
 from .conftest import INPUT
 
-FILES = "models/{member}.skops"  # each member's file; a single model's is models/model.skops
-
-
-@pytest.fixture
-def served(scoring_project: Any, frame: pd.DataFrame) -> Models:
-    """The scoring project's model(s): in a fleet, one per member, on the member's rows."""
-    params = load_params()
-    parts = split(params, frame)
-    for member in members(params):
-        own = member.params
-        fitted = train(parts[member.name], own.data.schema_, own.split, own.train)
-        save_model(fitted, member.outputs.model)
-    spec = FILES if getattr(params, "fleet", None) else "models/model.skops"
-    models = Models(spec, params, "test")
-    models.load()
-    return models
-
 
 @contextmanager
-def server(models: Models, limits: Limits | None = None) -> Iterator[int]:
-    """The app on a free port of 127.0.0.1, in a thread; yields the port."""
+def server(models: Models, limits: Limits | None = None, log: Any = None) -> Iterator[int]:
+    """The app on a free port of 127.0.0.1, in a thread, logging to `log` (a LogWriter);
+    yields the port. On leaving, the app shuts down as on SIGTERM."""
     import uvicorn
 
-    app = create_app(models, load_params(), limits or Limits(poll=0))
+    app = create_app(models, load_params(), limits or Limits(poll=0), log)
     running = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="error"))
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Open the one retraining pull request from $RETRAIN_BRANCH into the default branch, or
 # refresh the open one. Either way the branch is rebuilt as the checked-out commit plus one
-# commit of params.yaml, dvc.lock and the committed reports, and force-pushed: the branch
-# belongs to this job. A merged or closed pull request's branch (GitHub keeps it) is replaced
-# and a new pull request opened. Uses the GitHub CLI, preinstalled on GitHub-hosted runners.
+# commit of params.yaml, dvc.yaml, dvc.lock, the committed reports and data/ (the .dvc file of
+# production rows), and force-pushed: the branch belongs to this job. A merged or closed pull
+# request's branch (GitHub keeps it) is replaced and a new pull request opened. Uses the GitHub CLI, preinstalled on GitHub-hosted runners.
 # Usage: retrain-pr.sh BODY.md   (env: RETRAIN_BRANCH, GITHUB_TOKEN, GITHUB_REPOSITORY)
 set -euo pipefail
 
@@ -13,7 +13,7 @@ repo="${GITHUB_REPOSITORY:?GITHUB_REPOSITORY is needed (owner/name)}"
 token="${GITHUB_TOKEN:?GITHUB_TOKEN is needed}"
 title="Retrain ${branch#retrain/} on the newest data"
 message="Retrain on the newest data window (drift check)"
-paths=(params.yaml dvc.lock reports)
+paths=(params.yaml dvc.yaml dvc.lock reports data)  # data: production rows' .dvc file
 
 # Asked of the API: a scheduled run's event has no repository in it.
 base="$(gh api "repos/$repo" --jq .default_branch)"

@@ -70,7 +70,17 @@ COMMANDS = {
     "next-window": (
         "drift",
         "next_window_main",
-        "move data.window in params.yaml forward by one, for retraining",
+        "move data.window in params.yaml forward by one (or add the labelled served rows)",
+    ),
+    "feedback": (
+        "feedback",
+        "main",
+        "record labels for served requests (CSV or Parquet: request_id, label[, row])",
+    ),
+    "simulate": (
+        "simulate",
+        "main",
+        "play production: send a drifting stream to a running serve; write labels for a share",
     ),
 }
 FLEET = importlib.util.find_spec(f"{__package__}.fleet_cli") is not None  # a fleet bake
@@ -185,9 +195,26 @@ def parser() -> argparse.ArgumentParser:
                 metavar="true|false",
                 help="retrain even when no rule fires (the workflow's manual trigger)",
             )
+        if name == "feedback":
+            command.add_argument("path", type=Path, help="the labels' CSV or Parquet file")
+        if name == "simulate":
+            simulate_arguments(command)
         if FLEET:
             fleet_cli.arguments(name, command)
     return top
+
+
+def simulate_arguments(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--url", default="http://127.0.0.1:8000", help="the serve to call")
+    command.add_argument("--rows", type=int, default=5000, help="rows to send in all")
+    command.add_argument("--batch", type=int, default=10, help="rows per request")
+    command.add_argument(
+        "--drift", type=float, default=3.0, help="synthetic windows the stream drifts ahead"
+    )
+    command.add_argument("--label-share", type=float, default=0.5, help="share labelled later")
+    command.add_argument(
+        "--labels", type=Path, default=Path("logs/labels.csv"), help="the labels file to write"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -50,9 +50,11 @@ def current_data(params: Params, path: Path | None) -> tuple[pd.DataFrame, str]:
     return pd.concat(frames, ignore_index=True), ", ".join(str(match) for match in matches)
 
 
-def conform_current(frame: pd.DataFrame, schema: Schema, source: str) -> pd.DataFrame:
-    """The feature columns (and the target when present), numeric ones checked to be numbers,
-    categorical ones as ingest stores them."""
+def conform_current(
+    frame: pd.DataFrame, schema: Schema, source: str, extra: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """The feature columns (and the target and `extra` columns when present), numeric ones
+    checked to be numbers, categorical ones as ingest stores them."""
     missing = [column for column in schema.features if column not in frame.columns]
     if missing:
         raise DataError(f"drift: {source} lacks the feature columns {missing}")
@@ -62,7 +64,8 @@ def conform_current(frame: pd.DataFrame, schema: Schema, source: str) -> pd.Data
                 f"drift: {source}: column {column!r} should hold numbers,"
                 f" found {frame[column].dtype}"
             )
-    keep = [*schema.features, *([schema.target] if schema.target in frame.columns else [])]
+    present = [schema.target, *extra]
+    keep = [*schema.features, *(column for column in present if column in frame.columns)]
     return frame[keep].assign(
         **{c: plain_numbers(frame[c]) for c in schema.numeric},
         **{c: as_categories(frame[c]) for c in schema.categorical},
@@ -136,14 +139,14 @@ def github_outputs(result: dict[str, Any], markdown: str) -> None:
 
 
 def compared(
-    params: Params, newest: Callable[[], tuple[pd.DataFrame, str]]
+    params: Params, newest: Callable[[], tuple[pd.DataFrame, str]], extra: tuple[str, ...] = ()
 ) -> tuple[pd.DataFrame, pd.DataFrame, str]:
     """The training snapshot's features, the newest data (conformed) and where it came from."""
     if not TRAINING_DATA.is_file():
         raise DataError(f"drift: {TRAINING_DATA} missing; run `dvc pull` or `dvc repro` first")
     reference = read_table(TRAINING_DATA, columns=params.data.schema_.features)
     frame, source = newest()
-    frame = conform_current(frame, params.data.schema_, source)
+    frame = conform_current(frame, params.data.schema_, source, extra)
     print(f"drift: {len(frame):,} new rows ({source}) vs {len(reference):,} training rows")
     return reference, frame, source
 
@@ -180,18 +183,28 @@ def main(current: Path | None = None, force: bool = False) -> None:
     from .params import load_params
 
     params = load_params()
-    reference, frame, source = compared(params, lambda: current_data(params, current))
+    sides: dict[str, Any] = {"current": {}}
+    check, newest, extra = check_member, lambda: current_data(params, current), ()
+    if current is None and params.drift.current == "log":
+        from .drift_log import EXTRA, check_member_log, current_from_log
+
+        check, extra = check_member_log, tuple(EXTRA)
+        logged, said_source, sides["current"]["period"] = current_from_log(params)
+        newest = lambda: (logged, said_source)  # noqa: E731
+    reference, frame, source = compared(params, newest, extra)
     references, currents = split(params, reference), split(params, frame)
     verdicts = {
-        member.name: check_member(
+        member.name: check(
             member, rows(references, reference, member), rows(currents, frame, member), force
         )
         for member in members(params)
     }
-    sides = {
-        "reference": {"source": str(TRAINING_DATA), "rows": len(reference)},
-        "current": {"source": source, "rows": len(frame)},
-    }
+    sides["reference"] = {"source": str(TRAINING_DATA), "rows": len(reference)}
+    sides["current"] |= {"source": source, "rows": len(frame)}
+    if extra:
+        from .drift_log import production_rows
+
+        sides["current"]["production"] = production_rows(params, frame, verdicts)
     if FLEET:
         from .fleet_summary import drift_pages
 
@@ -231,12 +244,17 @@ def next_window(text: str) -> tuple[str, int]:
 
 def next_window_main() -> None:
     """Move the data on by one window, for retraining: data.window, or in a fleet the window of
-    each member whose rules fired (reports/drift.json)."""
+    each member whose rules fired (reports/drift.json); when the inference log was judged,
+    add its labelled rows to the training data instead (production.py)."""
     from .members import FLEET
     from .params import PARAMS_FILE, load_params, parse_params
     from .yaml_file import parse_yaml
 
     params = load_params()  # refuse to edit a file that is already invalid
+    if params.drift.current == "log":
+        from .production import add_rows
+
+        return add_rows(params)
     text = PARAMS_FILE.read_text(encoding="utf-8")
     if FLEET:
         from .fleet_params import next_windows

@@ -85,6 +85,11 @@ def findings(result: dict[str, Any]) -> list[str]:
     performance = result["performance"]
     if performance is None:
         lines.append("**Performance**: not checked, the new data has no labels")
+    elif not performance.get("judged", True):
+        lines.append(
+            f"**Performance**: not judged: {performance['rows']:,} labelled rows, fewer than"
+            f" drift.min_labelled_rows ({performance['min_rows']:,})"
+        )
     else:
         lines.append(
             f"**Performance drop: {'yes' if performance['fired'] else 'no'}**: "
@@ -111,6 +116,8 @@ NOTES = 160  # characters of a column's notes (unseen values are data) in the Ma
 
 
 def markdown(result: dict[str, Any], model_name: str) -> str:
+    from .drift_log import production_line, window_lines
+
     columns = result["columns"]
     critical = set(result["rules"]["critical_columns"])
     source = md.code(result["current"]["source"], 200)
@@ -119,8 +126,10 @@ def markdown(result: dict[str, Any], model_name: str) -> str:
         "",
         f"New data: {source}, {result['current']['rows']:,} rows; "
         f"reference: the training snapshot, {result['reference']['rows']:,} rows.",
+        *production_line(result["current"]),
         "",
         *(f"- {line}" for line in findings(result)),
+        *window_lines(result),
         "",
         "| column | type | test | statistic | threshold | drifted | notes |",
         "|---|---|---|---:|---:|:---:|---|",

@@ -60,12 +60,15 @@ def decide(
     new_rows: int,
     performance: dict[str, Any] | None,
     forced: bool = False,
+    detected: bool | None = None,
 ) -> dict[str, Any]:
     """The verdict written to reports/drift.json: which rules fired, the columns, and (as
-    `data_drift_near_miss`) which setting would have fired the data-drift rule that did not."""
-    detected, share, critical_drifted = dataset_drift(
+    `data_drift_near_miss`) which setting would have fired the data-drift rule that did not.
+    `detected`, when given, is the data-drift rule's outcome (the log's windows decided it)."""
+    found, share, critical_drifted = dataset_drift(
         columns, drift.share_threshold, drift.critical_columns
     )
+    detected = found if detected is None else detected
     triggers = []
     if detected:
         triggers.append("data_drift")

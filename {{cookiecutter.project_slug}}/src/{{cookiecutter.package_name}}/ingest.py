@@ -161,6 +161,10 @@ def main() -> None:
         frame, source = newest(params, ahead=0)
     else:
         frame, source = ingest(params.data), params.data.source
+    if params.data.production:  # labelled rows of the inference log (next-window added them)
+        served = read_table(Path(params.data.production), params.data.schema_.columns)
+        frame = conform(pd.concat([frame, served], ignore_index=True), params.data.schema_)
+        source += f" and {len(served):,} production rows ({params.data.production})"
     # Before the snapshot is replaced: a stage after this one would fail on it anyway.
     kept = f"{TRAINING_DATA} and the model{'s' if len(group) > 1 else ''} are unchanged"
     refuse(params, group, split(params, frame), frame, "ingest", kept)

@@ -108,6 +108,7 @@ class DataParams(Section):
     window: int = Field(0, ge=0)
     rows: int | None = Field(None, ge=1)
     seed: int | None = None
+    production: str | None = None  # labelled production rows added to the snapshot (drift job)
     schema_: Schema = Field(alias="schema")
 
     @model_validator(mode="after")
@@ -176,6 +177,11 @@ class DriftParams(Section):
     max_metric_drop: float = Field(ge=0.0)
     min_new_rows: int = Field(ge=1)
     current_path: str | None = None
+    current: Literal["data", "log"] = "data"  # log: what serve scored (the inference log)
+    log_days: float = Field(7.0, gt=0.0)  # the log's newest days that are read
+    windows: int = Field(1, ge=1, le=100)  # ...cut into this many windows of equal time
+    persist: int = Field(1, ge=1)  # a rule fires when broken in at least this many windows
+    min_labelled_rows: int = Field(200, ge=1)  # the performance rule judges on no fewer
 
     @model_validator(mode="after")
     def _type_defaults(self) -> DriftParams:
@@ -183,6 +189,10 @@ class DriftParams(Section):
             limits = self.thresholds.get(kind)
             if limits is None or limits.p_value is None or limits.distance is None:
                 raise ValueError(f"thresholds.{kind} needs both p_value and distance")
+        if self.persist > self.windows:
+            raise ValueError(
+                f"persist: {self.persist} windows of {self.windows}; at most drift.windows"
+            )
         return self
 
     def limits(self, column: str, kind: str) -> tuple[float, float]:
@@ -194,6 +204,13 @@ class DriftParams(Section):
         return float(p_value), float(distance)  # type: ignore[arg-type]
 
 
+class LogParams(Section):
+    store: Literal["folder", "postgresql", "off"] = "folder"
+    folder: str = "logs/inference"
+    buffer_rows: int = Field(100_000, ge=1)
+    flush_seconds: float = Field(2.0, gt=0.0, le=60.0)
+
+
 class Params(Section):
     model: ModelParams
     data: DataParams
@@ -202,6 +219,7 @@ class Params(Section):
     gate: GateParams
     drift: DriftParams
     fairness: FairnessParams = Field(default_factory=FairnessParams)
+    inference_log: LogParams = Field(default_factory=LogParams)
 
     @model_validator(mode="after")
     def _columns_exist(self) -> Params:

@@ -12,6 +12,7 @@ from pathlib import Path
 PIPELINE_LOCK = Path("dvc.lock")
 PIPELINE = Path("dvc.yaml")
 TRAINING_DATA = Path("data/train.parquet")
+PRODUCTION_DATA = Path("data/production.parquet")  # labelled served rows (drift job)
 MODELS = Path("models")
 MODEL = MODELS / "model.skops"
 REPORTS = Path("reports")

@@ -5,6 +5,8 @@ the model's name and version, and a request id (the caller's X-Request-ID when i
 token, else a new one). GET /health says the process is alive, GET /ready that the models are
 loaded, GET /metrics counts in Prometheus' text format. Concurrent requests are scored in
 batches (serve_batch); a registered champion is swapped when its alias moves (serve_models).
+Every answered row goes to the inference log (log_writer), and POST /feedback takes labels
+back for the request ids it answered (serve_log).
 Bodies over `max_bytes`, requests over `max_rows` and scoring over `timeout` seconds are
 refused with 413, 413 and 503; a bad body is a 4xx that names the problem, never a crash.
 """
@@ -41,16 +43,28 @@ class Limits:
     poll: float = 10.0  # seconds between looks at the registry's alias (0: never)
 
 
-def create_app(models: Models, params: Params, limits: Limits) -> Any:
-    """The ASGI app answering with `models` (already loaded)."""
+def create_app(models: Models, params: Params, limits: Limits, log: Any = None) -> Any:
+    """The ASGI app answering with `models` (already loaded), logging to `log` (a LogWriter)."""
     from .serve_batch import Batcher, ScoringFailed, score
     from .serve_input import Records, Refused
+    from .serve_log import Recent, scored
     from .serve_metrics import CONTENT_TYPE, Metrics
 
     metrics = Metrics()
     route = getattr(getattr(params, "fleet", None), "by", None)
     records = Records(params.data.schema_, route)
-    batcher = Batcher(lambda rows: score(models.current, records, rows, metrics), metrics)
+    recent = Recent()
+
+    def answered(jobs: list[Any]) -> None:
+        if log is not None and jobs:
+            log.put("predictions", sum(len(part) for _, part in jobs), scored(jobs, route))
+            recent.add([job.request_id for job, _ in jobs])
+
+    if log is not None:
+        log.counted = metrics.logged
+    batcher = Batcher(
+        lambda rows: score(models.current, records, rows, metrics), metrics, answered=answered
+    )
     state = {"ready": False}
 
     def serving() -> None:
@@ -89,6 +103,8 @@ def create_app(models: Models, params: Params, limits: Limits) -> Any:
             with suppress(asyncio.CancelledError):
                 await task
         batcher.close()
+        if log is not None:
+            log.close()  # everything answered is written before the process ends
 
     app = FastAPI(title=f"{params.model.name} scoring", lifespan=lifespan)
 
@@ -116,7 +132,7 @@ def create_app(models: Models, params: Params, limits: Limits) -> Any:
         finally:
             batcher.reading -= 1
         try:
-            answers = await asyncio.wait_for(batcher.submit(rows), limits.timeout)
+            answers = await asyncio.wait_for(batcher.submit(rows, request_id), limits.timeout)
         except TimeoutError:
             detail = f"not scored within {limits.timeout:g} s; try again"
             return answer("/predict", 503, {"detail": detail}, headers)
@@ -124,6 +140,34 @@ def create_app(models: Models, params: Params, limits: Limits) -> Any:
             return answer("/predict", 422, {"detail": str(error)}, headers)
         metrics.latency.observe(time.perf_counter() - start)
         return answer("/predict", 200, {"request_id": request_id, "predictions": answers}, headers)
+
+    @app.post("/feedback")
+    async def feedback(request: Request):  # type: ignore[no-untyped-def]
+        from .serve_log import labels, labels_frame
+
+        try:
+            found = labels(await _body(request, limits.max_bytes), limits.max_rows)
+        except TooLarge as error:
+            return answer("/feedback", 413, {"detail": str(error)})
+        except ValueError as error:
+            return answer("/feedback", 422, {"detail": str(error)})
+        if log is None:
+            return answer("/feedback", 409, {"detail": "the inference log is off (params.yaml)"})
+        unknown = recent.unknown({one.request_id for one in found})
+        if unknown:
+            loop = asyncio.get_running_loop()
+            try:
+                unknown -= await loop.run_in_executor(None, log.store.known, sorted(unknown))
+            except Exception as error:
+                detail = f"cannot look up request ids now ({first_line(error)}); try again"
+                return answer("/feedback", 503, {"detail": detail})
+        kept = [one for one in found if one.request_id not in unknown]
+        metrics.feedback.labels("recorded").inc(len(kept))
+        metrics.feedback.labels("unknown").inc(len(found) - len(kept))
+        if kept:
+            log.put("labels", len(kept), labels_frame(kept))
+        content = {"recorded": len(kept), "unknown_request_ids": sorted(unknown)[:100]}
+        return answer("/feedback", 202 if kept else 404, content)
 
     @app.get("/health")
     async def health():  # type: ignore[no-untyped-def]
@@ -190,10 +234,25 @@ def main(host: str, port: int, model: str, poll: float) -> None:
     first, more = source(model, models.members[0]), len(models.members) - 1
     print(f"serve: loading {first}{f' and {more} more' if more else ''}", file=sys.stderr)
     report(models.load())
-    app = create_app(models, params, Limits(poll=poll if models.registry else 0))
+    log = _log_writer(params)
+    app = create_app(models, params, Limits(poll=poll if models.registry else 0), log)
     names = ", ".join(f"{s.name} version {s.version}" for s in models.current.values())
     print(f"serve: {names} on http://{host}:{port}", file=sys.stderr, flush=True)
     run(app, host, port)
+
+
+def _log_writer(params: Params) -> Any:
+    """The inference log's writer, or None when params.yaml turns the log off."""
+    from .inference_log import open_store
+    from .log_writer import LogWriter
+
+    store = open_store(params)
+    if store is None:
+        print("serve: the inference log is off (params.yaml inference_log.store)", file=sys.stderr)
+        return None
+    print(f"serve: logging what is scored to {store.where}", file=sys.stderr)
+    config = params.inference_log
+    return LogWriter(store, config.buffer_rows, config.flush_seconds)
 
 
 def run(app: Any, host: str, port: int) -> None:

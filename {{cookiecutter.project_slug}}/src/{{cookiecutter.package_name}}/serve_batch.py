@@ -27,6 +27,7 @@ Rows = list[dict[str, Any]]
 class Job:
     records: Rows
     future: asyncio.Future[Rows] = field(repr=False)
+    request_id: str = ""
 
 
 def score(models: dict[str, Served], records: Records, rows: Rows, metrics: Metrics) -> Rows:
@@ -66,8 +67,10 @@ class Batcher:
         metrics: Metrics,
         max_rows: int = 1024,
         max_wait: float = 0.002,
+        answered: Callable[[list[tuple[Job, Rows]]], None] | None = None,
     ) -> None:
         self.scorer = scorer
+        self.answered = answered  # told of each batch's answers before they are sent
         self.metrics = metrics
         self.max_rows = max_rows
         self.max_wait = max_wait
@@ -75,8 +78,8 @@ class Batcher:
         self.queue: asyncio.Queue[Job] = asyncio.Queue()
         self.worker = ThreadPoolExecutor(1, thread_name_prefix="score")
 
-    async def submit(self, records: Rows) -> Rows:
-        job = Job(records, asyncio.get_running_loop().create_future())
+    async def submit(self, records: Rows, request_id: str = "") -> Rows:
+        job = Job(records, asyncio.get_running_loop().create_future(), request_id)
         self.queue.put_nowait(job)
         return await job.future
 
@@ -111,11 +114,15 @@ class Batcher:
                 batch[0].future.set_exception(ScoringFailed(problem))
             return
         self.metrics.batch_rows.observe(len(rows))
-        start = 0
+        answered, start = [], 0
         for job in batch:
             if not job.future.done():  # its request may have timed out
-                job.future.set_result(answers[start : start + len(job.records)])
+                answered.append((job, answers[start : start + len(job.records)]))
             start += len(job.records)
+        if self.answered is not None:
+            self.answered(answered)
+        for job, part in answered:
+            job.future.set_result(part)
 
     def close(self) -> None:
         self.worker.shutdown(wait=True)

@@ -1,6 +1,7 @@
 """What `serve` counts, in Prometheus' text format at /metrics: requests by status, latency,
 rows and scores per model, the batches they were scored in, categories the model never saw,
-numbers outside params.yaml's bounds, and the version each model is at."""
+numbers outside params.yaml's bounds, the version each model is at, the inference log's rows
+written, waiting and dropped, and the labels sent back."""
 
 from __future__ import annotations
 
@@ -59,7 +60,25 @@ class Metrics:
         self.swaps = Counter(
             "serve_model_swaps", "Alias moves seen, by outcome", ["model", "outcome"], **on
         )
+        self.log_rows = Counter(
+            "serve_log_rows", "Rows of the inference log, by outcome (written, dropped)",
+            ["outcome"], **on,
+        )  # fmt: skip
+        self.log_waiting = Gauge(
+            "serve_log_waiting_rows", "Rows waiting to be written to the inference log", **on
+        )
+        self.feedback = Counter(
+            "serve_feedback_labels", "Labels sent to /feedback, by outcome (recorded, unknown)",
+            ["outcome"], **on,
+        )  # fmt: skip
         self.served: dict[str, str] = {}
+
+    def logged(self, outcome: str, rows: int) -> None:
+        """The inference log's writer counting: rows written or dropped, or now waiting."""
+        if outcome == "waiting":
+            self.log_waiting.set(rows)
+        else:
+            self.log_rows.labels(outcome).inc(rows)
 
     def scored(self, model: str, scores: Any, unseen: dict[str, int]) -> None:
         self.rows.labels(model).inc(len(scores))

@@ -134,6 +134,11 @@ def prediction_columns(scores: np.ndarray, params: ModelParams) -> dict[str, np.
     return {"score": scores, "prediction": (scores >= params.threshold).astype(int)}
 
 
+def label_problem(value: float) -> str | None:
+    """Why one label sent back for a served row (feedback) cannot be a target, or None."""
+    return None if value in (0.0, 1.0) else f"the label must be 0 or 1, not {value:g}"
+
+
 def target_problem(values: pd.Series) -> str | None:
     """Why `values` cannot be this task's target, or None."""
     if values.isna().any() or not values.isin([0, 1]).all() or values.nunique() != 2:

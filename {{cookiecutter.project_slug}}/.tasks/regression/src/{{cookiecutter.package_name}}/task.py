@@ -126,6 +126,11 @@ def prediction_columns(predicted: np.ndarray, params: ModelParams) -> dict[str, 
     return {"forecast": predicted}
 
 
+def label_problem(value: float) -> str | None:
+    """Why one label sent back for a served row (feedback) cannot be a target, or None."""
+    return None  # any number: finite is checked before
+
+
 def target_problem(values: pd.Series) -> str | None:
     """Why `values` cannot be this task's target, or None."""
     if (
