@@ -350,8 +350,9 @@ def test_the_inference_log_in_postgres_survives_an_outage_and_feeds_the_drift_jo
     server = Server.of(project, env, "--model", "models/model.skops")
     ids = []
     try:
-        for _ in range(10):  # 100 rows, written
-            _status, body = server.call("/predict", rows)
+        hostile = [{**rows[0], "contract": "a\u0000b"}, *rows[1:]]  # PostgreSQL refuses NUL
+        for sent in [hostile] + [rows] * 9:  # 100 rows, written
+            _status, body = server.call("/predict", sent)
             ids.append(body["request_id"])
         wait_for(lambda: metric(server.call("/metrics")[1], WRITTEN) == 100)
         relay.down()
@@ -368,7 +369,11 @@ def test_the_inference_log_in_postgres_survives_an_outage_and_feeds_the_drift_jo
     assert "cannot write to PostgreSQL" in log and "writing to PostgreSQL at" in log
     with psycopg.connect(f"{admin}/inference") as connection:
         [(stored,)] = connection.execute("SELECT count(*) FROM predictions").fetchall()
+        [(kept,)] = connection.execute(
+            "SELECT contract FROM predictions WHERE row = 0 AND contract LIKE 'a%'"
+        ).fetchall()
     assert stored == 300  # answered 400 = written 300 + dropped 100
+    assert kept == "a\ufffdb"
 
     labels = pd.DataFrame({"request_id": [*ids, "never-served"], "row": 0, "label": 1})
     labels.loc[::2, "label"] = 0

@@ -51,8 +51,10 @@ def typed(frame: pd.DataFrame, kinds: dict[str, str]) -> pd.DataFrame:
             out[column] = pd.to_numeric(values, errors="coerce").astype("float64")
         elif kind == INTEGER:
             out[column] = pd.to_numeric(values).astype("int64")
-        else:  # text: a category sent as a number is its text, as training saw it
-            out[column] = values.astype("string").astype(object).where(values.notna(), None)
+        else:  # text: a category sent as a number is its text, as training saw it; a NUL,
+            # which PostgreSQL refuses in text (one would block every later write), is U+FFFD
+            text = values.astype("string").str.replace("\x00", "\ufffd", regex=False)
+            out[column] = text.astype(object).where(values.notna(), None)
     return pd.DataFrame(out, index=frame.index)
 
 

@@ -9,6 +9,7 @@ import http.client
 import json
 import math
 import sys
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -50,6 +51,28 @@ class Client:
         except OSError as error:
             raise DataError(f"simulate: cannot reach serve at {self.url} ({error})") from None
 
+    def logged(self) -> float | None:
+        """The rows the server's inference log has written or dropped (its /metrics); None
+        when it logs nothing."""
+        try:
+            self.connection.request("GET", "/metrics")
+            text = self.connection.getresponse().read().decode()
+        except OSError as error:
+            raise DataError(f"simulate: cannot reach serve at {self.url} ({error})") from None
+        counts = [
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("serve_log_rows_total")
+        ]
+        return sum(counts) if counts else None
+
+    def wait_for_the_log(self, rows: int, seconds: float = 60) -> None:
+        """Until the server has logged `rows` more rows than it had at the start (a label of a
+        row not yet written would be unknown to `feedback`), at most `seconds`."""
+        deadline = time.monotonic() + seconds
+        while (self.logged() or 0) < rows and time.monotonic() < deadline:
+            time.sleep(0.2)
+
 
 def main(url: str, rows: int, batch: int, drift: float, label_share: float, labels: Path) -> None:
     from .params import load_params
@@ -65,6 +88,7 @@ def main(url: str, rows: int, batch: int, drift: float, label_share: float, labe
     columns = list(dict.fromkeys([*schema.features, *([route] if route else [])]))
     records = json.loads(frame[columns].to_json(orient="records"))
     client, sent, refused, answered = Client(url), 0, 0, []
+    before = client.logged()
     for start in range(0, len(records), batch):
         status, body = client.predict(records[start : start + batch])
         if status == 200:
@@ -77,6 +101,8 @@ def main(url: str, rows: int, batch: int, drift: float, label_share: float, labe
         sent += 1
         if sent % max(1, len(records) // batch // 10) == 0:
             print(f"simulate: {start + batch:,} of {len(records):,} rows sent", file=sys.stderr)
+    if before is not None:  # the server logs: its last rows are written before labels exist
+        client.wait_for_the_log(int(before) + len(answered))
     rng = np.random.default_rng(int(params.data.seed or 0))
     chosen = [one for one in answered if rng.random() < label_share]
     target = frame[schema.target].to_numpy()

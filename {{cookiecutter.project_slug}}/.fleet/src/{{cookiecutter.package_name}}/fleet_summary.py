@@ -107,6 +107,8 @@ def _reasons(verdict: dict[str, Any]) -> str:
 
 
 def markdown(result: dict[str, Any], name: str) -> str:
+    from .drift_log import production_line
+
     members, fired = result["members"], result["retrain_members"]
     lines = [
         f"## Drift check of the {code(name)} fleet: {len(fired)} of {len(members)} members"
@@ -114,6 +116,7 @@ def markdown(result: dict[str, Any], name: str) -> str:
         "",
         f"New data: {code(result['current']['source'], 200)}, {result['current']['rows']:,} rows;"
         f" reference: the training snapshot, {result['reference']['rows']:,} rows.",
+        *production_line(result["current"]),
         "",
     ]
     if fired:
