@@ -14,7 +14,7 @@ export ITERATIVE_DO_NOT_TRACK := 1
 export MLFLOW_DISABLE_TELEMETRY := true
 export GX_ANALYTICS_ENABLED := false
 
-.PHONY: help demo test test-fast lint lock bench bench-setup bench-drift bench-scale-out bench-inner-loop bench-fleet bench-paired bench-serve bench-lock clean
+.PHONY: help demo test test-fast lint lock bench bench-setup bench-drift bench-scale-out bench-inner-loop bench-fleet bench-paired bench-serve bench-inference-log bench-lock clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -78,6 +78,7 @@ bench: $(STAMP) $(EVIDENTLY)/.installed ## measure a bake end to end -> benchmar
 	$(MAKE) bench-fleet
 	$(MAKE) bench-paired
 	$(MAKE) bench-serve
+	$(MAKE) bench-inference-log
 
 bench-inner-loop: $(STAMP) ## a change of one hyperparameter to updated metrics, both tasks
 	for task in classification regression; do \
@@ -91,6 +92,9 @@ bench-paired: $(STAMP) ## the paired champion/candidate comparison at 4k, 200k a
 
 bench-serve: $(STAMP) ## serve vs `mlflow models serve`: requests/s, p50, p99, start-up, RSS
 	$(BIN)/python benchmarks/serve.py run $(BENCH_ARGS)
+
+bench-inference-log: $(STAMP) ## serve with the inference log off, in a folder, in PostgreSQL; drift over 1M logged rows
+	$(BIN)/python benchmarks/inference_log.py run $(BENCH_ARGS)
 
 bench-setup: $(STAMP) ## make setup with uv (warm, cold, no uv on PATH) vs pip; bytecode; the PR workflow
 	$(BIN)/python benchmarks/setup.py $(BENCH_ARGS)

@@ -127,6 +127,22 @@ DESCRIPTIONS["serve_p99_over_mlflow_single_32"] = (
 )
 DESCRIPTIONS["serve_ready_s"] = ("`serve`: start to ready (the champion from the registry)", "s")
 DESCRIPTIONS["mlflow_serve_ready_s"] = ("`mlflow models serve`: start to ready", "s")
+LOG_STORES = {"folder": "Parquet files in a folder", "postgresql": "PostgreSQL"}
+for _store, _what in LOG_STORES.items():
+    for _key in ("single_32", "batch_8"):
+        DESCRIPTIONS[f"inference_log_overhead_{_store}_{_key}"] = (
+            f"`serve` requests/s lost to the inference log in {_what}, {SERVING_LOADS[_key]}",
+            "share",
+        )
+    DESCRIPTIONS[f"inference_log_rows_per_s_{_store}"] = (
+        f"rows appended to the inference log in {_what}, 10,000-row writes",
+        "rows/s",
+    )
+    DESCRIPTIONS[f"drift_log_1m_rows_{_store}_s"] = (
+        f"`drift` (current: log, 7 windows) over 1M logged rows in {_what}, whole process",
+        "s",
+    )
+    DESCRIPTIONS[f"drift_log_1m_rows_{_store}_peak_rss_mb"] = ("peak RSS of that process", "MB")
 DESCRIPTIONS["fleet_per_member_200_over_10"] = (
     "fleet: clean repro time per member at 200 members over that at 10",
     "x",
@@ -153,6 +169,10 @@ TARGETS = [
     ("serve_p99_over_mlflow_single_32", 0.333, True),
     ("serve_speedup_vs_mlflow_batch_8", 2, False),
     ("serve_ready_s", 5, True),
+    ("inference_log_overhead_folder_single_32", 0.1, True),
+    ("inference_log_overhead_folder_batch_8", 0.1, True),
+    ("inference_log_overhead_postgresql_single_32", 0.1, True),
+    ("inference_log_overhead_postgresql_batch_8", 0.1, True),
     ("drift_speedup_vs_evidently", 50, False),
     ("drift_agreement_vs_evidently", 0.95, False),
 ]
@@ -272,6 +292,25 @@ def markdown(results: dict[str, object]) -> str:
             lines.append(
                 f"| {server} | ready after {found['ready_s']} s; peak RSS"
                 f" {found['peak_rss_mb']} MB | | | | |"
+            )
+    if "inference_log_serve" in results:
+        lines += [
+            "",
+            "## `serve` and its inference log (one worker; rows in the store after each run)",
+            "",
+            "| store | load | requests/s | p50 | p99 | failed |",
+            "|---|---|---:|---:|---:|---:|",
+        ]
+        for store, found in results["inference_log_serve"].items():
+            lines += [
+                f"| {store} | {SERVING_LOADS[load]} | {entry['requests_per_s']:.0f} |"
+                f" {entry['p50_ms']:.1f} ms | {entry['p99_ms']:.1f} ms | {entry['failed']} |"
+                for load, entry in found.items()
+                if load in SERVING_LOADS
+            ]
+            lines.append(
+                f"| {store} | {found['rows_logged']:,} of the {found['rows_scored']:,} rows scored"
+                " in the store | | | | |"
             )
     if "scale_out_transfer" in results:
         lines += [

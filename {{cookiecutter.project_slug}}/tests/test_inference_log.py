@@ -19,6 +19,7 @@ from {{ cookiecutter.package_name }}.inference_log import LABELS, PREDICTIONS, F
 from {{ cookiecutter.package_name }}.log_writer import LogWriter
 from {{ cookiecutter.package_name }}.members import members
 from {{ cookiecutter.package_name }}.params import load_params, parse_params
+from {{ cookiecutter.package_name }}.serve_log import builder
 from {{ cookiecutter.package_name }}.serve_models import Models
 
 from .conftest import INPUT
@@ -38,7 +39,7 @@ def test_every_answered_row_is_logged_and_labels_join_by_request_id(served: Mode
     log = store()
     rows = records(pd.read_csv(INPUT))
     parts = [rows[start : start + 3] for start in range(0, len(rows), 3)]
-    with server(served, log=LogWriter(log, 10_000, 0.05)) as port:
+    with server(served, log=LogWriter(log, builder(None), 10_000, 0.05)) as port:
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda part: call(port, "/predict", part)[1], parts))
         first = answers[0]["request_id"]
@@ -79,7 +80,9 @@ def test_a_store_outage_answers_every_request_and_counts_what_it_drops(served: M
     blocker.parent.mkdir(parents=True)
     blocker.write_text("not a folder")
     rows = records(pd.read_csv(INPUT))
-    with server(served, log=LogWriter(log, buffer_rows=30, flush_seconds=0.05)) as port:
+    with server(
+        served, log=LogWriter(log, builder(None), buffer_rows=30, flush_seconds=0.05)
+    ) as port:
         statuses = [call(port, "/predict", rows[at : at + 5])[0] for at in range(0, 40, 5)]
         during = call(port, "/metrics")[1]
         blocker.unlink()  # the store is back

@@ -44,7 +44,7 @@ def current_from_log(params: Params) -> tuple[pd.DataFrame, str, dict[str, Any]]
     """The log's newest rows (drift.log_days), where they came from, and the period read."""
     store = open_store(params)
     if store is None:
-        raise DataError("drift: drift.current is log, but inference_log.store is off")
+        raise DataError("drift: drift.current is log, but inference_log.store is none")
     until = pd.Timestamp.now(tz="UTC")
     since = until - pd.Timedelta(days=params.drift.log_days)
     frame = labelled_log(store, params.data.schema_.target, since, until)

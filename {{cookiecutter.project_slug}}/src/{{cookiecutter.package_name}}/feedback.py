@@ -53,7 +53,7 @@ def main(path: Path) -> None:
     params = load_params()
     store = open_store(params)
     if store is None:
-        raise DataError("feedback: inference_log.store is off in params.yaml; nothing to join to")
+        raise DataError("feedback: inference_log.store is none in params.yaml; nothing to join to")
     if not path.is_file():
         raise DataError(f"feedback: {path} is not a file")
     found = checked(read_table(path), str(path))

@@ -17,17 +17,16 @@ import pandas as pd
 from .errors import first_line
 from .inference_log import Store
 
-Build = Callable[[], pd.DataFrame]
+Build = Callable[[str, list[Any]], pd.DataFrame]  # (table, parts queued) -> rows
 RETRY = (0.5, 30.0)  # seconds before the first retry of a failed write, and at most
 
 
 class LogWriter:
-    def __init__(
-        self, store: Store, buffer_rows: int, flush_seconds: float, counted: Any = None
-    ) -> None:
-        self.store, self.buffer_rows, self.flush_seconds = store, buffer_rows, flush_seconds
-        self.counted = counted or (lambda outcome, rows: None)  # (written|dropped|waiting, rows)
-        self.queued: list[tuple[str, int, Build]] = []  # (table, rows, build) not yet built
+    def __init__(self, store: Store, build: Build, buffer_rows: int, flush_seconds: float) -> None:
+        self.store, self.build = store, build
+        self.buffer_rows, self.flush_seconds = buffer_rows, flush_seconds
+        self.counted: Any = lambda outcome, rows: None  # (written|dropped|waiting, rows)
+        self.queued: list[tuple[str, int, Any]] = []  # (table, rows, part) not yet built
         self.waiting: dict[str, list[pd.DataFrame]] = {}  # built, not yet written
         self.rows = 0  # rows queued or waiting
         self.dropped = 0
@@ -39,15 +38,15 @@ class LogWriter:
         self.thread = threading.Thread(target=self._run, name="inference-log", daemon=True)
         self.thread.start()
 
-    def put(self, table: str, rows: int, build: Build) -> bool:
-        """Queue `rows` rows that `build()` will make; False (and counted) when the buffer is
-        full."""
+    def put(self, table: str, rows: int, part: Any) -> bool:
+        """Queue a `part` of `rows` rows of `table` (`build` makes them rows when written);
+        False (and counted) when the buffer is full."""
         with self.lock:
             if self.rows + rows > self.buffer_rows:
                 self.dropped += rows
                 full = True
             else:
-                self.queued.append((table, rows, build))
+                self.queued.append((table, rows, part))
                 self.rows += rows
                 full = False
         if full:
@@ -72,8 +71,11 @@ class LogWriter:
         """Write what waits; False when the store refused (it waits on)."""
         with self.lock:
             queued, self.queued = self.queued, []
-        for table, _, build in queued:
-            self.waiting.setdefault(table, []).append(build())
+        parts: dict[str, list[Any]] = {}
+        for table, _, part in queued:
+            parts.setdefault(table, []).append(part)
+        for table, found in parts.items():
+            self.waiting.setdefault(table, []).append(self.build(table, found))
         for table in list(self.waiting):
             frame = pd.concat(self.waiting[table], ignore_index=True)
             try:

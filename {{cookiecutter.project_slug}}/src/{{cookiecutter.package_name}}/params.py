@@ -205,7 +205,7 @@ class DriftParams(Section):
 
 
 class LogParams(Section):
-    store: Literal["folder", "postgresql", "off"] = "folder"
+    store: Literal["folder", "postgresql", "none"] = "folder"
     folder: str = "logs/inference"
     buffer_rows: int = Field(100_000, ge=1)
     flush_seconds: float = Field(2.0, gt=0.0, le=60.0)

@@ -37,7 +37,7 @@ def labelled_rows(params: Params, period: dict[str, str], members: list[str]) ->
     schema = params.data.schema_
     store = open_store(params)
     if store is None:
-        raise DataError("next-window: inference_log.store is off in params.yaml")
+        raise DataError("next-window: inference_log.store is none in params.yaml")
     since, until = (pd.Timestamp(period[key]) for key in ("since", "until"))
     frame = labelled_log(store, schema.target, since, until)
     frame = frame[frame[schema.target].notna()]

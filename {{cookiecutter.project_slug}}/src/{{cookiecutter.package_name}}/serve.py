@@ -47,7 +47,7 @@ def create_app(models: Models, params: Params, limits: Limits, log: Any = None) 
     """The ASGI app answering with `models` (already loaded), logging to `log` (a LogWriter)."""
     from .serve_batch import Batcher, ScoringFailed, score
     from .serve_input import Records, Refused
-    from .serve_log import Recent, scored
+    from .serve_log import Recent, labels_part, scored
     from .serve_metrics import CONTENT_TYPE, Metrics
 
     metrics = Metrics()
@@ -55,9 +55,10 @@ def create_app(models: Models, params: Params, limits: Limits, log: Any = None) 
     records = Records(params.data.schema_, route)
     recent = Recent()
 
-    def answered(jobs: list[Any]) -> None:
+    def answered(jobs: list[Any], table: Any) -> None:
         if log is not None and jobs:
-            log.put("predictions", sum(len(part) for _, part in jobs), scored(jobs, route))
+            rows = sum(len(job.records) for job, _ in jobs)
+            log.put("predictions", rows, scored(jobs, table))
             recent.add([job.request_id for job, _ in jobs])
 
     if log is not None:
@@ -143,7 +144,7 @@ def create_app(models: Models, params: Params, limits: Limits, log: Any = None) 
 
     @app.post("/feedback")
     async def feedback(request: Request):  # type: ignore[no-untyped-def]
-        from .serve_log import labels, labels_frame
+        from .serve_log import labels
 
         try:
             found = labels(await _body(request, limits.max_bytes), limits.max_rows)
@@ -165,7 +166,7 @@ def create_app(models: Models, params: Params, limits: Limits, log: Any = None) 
         metrics.feedback.labels("recorded").inc(len(kept))
         metrics.feedback.labels("unknown").inc(len(found) - len(kept))
         if kept:
-            log.put("labels", len(kept), labels_frame(kept))
+            log.put("labels", len(kept), labels_part(kept))
         content = {"recorded": len(kept), "unknown_request_ids": sorted(unknown)[:100]}
         return answer("/feedback", 202 if kept else 404, content)
 
@@ -245,6 +246,7 @@ def _log_writer(params: Params) -> Any:
     """The inference log's writer, or None when params.yaml turns the log off."""
     from .inference_log import open_store
     from .log_writer import LogWriter
+    from .serve_log import builder
 
     store = open_store(params)
     if store is None:
@@ -252,7 +254,8 @@ def _log_writer(params: Params) -> Any:
         return None
     print(f"serve: logging what is scored to {store.where}", file=sys.stderr)
     config = params.inference_log
-    return LogWriter(store, config.buffer_rows, config.flush_seconds)
+    route = getattr(getattr(params, "fleet", None), "by", None)
+    return LogWriter(store, builder(route), config.buffer_rows, config.flush_seconds)
 
 
 def run(app: Any, host: str, port: int) -> None:

@@ -30,9 +30,12 @@ class Job:
     request_id: str = ""
 
 
-def score(models: dict[str, Served], records: Records, rows: Rows, metrics: Metrics) -> Rows:
-    """One answer per row: its prediction columns, the model's name and version. Each model
-    is called once, on all of its rows (a fleet's rows are routed by `records.route`)."""
+def score(
+    models: dict[str, Served], records: Records, rows: Rows, metrics: Metrics
+) -> tuple[Rows, dict[str, np.ndarray]]:
+    """One answer per row: its prediction columns, the model's name and version; and the same
+    as columns beside the features, for the inference log (no second pass over the rows). Each
+    model is called once, on all of its rows (a fleet's rows are routed by `records.route`)."""
     frame = records.frame(rows)
     if records.route:
         routes = frame[records.route].astype(str).to_numpy()
@@ -41,6 +44,8 @@ def score(models: dict[str, Served], records: Records, rows: Rows, metrics: Metr
         groups = {"": np.arange(len(frame))}
     features = frame[records.schema.features]
     answers: Rows = [{} for _ in rows]
+    table = {name: np.zeros(len(frame)) for name in task.PREDICTION_COLUMNS}
+    table |= {"model": np.empty(len(frame), object), "version": np.empty(len(frame), object)}
     for member, positions in groups.items():
         served = models[member]
         part = features.iloc[positions]
@@ -50,11 +55,13 @@ def score(models: dict[str, Served], records: Records, rows: Rows, metrics: Metr
         metrics.scored(served.name, scores, counts)
         about = {"model": served.name, "version": served.version}
         lists = {name: values.tolist() for name, values in columns.items()}
+        for name, values in [*columns.items(), *about.items()]:
+            table[name][positions] = values
         for index, position in enumerate(positions.tolist()):
             answers[position] = {name: values[index] for name, values in lists.items()} | about
     for column, count in records.out_of_range(frame).items():
         metrics.out_of_range.labels(column).inc(count)
-    return answers
+    return answers, {column: frame[column].to_numpy() for column in frame.columns} | table
 
 
 class Batcher:
@@ -63,14 +70,15 @@ class Batcher:
 
     def __init__(
         self,
-        scorer: Callable[[Rows], Rows],
+        scorer: Callable[[Rows], tuple[Rows, dict[str, np.ndarray]]],
         metrics: Metrics,
         max_rows: int = 1024,
         max_wait: float = 0.002,
-        answered: Callable[[list[tuple[Job, Rows]]], None] | None = None,
+        answered: Callable[[list[tuple[Job, int]], dict[str, np.ndarray]], None] | None = None,
     ) -> None:
         self.scorer = scorer
-        self.answered = answered  # told of each batch's answers before they are sent
+        self.answered = answered  # told of each batch's answers before they are sent: the
+        # jobs answered with their first row's place in the table of the batch's rows
         self.metrics = metrics
         self.max_rows = max_rows
         self.max_wait = max_wait
@@ -104,7 +112,7 @@ class Batcher:
             return
         rows = [row for job in batch for row in job.records]
         try:
-            answers = await loop.run_in_executor(self.worker, self.scorer, rows)
+            answers, table = await loop.run_in_executor(self.worker, self.scorer, rows)
         except Exception as error:  # one bad request must not fail the others: score each alone
             if len(batch) > 1:
                 for job in batch:
@@ -117,12 +125,12 @@ class Batcher:
         answered, start = [], 0
         for job in batch:
             if not job.future.done():  # its request may have timed out
-                answered.append((job, answers[start : start + len(job.records)]))
+                answered.append((job, start))
             start += len(job.records)
         if self.answered is not None:
-            self.answered(answered)
-        for job, part in answered:
-            job.future.set_result(part)
+            self.answered(answered, table)
+        for job, first in answered:
+            job.future.set_result(answers[first : first + len(job.records)])
 
     def close(self) -> None:
         self.worker.shutdown(wait=True)
