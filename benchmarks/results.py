@@ -209,6 +209,16 @@ def record(figures: dict[str, object], benchmark: str) -> None:
     )
 
 
+def _load_rows(server: str, found: dict) -> list[str]:
+    """A server's rows of a serving table: each load's requests/s, p50, p99, failures."""
+    return [
+        f"| {server} | {SERVING_LOADS[load]} | {entry['requests_per_s']:.0f} |"
+        f" {entry['p50_ms']:.1f} ms | {entry['p99_ms']:.1f} ms | {entry['failed']} |"
+        for load, entry in found.items()
+        if load in SERVING_LOADS
+    ]
+
+
 def markdown(results: dict[str, object]) -> str:
     box = results["machine"]
     runs = results.get("runs") or {"all": results}
@@ -282,13 +292,7 @@ def markdown(results: dict[str, object]) -> str:
             "|---|---|---:|---:|---:|---:|",
         ]
         for server, found in results["serving"].items():
-            for load, entry in found.items():
-                if load in SERVING_LOADS:
-                    lines.append(
-                        f"| {server} | {SERVING_LOADS[load]} | "
-                        f"{entry['requests_per_s']:.0f} | {entry['p50_ms']:.1f} ms | "
-                        f"{entry['p99_ms']:.1f} ms | {entry['failed']} |"
-                    )
+            lines += _load_rows(server, found)
             lines.append(
                 f"| {server} | ready after {found['ready_s']} s; peak RSS"
                 f" {found['peak_rss_mb']} MB | | | | |"
@@ -302,12 +306,7 @@ def markdown(results: dict[str, object]) -> str:
             "|---|---|---:|---:|---:|---:|",
         ]
         for store, found in results["inference_log_serve"].items():
-            lines += [
-                f"| {store} | {SERVING_LOADS[load]} | {entry['requests_per_s']:.0f} |"
-                f" {entry['p50_ms']:.1f} ms | {entry['p99_ms']:.1f} ms | {entry['failed']} |"
-                for load, entry in found.items()
-                if load in SERVING_LOADS
-            ]
+            lines += _load_rows(store, found)
             lines.append(
                 f"| {store} | {found['rows_logged']:,} of the {found['rows_scored']:,} rows scored"
                 " in the store | | | | |"
