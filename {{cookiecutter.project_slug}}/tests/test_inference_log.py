@@ -18,7 +18,7 @@ from {{ cookiecutter.package_name }}.drift_log import check_member_log
 from {{ cookiecutter.package_name }}.inference_log import LABELS, PREDICTIONS, FolderStore
 from {{ cookiecutter.package_name }}.log_writer import LogWriter
 from {{ cookiecutter.package_name }}.members import members
-from {{ cookiecutter.package_name }}.params import load_params, parse_params
+from {{ cookiecutter.package_name }}.params import Params, load_params, parse_params
 from {{ cookiecutter.package_name }}.serve_log import builder
 from {{ cookiecutter.package_name }}.serve_models import Models
 
@@ -156,3 +156,19 @@ def test_drift_on_the_log_fires_when_a_rule_persists_over_windows(
     # 150 labelled rows in all, 50 a window: too few to judge performance anywhere
     assert verdict["performance"]["judged"] is False and verdict["performance"]["rows"] == 150
     assert [window["performance"] for window in each] == [None, None, None]
+
+
+def test_rows_that_cannot_be_built_are_dropped_and_counted_not_lost_silently(
+    tmp_path: Path, params: Params, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(table: str, parts: list) -> pd.DataFrame:
+        raise ValueError("no such column")
+
+    counted: list[tuple[str, int]] = []
+    log = FolderStore(tmp_path / "log", params.data.schema_)
+    writer = LogWriter(log, broken, buffer_rows=100, flush_seconds=60)
+    writer.counted = lambda outcome, rows: counted.append((outcome, rows))
+    assert writer.put(PREDICTIONS, 5, object())
+    writer.close()
+    assert ("dropped", 5) in counted and writer.dropped == 5 and writer.rows == 0
+    assert "dropped 5 predictions row(s) that could not be built" in capsys.readouterr().err

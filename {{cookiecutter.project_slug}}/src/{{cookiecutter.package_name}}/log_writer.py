@@ -75,7 +75,17 @@ class LogWriter:
         for table, _, part in queued:
             parts.setdefault(table, []).append(part)
         for table, found in parts.items():
-            self.waiting.setdefault(table, []).append(self.build(table, found))
+            try:
+                built = self.build(table, found)
+            except Exception as error:  # rows that cannot be made: dropped, counted and said
+                rows = sum(rows for name, rows, _ in queued if name == table)
+                with self.lock:
+                    self.rows -= rows
+                    self.dropped += rows
+                self.counted("dropped", rows)
+                self._say(f"dropped {rows:,} {table} row(s) that could not be built: {error}")
+                continue
+            self.waiting.setdefault(table, []).append(built)
         for table in list(self.waiting):
             frame = pd.concat(self.waiting[table], ignore_index=True)
             try:
