@@ -75,12 +75,16 @@ def conform_current(
 def _local_champion(params: Params, outputs: Outputs) -> tuple[Any, float, str]:
     from .files import load_model
 
-    metrics = outputs.metrics
-    if not metrics.is_file():
-        raise DataError(f"drift: {metrics} missing; run `dvc repro` first")
+    reference = recorded_metric(params, outputs)
     model = load_model(outputs.model, params.train.estimator)
-    reference = float(read_json(metrics)[params.model.primary_metric])
     return (lambda features: task.predict(model, features)), reference, str(outputs.model)
+
+
+def recorded_metric(params: Params, outputs: Outputs) -> float:
+    """The primary metric the workspace's model had at evaluation (its metrics.json)."""
+    if not outputs.metrics.is_file():
+        raise DataError(f"drift: {outputs.metrics} missing; run `dvc repro` first")
+    return float(read_json(outputs.metrics)[params.model.primary_metric])
 
 
 def _registry_champion(params: Params, outputs: Outputs) -> tuple[Any, float, str] | None:

@@ -7,6 +7,7 @@ day opens no pull request); the performance rule judges a window only on at leas
 from __future__ import annotations
 
 import math
+import sys
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -15,8 +16,7 @@ from . import markdown as md
 from . import task
 from .drift_rules import dataset_drift, decide, performance_drop
 from .drift_stats import check_columns
-from .errors import DataError
-from .files import read_json
+from .errors import DataError, first_line
 from .inference_log import KEYS, LABELS, PREDICTIONS, Store, open_store
 from .params import Params
 from .paths import Outputs
@@ -67,6 +67,7 @@ def reference_metric(params: Params, outputs: Outputs) -> float:
     """The primary metric the champion had at evaluation: its registry tags, else the local
     reports' metrics.json."""
     from . import tracking
+    from .drift import recorded_metric
 
     metric = params.model.primary_metric
     if tracking.store_exists():
@@ -79,11 +80,13 @@ def reference_metric(params: Params, outputs: Outputs) -> float:
             version = version_by_alias(MlflowClient(), params.model.name, CHAMPION)
             if version is not None:
                 return float(metrics_from_tags(version.tags)[metric])
-        except Exception:
-            pass
-    if not outputs.metrics.is_file():
-        raise DataError(f"drift: {outputs.metrics} missing; run `dvc repro` first")
-    return float(read_json(outputs.metrics)[metric])
+        except Exception as error:  # an unreachable store must not hide drift
+            print(
+                f"drift: the champion's {metric} not available ({first_line(error)});"
+                f" using {outputs.metrics}",
+                file=sys.stderr,
+            )
+    return recorded_metric(params, outputs)
 
 
 def performance(rows: pd.DataFrame, params: Params, reference: float) -> dict[str, Any]:
@@ -194,18 +197,25 @@ def production_rows(
     when they were served."""
     from .paths import PRODUCTION_DATA
 
-    target, route = params.data.schema_.target, getattr(getattr(params, "fleet", None), "by", None)
     chosen = [name for name, verdict in verdicts.items() if verdict["retrain"]]
-    rows = frame[frame[target].notna()]
-    if route:
-        rows = rows[rows[route].astype(str).isin(chosen)]
-    elif not chosen:
-        rows = rows.iloc[:0]
+    rows = retrained(frame, params, chosen)
     found = {"rows": len(rows), "file": str(PRODUCTION_DATA)}
     if len(rows):
         found |= {"first": rows["time"].min().isoformat(), "last": rows["time"].max().isoformat()}
         found["versions"] = sorted(rows["version"].astype(str).unique())[:20]
     return found
+
+
+def retrained(frame: pd.DataFrame, params: Params, chosen: list[str]) -> pd.DataFrame:
+    """The labelled rows of `frame` of the models to retrain (`chosen` members; "" is the
+    single model)."""
+    from .members import by
+
+    rows = frame[frame[params.data.schema_.target].notna()]
+    route = by(params)
+    if route:
+        return rows[rows[route].astype(str).isin(chosen)]
+    return rows if "" in chosen else rows.iloc[:0]
 
 
 def production_line(current: dict[str, Any]) -> list[str]:

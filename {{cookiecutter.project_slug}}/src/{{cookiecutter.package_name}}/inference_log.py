@@ -25,7 +25,6 @@ from .params import Params, Schema
 URL_VARIABLE = "INFERENCE_LOG_URL"
 PREDICTIONS, LABELS = "predictions", "labels"
 KEYS = ["request_id", "row"]
-ABOUT = ["time", "model", "version", "member"]
 TEXT, NUMBER, INTEGER, TIME = "text", "number", "integer", "time"
 
 

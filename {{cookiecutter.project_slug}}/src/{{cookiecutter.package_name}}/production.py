@@ -31,7 +31,7 @@ def chosen(result: dict[str, Any]) -> list[str]:
 
 def labelled_rows(params: Params, period: dict[str, str], members: list[str]) -> pd.DataFrame:
     """The labelled rows of `members` served in `period`, in the training data's columns."""
-    from .drift_log import labelled_log
+    from .drift_log import labelled_log, retrained
     from .inference_log import open_store
 
     schema = params.data.schema_
@@ -39,11 +39,7 @@ def labelled_rows(params: Params, period: dict[str, str], members: list[str]) ->
     if store is None:
         raise DataError("next-window: inference_log.store is none in params.yaml")
     since, until = (pd.Timestamp(period[key]) for key in ("since", "until"))
-    frame = labelled_log(store, schema.target, since, until)
-    frame = frame[frame[schema.target].notna()]
-    route = getattr(getattr(params, "fleet", None), "by", None)
-    if route:
-        frame = frame[frame[route].astype(str).isin(members)]
+    frame = retrained(labelled_log(store, schema.target, since, until), params, members)
     frame = frame.assign(served_at=frame["time"].dt.tz_convert(None))
     if schema.time:
         frame[schema.time] = frame["served_at"].dt.normalize()

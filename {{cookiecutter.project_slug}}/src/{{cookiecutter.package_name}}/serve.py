@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import re
 import sys
 import time
 import uuid
@@ -30,9 +29,8 @@ from fastapi.responses import JSONResponse, Response
 
 from .errors import DataError, first_line
 from .params import Params, load_params
+from .serve_log import REQUEST_ID
 from .serve_models import Models, report, source
-
-REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")
 
 
 @dataclass(frozen=True)
@@ -45,13 +43,14 @@ class Limits:
 
 def create_app(models: Models, params: Params, limits: Limits, log: Any = None) -> Any:
     """The ASGI app answering with `models` (already loaded), logging to `log` (a LogWriter)."""
+    from .members import by
     from .serve_batch import Batcher, ScoringFailed, score
     from .serve_input import Records, Refused
     from .serve_log import Recent, labels_part, scored
     from .serve_metrics import CONTENT_TYPE, Metrics
 
     metrics = Metrics()
-    route = getattr(getattr(params, "fleet", None), "by", None)
+    route = by(params)
     records = Records(params.data.schema_, route)
     recent = Recent()
 
@@ -246,6 +245,7 @@ def _log_writer(params: Params) -> Any:
     """The inference log's writer, or None when params.yaml turns the log off."""
     from .inference_log import open_store
     from .log_writer import LogWriter
+    from .members import by
     from .serve_log import builder
 
     store = open_store(params)
@@ -254,8 +254,7 @@ def _log_writer(params: Params) -> Any:
         return None
     print(f"serve: logging what is scored to {store.where}", file=sys.stderr)
     config = params.inference_log
-    route = getattr(getattr(params, "fleet", None), "by", None)
-    return LogWriter(store, builder(route), config.buffer_rows, config.flush_seconds)
+    return LogWriter(store, builder(by(params)), config.buffer_rows, config.flush_seconds)
 
 
 def run(app: Any, host: str, port: int) -> None:

@@ -6,6 +6,7 @@ older one."""
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import deque
 from typing import Any
@@ -17,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 from . import task
 
 RECENT = 100_000  # request ids remembered; an older one is looked up in the store
+REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]{1,64}")  # a caller's X-Request-ID, a label's id
 
 
 Columns = dict[str, np.ndarray]
@@ -65,7 +67,7 @@ def builder(route: str | None) -> Any:
 
 class Label(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    request_id: str = Field(pattern=r"^[A-Za-z0-9._:-]{1,64}$")
+    request_id: str = Field(pattern=f"^{REQUEST_ID.pattern}$")
     row: int = Field(0, ge=0, le=1_000_000)
     label: float
 

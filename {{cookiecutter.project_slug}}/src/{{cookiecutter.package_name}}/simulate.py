@@ -75,6 +75,7 @@ class Client:
 
 
 def main(url: str, rows: int, batch: int, drift: float, label_share: float, labels: Path) -> None:
+    from .members import by
     from .params import load_params
 
     if rows < 1 or not 1 <= batch <= 1000 or drift < 0 or not 0 <= label_share <= 1:
@@ -83,7 +84,7 @@ def main(url: str, rows: int, batch: int, drift: float, label_share: float, labe
         )
     params = load_params()
     schema = params.data.schema_
-    route = getattr(getattr(params, "fleet", None), "by", None)
+    route = by(params)
     frame = stream(rows, params.data.window, drift, int(params.data.seed or 0) + 1000)
     columns = list(dict.fromkeys([*schema.features, *([route] if route else [])]))
     records = json.loads(frame[columns].to_json(orient="records"))
