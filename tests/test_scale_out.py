@@ -359,7 +359,8 @@ def test_the_inference_log_in_postgres_survives_an_outage_and_feeds_the_drift_jo
         outage = [server.call("/predict", rows)[0] for _ in range(30)]  # 300 rows
         during = server.call("/metrics")[1]
         relay.up()
-        wait_for(lambda: metric(server.call("/metrics")[1], WRITTEN) == 300)
+        # the writer retries with backoff up to 30 s apart: the next try may be that far off
+        wait_for(lambda: metric(server.call("/metrics")[1], WRITTEN) == 300, seconds=90)
         after = server.call("/metrics")[1]
     finally:
         log = server.stop()

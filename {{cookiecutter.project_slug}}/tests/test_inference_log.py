@@ -86,7 +86,7 @@ def test_a_store_outage_answers_every_request_and_counts_what_it_drops(served: M
         statuses = [call(port, "/predict", rows[at : at + 5])[0] for at in range(0, 40, 5)]
         during = call(port, "/metrics")[1]
         blocker.unlink()  # the store is back
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 60  # the writer's retries back off, up to 30 s apart
         while metric(call(port, "/metrics")[1], WRITTEN) < 30 and time.monotonic() < deadline:
             time.sleep(0.1)
         after = call(port, "/metrics")[1]
