@@ -152,6 +152,7 @@ def test_drift_on_the_log_fires_when_a_rule_persists_over_windows(
     verdict = check_member_log(members(params)[0], frame, cur, force=False)
     each = verdict["windows"]["each"]
     assert [window["data_drift"] for window in each] == [False, True, True]
+    assert [window["from"][11:16] for window in each] == ["00:00", "00:40", "01:20"]
     assert verdict["drift_detected"] is fires and ("data_drift" in verdict["triggers"]) is fires
     # 150 labelled rows in all, 50 a window: too few to judge performance anywhere
     assert verdict["performance"]["judged"] is False and verdict["performance"]["rows"] == 150

@@ -108,16 +108,19 @@ def performance(rows: pd.DataFrame, params: Params, reference: float) -> dict[st
     }
 
 
-def windows(rows: pd.DataFrame, count: int) -> list[pd.DataFrame]:
-    """`rows` (in time order) cut into `count` windows of equal time, oldest first."""
-    if count == 1 or rows.empty:
-        return [rows]
+def windows(rows: pd.DataFrame, count: int) -> list[tuple[pd.Timestamp | None, pd.DataFrame]]:
+    """`rows` (in time order) cut into `count` windows of equal time, oldest first, each with
+    the time it starts at (an empty window too)."""
+    if rows.empty:
+        return [(None, rows)]
     start, end = rows["time"].iloc[0], rows["time"].iloc[-1]
+    if count == 1:
+        return [(start, rows)]
     step = (end - start) / count
     index = (
         ((rows["time"] - start) / step).fillna(0).clip(upper=count - 1).astype(int) if step else 0
     )
-    return [rows[index == number] for number in range(count)]
+    return [(start + number * step, rows[index == number]) for number in range(count)]
 
 
 def check_member_log(
@@ -129,12 +132,12 @@ def check_member_log(
     drift, schema = own.drift, own.data.schema_
     reference = reference_metric(own, member.outputs)
     judged = []
-    for part in windows(cur, drift.windows):
+    for begins, part in windows(cur, drift.windows):
         columns = check_columns(ref, part, schema, drift) if len(part) else {}
         drifted = dataset_drift(columns, drift.share_threshold, drift.critical_columns)[0]
         shown = performance(part, own, reference)
         judged.append({
-            "from": part["time"].iloc[0].isoformat() if len(part) else None,
+            "from": None if begins is None else begins.isoformat(),
             "rows": len(part),
             "labelled": shown["rows"],
             "data_drift": bool(columns) and drifted,
